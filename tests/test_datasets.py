@@ -14,7 +14,7 @@ from harlite.train import cache as cache_module
 from harlite.train.datasets import dataset_info, detect_layout, load_windows
 from harlite.train.hapt import build_windows
 from harlite.train.windowset import WindowSet
-from tests.conftest import write_hapt
+from tests.builders import write_hapt
 
 
 def test_hapt_windows_lie_inside_one_basic_activity_segment(tiny_hapt):

@@ -19,7 +19,7 @@ from harlite.errors import DataError
 from harlite.train.archive import safe_extract
 from harlite.train.datasets import load_windows
 from harlite.train.download import DownloadError, fetch, install_dataset
-from tests.conftest import write_hapt, write_uci_har
+from tests.builders import write_hapt, write_uci_har
 
 
 def zip_folder(folder: Path, prefix: str = "") -> bytes:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from scipy import signal
 
 from harlite.runtime import FilterDesign, Preprocessor, preprocess_recording
-from tests.conftest import raw_signal
+from tests.builders import raw_signal
 
 FS = 50.0
 
