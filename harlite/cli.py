@@ -136,6 +136,191 @@ def data_info(directory: Path, as_json: bool, no_cache: bool) -> None:
         click.echo(f"    {label:<20} {count:>6}")
 
 
+def _subjects(ctx: click.Context, param: click.Parameter, value: str | None):
+    if value is None:
+        return None
+    if param.name == "val_subjects" and value.strip().lower() == "none":
+        return []
+    from harlite.train.splits import parse_subjects
+
+    try:
+        return parse_subjects(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+@cli.command()
+@click.option(
+    "--preset",
+    default="lstm",
+    show_default=True,
+    help="Model preset (see `harlite models presets`).",
+)
+@click.option(
+    "--data",
+    "data_dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Data set folder (HAPT raw or UCI HAR).",
+)
+@click.option(
+    "--out",
+    "run_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run folder to write (model, config, history, report).",
+)
+@click.option("--epochs", type=int, help="Most epochs (preset default otherwise).")
+@click.option("--batch-size", type=int, help="Batch size.")
+@click.option("--lr", type=float, help="Adam learning rate.")
+@click.option("--seed", type=int, help="Random seed (weights, shuffling, augmentation).")
+@click.option(
+    "--val-subjects",
+    callback=_subjects,
+    help="Validation subjects, e.g. 27,28,29-30 (default 27-30; never test subjects); "
+    "'none' trains on every training subject for a fixed number of epochs.",
+)
+@click.option("--patience", type=int, help="Stop after this many epochs without improvement.")
+@click.option("--quiet", is_flag=True, help="No progress bar or report on stderr.")
+def train(
+    preset: str,
+    data_dir: Path,
+    run_dir: Path,
+    epochs: int | None,
+    batch_size: int | None,
+    lr: float | None,
+    seed: int | None,
+    val_subjects: list[int] | None,
+    patience: int | None,
+    quiet: bool,
+) -> None:
+    """Train a model on DATA and write the run folder OUT.
+
+    Model selection and early stopping use the validation subjects only; the standard UCI
+    HAR test subjects are never used. Ctrl-C stops training and keeps the best checkpoint.
+    """
+    from harlite.train.models import get_preset
+    from harlite.train.trainer import train as run_training
+
+    config = get_preset(preset).config(
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        val_subjects=val_subjects,
+        patience=patience,
+    )
+    if val_subjects == []:
+        config = config.override(select="last")
+    result = run_training(config, data_dir, run_dir, verbose=not quiet)
+    click.echo(
+        json.dumps(
+            {
+                "run_dir": str(result.run_dir),
+                "accuracy": result.report["accuracy"],
+                "best_epoch": result.best_epoch,
+                "epochs_run": result.epochs_run,
+                "seconds": round(result.seconds, 1),
+            }
+        )
+    )
+    if result.interrupted:
+        sys.exit(130)
+
+
+@cli.command()
+@click.argument("model", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--data",
+    "data_dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Data set folder; all its subjects are evaluated unless narrowed.",
+)
+@click.option("--subjects", callback=_subjects, help="Evaluate only these subjects, e.g. 1,3,5-8.")
+@click.option(
+    "--split",
+    type=click.Choice(["test", "val"]),
+    help="Evaluate the standard test subjects or the model's validation subjects.",
+)
+@click.option(
+    "--artifact",
+    default="keras",
+    show_default=True,
+    help="Which artefact of the model to evaluate.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write report.json, report.txt and confusion.png here.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def evaluate(
+    model: Path,
+    data_dir: Path,
+    subjects: list[int] | None,
+    split: str | None,
+    artifact: str,
+    out_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Evaluate MODEL (a run folder or .keras file) on the windows of DATA.
+
+    Windows are built with the model's own preprocessing settings. Prints accuracy, weighted
+    precision/recall/F1, per-class recall, per-subject accuracy and the confusion matrix.
+    """
+    from harlite.train.evaluate_run import evaluate_path
+
+    if subjects and split:
+        raise click.UsageError("give --subjects or --split, not both")
+    report, text = evaluate_path(
+        model, data_dir, subjects=subjects, split=split, artifact=artifact, out_dir=out_dir
+    )
+    click.echo(json.dumps(report) if as_json else text)
+
+
+@cli.group()
+def models() -> None:
+    """The pretrained models shipped with harlite, and the presets to train."""
+
+
+@models.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+def models_list(as_json: bool) -> None:
+    """List the shipped pretrained models with their validation figures."""
+    from harlite.shipped import list_models
+
+    entries = list_models()
+    if as_json:
+        click.echo(json.dumps(entries))
+        return
+    if not entries:
+        click.echo("no pretrained models are shipped with this installation")
+    for entry in entries:
+        acc = entry.get("val_accuracy")
+        figure = f"{acc:.2%} validation accuracy" if acc is not None else "not evaluated"
+        click.echo(f"{entry['name']:<12} {figure:<28} {entry['description']}")
+
+
+@models.command("path")
+@click.argument("name")
+def models_path(name: str) -> None:
+    """Print the folder of the shipped model NAME."""
+    from harlite.shipped import model_path
+
+    click.echo(model_path(name))
+
+
+@models.command("presets")
+def models_presets() -> None:
+    """List the model presets `harlite train --preset` accepts."""
+    from harlite.train.models import PRESETS
+
+    for preset in PRESETS.values():
+        click.echo(f"{preset.name:<12} {preset.description}")
+
+
 def main() -> None:
     """Console-script entry point."""
     cli()

@@ -1,0 +1,45 @@
+"""The pretrained models shipped inside the package (``harlite/models/NAME/``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from harlite.errors import HarliteError
+
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+
+
+def list_models() -> list[dict[str, Any]]:
+    """Name, description, validation accuracy and path of every shipped model."""
+    entries = []
+    for folder in sorted(p for p in MODELS_DIR.glob("*") if p.is_dir()):
+        info = _read_json(folder / "model-info.json")
+        report = _read_json(folder / "report.json")
+        entries.append(
+            {
+                "name": folder.name,
+                "description": info.get("description", ""),
+                "val_accuracy": report.get("accuracy"),
+                "val_subjects": report.get("subjects"),
+                "path": str(folder),
+            }
+        )
+    return entries
+
+
+def model_path(name: str) -> Path:
+    """The folder of shipped model ``name``."""
+    folder = MODELS_DIR / name
+    if not folder.is_dir():
+        names = ", ".join(e["name"] for e in list_models()) or "none"
+        raise HarliteError(f"no shipped model {name!r} (shipped: {names})")
+    return folder
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}

@@ -1,0 +1,96 @@
+"""Training settings: one dataclass, resolved from a preset and the user's overrides."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from harlite.atomic import write_text_atomic
+from harlite.runtime.preprocessing import FilterDesign
+from harlite.runtime.spec import HOP_SAMPLES, WINDOW_SAMPLES
+
+#: Validation subjects unless told otherwise: four of the 21 training subjects.
+DEFAULT_VAL_SUBJECTS: tuple[int, ...] = (27, 28, 29, 30)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a training run; saved as ``config.json`` in the run dir.
+
+    Attributes:
+        preset: model architecture (see ``harlite.train.models.PRESETS``).
+        epochs: most epochs to train.
+        batch_size, lr: Adam's batch size and learning rate.
+        l2: coefficient λ of the weight penalty λ·Σ‖w‖²/2 over all weights (the notebook's form).
+        seed: seeds weights, shuffling and augmentation.
+        val_subjects: subjects held out for model selection and early stopping.
+        patience: stop after this many epochs without a better validation score (0: never).
+        select: ``best`` keeps the weights of the best validation epoch, ``last`` the final ones.
+        normalize: standardise each channel with training statistics inside the model.
+        rotation_deg, scale: augmentation: random rotations of the phone up to this angle and
+            random gain in [1 − scale, 1 + scale] (0 turns each off).
+        dropout: dropout before the classifier (preset-dependent use).
+        unroll: train the recurrent layers as 128 static steps instead of a loop (the same
+            numbers; the exported graph is unrolled either way).
+        window, hop, design: how windows are cut and filtered (the device uses the same).
+    """
+
+    preset: str = "lstm"
+    epochs: int = 300
+    batch_size: int = 1500
+    lr: float = 0.0025
+    l2: float = 0.0015
+    seed: int = 0
+    val_subjects: tuple[int, ...] = DEFAULT_VAL_SUBJECTS
+    patience: int = 0
+    select: str = "best"
+    normalize: bool = True
+    rotation_deg: float = 0.0
+    scale: float = 0.0
+    dropout: float = 0.0
+    unroll: bool = False
+    window: int = WINDOW_SAMPLES
+    hop: int = HOP_SAMPLES
+    design: dict[str, Any] = field(default_factory=lambda: FilterDesign().to_dict())
+
+    def __post_init__(self) -> None:
+        if self.select not in ("best", "last"):
+            raise ValueError(f"select must be 'best' or 'last', not {self.select!r}")
+        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
+            raise ValueError("epochs, batch_size and lr must be positive")
+        object.__setattr__(self, "val_subjects", tuple(int(s) for s in self.val_subjects))
+        FilterDesign.from_dict(self.design)  # validates
+
+    @property
+    def filter_design(self) -> FilterDesign:
+        """The preprocessing settings as a FilterDesign."""
+        return FilterDesign.from_dict(self.design)
+
+    def override(self, **changes: Any) -> TrainConfig:
+        """A copy with the given fields changed; None values are ignored."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types."""
+        data = asdict(self)
+        data["val_subjects"] = list(self.val_subjects)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Inverse of :meth:`to_dict`; unknown keys are an error."""
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown training settings: {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+    def save(self, path: str | Path) -> None:
+        """Write as JSON, atomically."""
+        write_text_atomic(path, json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrainConfig:
+        """Read a file written by :meth:`save`."""
+        return cls.from_dict(json.loads(Path(path).read_text()))

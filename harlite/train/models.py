@@ -1,0 +1,222 @@
+"""Model presets: the notebook's stacked LSTM and stronger models that still fit a device.
+
+Every model takes raw windows ``(batch, 128, 9)`` (body_acc, body_gyro, total_acc in g and
+rad/s) and returns 6 logits. Normalisation with training statistics, where a preset uses it,
+is the model's first layer, so a deployed model needs nothing but the window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from harlite.runtime.spec import ACTIVITY_LABELS, MODEL_CHANNELS
+from harlite.train.config import TrainConfig
+from harlite.train.tf_setup import keras
+
+N_CLASSES = len(ACTIVITY_LABELS)
+N_CHANNELS = len(MODEL_CHANNELS)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named architecture with the training settings chosen for it."""
+
+    name: str
+    description: str
+    build: Callable[..., Any]
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def config(self, **overrides: Any) -> TrainConfig:
+        """The preset's TrainConfig, with ``overrides`` (None values ignored) applied."""
+        return TrainConfig(preset=self.name, **self.settings).override(**overrides)
+
+
+def _regularizer(config: TrainConfig):
+    # The notebook's penalty λ·Σ‖w‖²/2 is Keras' L2 with factor λ/2, on every weight.
+    return keras().regularizers.L2(config.l2 / 2) if config.l2 else None
+
+
+def _inputs(config: TrainConfig, mean: np.ndarray | None, variance: np.ndarray | None):
+    layers = keras().layers
+    window = keras().Input((config.window, N_CHANNELS), name="window")
+    x = window
+    if config.normalize:
+        if mean is None or variance is None:
+            raise ValueError("this configuration normalises: pass the training mean and variance")
+        x = layers.Normalization(axis=-1, mean=mean, variance=variance, name="normalize")(x)
+    return window, x
+
+
+def build_stacked_lstm(
+    config: TrainConfig,
+    mean: np.ndarray | None = None,
+    variance: np.ndarray | None = None,
+    unroll: bool = False,
+):
+    """The notebook's model: per-step Dense(32, ReLU), two stacked LSTM(32), last output,
+    Dense(6) logits. ``unroll=True`` builds 128 static steps (no loop ops) for freezing."""
+    layers, reg = keras().layers, _regularizer(config)
+    rnn = {
+        "kernel_regularizer": reg,
+        "recurrent_regularizer": reg,
+        "bias_regularizer": reg,
+        "unit_forget_bias": True,
+        "unroll": unroll,
+    }
+    window, x = _inputs(config, mean, variance)
+    x = layers.Dense(
+        32, activation="relu", kernel_regularizer=reg, bias_regularizer=reg, name="hidden"
+    )(x)
+    x = layers.LSTM(32, return_sequences=True, name="lstm_1", **rnn)(x)
+    x = layers.LSTM(32, name="lstm_2", **rnn)(x)
+    if config.dropout:
+        x = layers.Dropout(config.dropout, name="dropout")(x)
+    logits = layers.Dense(N_CLASSES, kernel_regularizer=reg, bias_regularizer=reg, name="logits")(x)
+    return keras().Model(window, logits, name=config.preset)
+
+
+def build_residual_bilstm(
+    config: TrainConfig,
+    mean: np.ndarray | None = None,
+    variance: np.ndarray | None = None,
+    unroll: bool = False,
+):
+    """The notebook author's later idea: stacked bidirectional LSTMs with residual
+    connections. Per-step Dense(32, ReLU), two residual blocks of BiLSTM(2×16) added to
+    their input, mean over time, Dense(6) logits."""
+    layers, reg = keras().layers, _regularizer(config)
+    rnn = {
+        "kernel_regularizer": reg,
+        "recurrent_regularizer": reg,
+        "bias_regularizer": reg,
+        "unit_forget_bias": True,
+        "unroll": unroll,
+        "return_sequences": True,
+    }
+    window, x = _inputs(config, mean, variance)
+    x = layers.Dense(
+        32, activation="relu", kernel_regularizer=reg, bias_regularizer=reg, name="hidden"
+    )(x)
+    for block in (1, 2):
+        h = layers.Bidirectional(layers.LSTM(16, **rnn), name=f"bilstm_{block}")(x)
+        x = layers.Add(name=f"residual_{block}")([x, h])
+    x = layers.GlobalAveragePooling1D(name="mean_over_time")(x)
+    if config.dropout:
+        x = layers.Dropout(config.dropout, name="dropout")(x)
+    logits = layers.Dense(N_CLASSES, kernel_regularizer=reg, bias_regularizer=reg, name="logits")(x)
+    return keras().Model(window, logits, name=config.preset)
+
+
+def build_cnn(
+    config: TrainConfig,
+    mean: np.ndarray | None = None,
+    variance: np.ndarray | None = None,
+    unroll: bool = False,
+):
+    """A 1D CNN: three Conv1D(64, k=5)+BatchNorm+ReLU blocks with pooling, mean over time,
+    Dense(6) logits. ``unroll`` is accepted for a uniform interface (there is no loop)."""
+    del unroll
+    layers, reg = keras().layers, _regularizer(config)
+    window, x = _inputs(config, mean, variance)
+    for i, (filters, pool) in enumerate(((32, True), (64, True), (64, False)), start=1):
+        x = layers.Conv1D(
+            filters, 5, padding="same", use_bias=False, kernel_regularizer=reg, name=f"conv_{i}"
+        )(x)
+        x = layers.BatchNormalization(name=f"bn_{i}")(x)
+        x = layers.ReLU(name=f"relu_{i}")(x)
+        if pool:
+            x = layers.MaxPooling1D(2, name=f"pool_{i}")(x)
+    x = layers.GlobalAveragePooling1D(name="mean_over_time")(x)
+    if config.dropout:
+        x = layers.Dropout(config.dropout, name="dropout")(x)
+    logits = layers.Dense(N_CLASSES, kernel_regularizer=reg, bias_regularizer=reg, name="logits")(x)
+    return keras().Model(window, logits, name=config.preset)
+
+
+def build_cnn_lstm(
+    config: TrainConfig,
+    mean: np.ndarray | None = None,
+    variance: np.ndarray | None = None,
+    unroll: bool = False,
+):
+    """A convolutional front end for the LSTM: two Conv1D(32, k=5)+BatchNorm+ReLU blocks
+    with pooling (128 → 32 steps), LSTM(32), last output, Dense(6) logits."""
+    layers, reg = keras().layers, _regularizer(config)
+    window, x = _inputs(config, mean, variance)
+    for i in (1, 2):
+        x = layers.Conv1D(
+            32, 5, padding="same", use_bias=False, kernel_regularizer=reg, name=f"conv_{i}"
+        )(x)
+        x = layers.BatchNormalization(name=f"bn_{i}")(x)
+        x = layers.ReLU(name=f"relu_{i}")(x)
+        x = layers.MaxPooling1D(2, name=f"pool_{i}")(x)
+    x = layers.LSTM(
+        32,
+        kernel_regularizer=reg,
+        recurrent_regularizer=reg,
+        bias_regularizer=reg,
+        unit_forget_bias=True,
+        unroll=unroll,
+        name="lstm",
+    )(x)
+    if config.dropout:
+        x = layers.Dropout(config.dropout, name="dropout")(x)
+    logits = layers.Dense(N_CLASSES, kernel_regularizer=reg, bias_regularizer=reg, name="logits")(x)
+    return keras().Model(window, logits, name=config.preset)
+
+
+PRESETS: dict[str, Preset] = {
+    preset.name: preset
+    for preset in (
+        Preset(
+            "lstm",
+            "The notebook's stacked LSTM (2 × LSTM(32)), with normalised inputs and the "
+            "best validation epoch kept.",
+            build_stacked_lstm,
+            {},
+        ),
+        Preset(
+            "notebook",
+            "The original notebook's recipe unchanged: the same model on raw inputs, 300 "
+            "epochs, final weights (for comparison).",
+            build_stacked_lstm,
+            {"normalize": False, "select": "last", "patience": 0},
+        ),
+        Preset(
+            "resbilstm",
+            "Residual stacked bidirectional LSTM (the notebook author's later design).",
+            build_residual_bilstm,
+            {},
+        ),
+        Preset(
+            "cnn",
+            "1D CNN: three convolution blocks with batch normalisation, mean over time.",
+            build_cnn,
+            {"l2": 0.0005, "lr": 0.002, "batch_size": 256, "epochs": 150, "dropout": 0.3},
+        ),
+        Preset(
+            "cnnlstm",
+            "Convolutional front end (128 → 32 steps) feeding one LSTM(32).",
+            build_cnn_lstm,
+            {"lr": 0.002, "batch_size": 256, "epochs": 150, "dropout": 0.3},
+        ),
+    )
+}
+
+
+def get_preset(name: str) -> Preset:
+    """The preset called ``name``; a clear error for an unknown one."""
+    if name not in PRESETS:
+        from harlite.errors import HarliteError
+
+        raise HarliteError(f"unknown preset {name!r}: choose from {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
+def build_model(config: TrainConfig, mean=None, variance=None, unroll: bool = False):
+    """Build the model of ``config.preset`` (looped or unrolled recurrent layers)."""
+    return get_preset(config.preset).build(config, mean, variance, unroll=unroll)

@@ -1,0 +1,78 @@
+"""Training curves and confusion matrices as PNG files (matplotlib, no display needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harlite.atomic import atomic_file
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_history(history: dict[str, list[float]], path: str | Path, title: str = "") -> None:
+    """Loss and accuracy per epoch, training vs validation, side by side."""
+    plt = _pyplot()
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 4))
+    epochs = np.arange(1, len(history.get("loss", [])) + 1)
+    for ax, key, name in ((loss_ax, "loss", "loss"), (acc_ax, "accuracy", "accuracy")):
+        if key in history:
+            ax.plot(epochs, history[key], label="training", color="tab:blue")
+        if f"val_{key}" in history:
+            ax.plot(epochs, history[f"val_{key}"], label="validation", color="tab:red")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if "best_epoch" in history:
+        for ax in (loss_ax, acc_ax):
+            ax.axvline(history["best_epoch"], color="grey", linestyle="--", linewidth=1)
+    fig.suptitle(title or "training history")
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def plot_confusion(report: dict[str, Any], path: str | Path, title: str = "") -> None:
+    """The confusion matrix normalised like the original notebook's: percent of all windows."""
+    plt = _pyplot()
+    matrix = np.asarray(report["confusion_matrix"], dtype=float)
+    percent = matrix / max(matrix.sum(), 1) * 100
+    fig, ax = plt.subplots(figsize=(7.5, 6.5))
+    image = ax.imshow(percent, interpolation="nearest", cmap="Blues")
+    fig.colorbar(image, ax=ax, label="% of all windows")
+    labels = report["labels"]
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            color = "white" if percent[i, j] > percent.max() / 2 else "black"
+            ax.text(
+                j,
+                i,
+                f"{percent[i, j]:.1f}\n({int(matrix[i, j])})",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color=color,
+            )
+    ax.set_title(title or f"accuracy {report['accuracy']:.2%} on {report['n_windows']} windows")
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def _save(fig, path: str | Path) -> None:
+    plt = _pyplot()
+    with atomic_file(path) as handle:
+        fig.savefig(handle, format="png", dpi=110)
+    plt.close(fig)
