@@ -245,9 +245,8 @@ def train(
 )
 @click.option(
     "--artifact",
-    default="keras",
-    show_default=True,
-    help="Which artefact of the model to evaluate.",
+    help="Artefact of a bundle: keras, pb, float32, dynamic, int8, float16 (default: keras "
+    "for a run folder, the manifest's default for a bundle).",
 )
 @click.option(
     "--out",
@@ -261,23 +260,120 @@ def evaluate(
     data_dir: Path,
     subjects: list[int] | None,
     split: str | None,
-    artifact: str,
+    artifact: str | None,
     out_dir: Path | None,
     as_json: bool,
 ) -> None:
-    """Evaluate MODEL (a run folder or .keras file) on the windows of DATA.
+    """Evaluate MODEL (a run folder, .keras file or bundle) on the windows of DATA.
 
     Windows are built with the model's own preprocessing settings. Prints accuracy, weighted
     precision/recall/F1, per-class recall, per-subject accuracy and the confusion matrix.
     """
-    from harlite.train.evaluate_run import evaluate_path
-
     if subjects and split:
         raise click.UsageError("give --subjects or --split, not both")
-    report, text = evaluate_path(
-        model, data_dir, subjects=subjects, split=split, artifact=artifact, out_dir=out_dir
-    )
+    if (model / "manifest.json").is_file():
+        from harlite.convert.evaluate_bundle import evaluate_bundle
+
+        report, text = evaluate_bundle(
+            model, data_dir, subjects=subjects, split=split, artifact=artifact, out_dir=out_dir
+        )
+    else:
+        from harlite.train.evaluate_run import evaluate_path
+
+        report, text = evaluate_path(
+            model,
+            data_dir,
+            subjects=subjects,
+            split=split,
+            artifact=artifact or "keras",
+            out_dir=out_dir,
+        )
     click.echo(json.dumps(report) if as_json else text)
+
+
+@cli.command()
+@click.argument("model", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Bundle folder to write (replaced only once the new one is complete).",
+)
+@click.option(
+    "--data",
+    "data_dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Data set folder: training windows calibrate int8, validation windows "
+    "measure every artefact.",
+)
+@click.option(
+    "--formats",
+    default="keras,pb,float32,dynamic,int8",
+    show_default=True,
+    help="Comma-separated: keras, pb, float32, dynamic, int8, float16.",
+)
+@click.option(
+    "--lstm",
+    "lstm_mode",
+    type=click.Choice(["fused", "unrolled"]),
+    default="fused",
+    show_default=True,
+    help="TFLite's fused LSTM op (compact) or 128 unrolled steps of builtin ops.",
+)
+@click.option(
+    "--val-subjects",
+    callback=_subjects,
+    help="Subjects to measure on (default: the model's validation subjects).",
+)
+@click.option("--default", "default_artifact", help="Artifact the runtime uses by default.")
+def convert(
+    model: Path,
+    out_dir: Path,
+    data_dir: Path,
+    formats: str,
+    lstm_mode: str,
+    val_subjects: list[int] | None,
+    default_artifact: str | None,
+) -> None:
+    """Convert MODEL (a run folder or .keras file) into a bundle: frozen .pb, TFLite
+    float32/dynamic/int8 (and float16), and a manifest with every figure a device needs."""
+    from harlite.convert.bundle_writer import convert_model
+
+    chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
+    click.echo(f"converting {model} → {out_dir}", err=True)
+    convert_model(
+        model,
+        out_dir,
+        data_dir,
+        formats=chosen,
+        unrolled=lstm_mode == "unrolled",
+        val_subjects=val_subjects,
+        default=default_artifact,
+        log=lambda text: click.echo(text, err=True),
+    )
+    click.echo(str(out_dir))
+
+
+@cli.command()
+@click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--backend",
+    type=click.Choice(["ai_edge_litert", "tflite_runtime", "tensorflow"]),
+    help="TFLite interpreter to use (default: the first available).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of rows.")
+def verify(bundle: Path, backend: str | None, as_json: bool) -> None:
+    """Check BUNDLE's hashes and schema, load every artefact and run the reference windows
+    through it; exits non-zero on any mismatch."""
+    from harlite.convert.verify import format_rows, rows_as_dicts, verify_bundle
+
+    rows = verify_bundle(bundle, backend=backend)
+    click.echo(json.dumps(rows_as_dicts(rows)) if as_json else format_rows(rows))
+    failed = [r.artifact for r in rows if r.status == "FAILED"]
+    if failed:
+        raise click.ClickException(f"verification failed for: {', '.join(failed)}")
 
 
 @cli.group()

@@ -58,3 +58,15 @@ def tiny_uci(tmp_path):
         "test": (rng.standard_normal((3, 128, 9)), np.array([6, 6, 1]), np.array([2, 2, 4])),
     }
     return write_uci_har(tmp_path / "uci", arrays), arrays
+
+
+@pytest.fixture(scope="session")
+def small_hapt(tmp_path_factory) -> Path:
+    """Subjects 1 and 3 (training), 5 (validation) and 2 (a standard test subject), each
+    with 320-sample segments of four activities."""
+    experiments, segments = {}, []
+    for experiment, user in enumerate((1, 3, 5, 2), start=1):
+        experiments[(experiment, user)] = 1400
+        for i, activity in enumerate((1, 4, 5, 6)):
+            segments.append((experiment, user, activity, 20 + 340 * i, 20 + 340 * i + 319))
+    return write_hapt(tmp_path_factory.mktemp("small") / "hapt", experiments, segments)

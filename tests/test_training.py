@@ -15,20 +15,6 @@ from harlite.train import trainer
 from harlite.train.evaluation import evaluate_predictions
 from harlite.train.models import PRESETS, build_model, get_preset
 from harlite.train.trainer import train
-from tests.builders import write_hapt
-
-ACTIVITIES = (1, 4, 5, 6)
-
-
-@pytest.fixture(scope="module")
-def small_hapt(tmp_path_factory):
-    """Subjects 1 and 3 (training), 5 (validation) and 2 (a standard test subject)."""
-    experiments, segments = {}, []
-    for experiment, user in enumerate((1, 3, 5, 2), start=1):
-        experiments[(experiment, user)] = 1400
-        for i, activity in enumerate(ACTIVITIES):
-            segments.append((experiment, user, activity, 20 + 340 * i, 20 + 340 * i + 319))
-    return write_hapt(tmp_path_factory.mktemp("small") / "hapt", experiments, segments)
 
 
 def tiny_config(preset="lstm", **overrides):

@@ -1,0 +1,51 @@
+"""Run any artefact of a bundle: Keras and the frozen .pb with TensorFlow, TFLite with the
+device runtime's interpreter. Each returns class probabilities for float32 windows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from harlite.errors import HarliteError
+from harlite.runtime.bundle import Bundle, BundleError
+
+Predictor = Callable[[np.ndarray], np.ndarray]
+
+
+class NeedsTensorFlow(HarliteError):
+    """The artefact can only run where TensorFlow is installed."""
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax."""
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def predictor(bundle: Bundle, name: str | None = None, backend: str | None = None) -> Predictor:
+    """A function windows (n, 128, 9) → probabilities (n, classes) for one artefact,
+    after checking the artefact's hash."""
+    name, entry = bundle.artifact(name)
+    if entry["format"] == "tflite":
+        return bundle.load_tflite(name, backend=backend).predict
+    path = bundle.checked_file(name)
+    try:
+        from harlite.train.tf_setup import keras
+
+        keras()
+    except HarliteError as error:
+        raise NeedsTensorFlow(f"artifact {name!r} needs TensorFlow ({error})") from None
+    if entry["format"] == "tf-graphdef":
+        from harlite.convert.freeze import FrozenGraphRunner
+
+        runner = FrozenGraphRunner(
+            path.read_bytes(), entry["inputs"][0]["name"], entry["outputs"][0]["name"]
+        )
+        return runner.predict
+    if entry["format"] == "keras":
+        from harlite.train.trainer import load_model, predict_logits
+
+        model = load_model(path)
+        return lambda windows: softmax(predict_logits(model, windows))
+    raise BundleError(f"artifact {name!r}: unknown format {entry['format']!r}")

@@ -1,0 +1,238 @@
+"""``harlite convert``: a trained model → a verified bundle (``.pb``, TFLite, manifest).
+
+Every artefact is checked against the Keras model on the validation subjects' windows
+before the bundle is written, and the figures go into the manifest. The bundle is built in
+a temporary folder and moved into place only when complete.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harlite import __version__
+from harlite.atomic import atomic_dir
+from harlite.convert.artifacts import softmax
+from harlite.convert.freeze import FrozenGraphRunner, freeze
+from harlite.convert.tflite import add_labels_metadata, convert
+from harlite.errors import HarliteError
+from harlite.runtime.bundle import MANIFEST, SCHEMA_VERSION, Bundle, sha256_file
+from harlite.runtime.interpreter import TFLiteModel
+from harlite.runtime.spec import (
+    ACTIVITY_LABELS,
+    MODEL_CHANNEL_UNITS,
+    MODEL_CHANNELS,
+    RAW_CHANNELS,
+)
+from harlite.train.config import DEFAULT_VAL_SUBJECTS, TrainConfig
+from harlite.train.datasets import load_windows
+from harlite.train.evaluate_run import resolve_model
+from harlite.train.splits import UCI_TEST_SUBJECTS
+from harlite.train.trainer import load_model, predict_logits, split_windows
+from harlite.train.windowset import WindowSet
+
+ALL_FORMATS = ("keras", "pb", "float32", "dynamic", "int8", "float16")
+DEFAULT_FORMATS = ("keras", "pb", "float32", "dynamic", "int8")
+REFERENCE = "reference.npz"
+FILES = {
+    "keras": "model.keras",
+    "pb": "model.pb",
+    "float32": "model_float32.tflite",
+    "dynamic": "model_dynamic.tflite",
+    "int8": "model_int8.tflite",
+    "float16": "model_float16.tflite",
+}
+
+
+def _parity(probabilities: np.ndarray, reference: np.ndarray, labels: np.ndarray) -> dict:
+    predicted = probabilities.argmax(axis=1)
+    return {
+        "val_accuracy": float((predicted == labels).mean()),
+        "keras_agreement": float((predicted == reference.argmax(axis=1)).mean()),
+        "max_abs_diff": float(np.abs(probabilities - reference).max()),
+    }
+
+
+def _tensor_entries(details: list[dict]) -> list[dict[str, Any]]:
+    entries = []
+    for d in details:
+        scale, zero_point = d["quantization"]
+        entries.append(
+            {
+                "name": d["name"],
+                "dtype": np.dtype(d["dtype"]).name,
+                "shape": [int(x) for x in d["shape"]],
+                "quantization": {"scale": float(scale), "zero_point": int(zero_point)}
+                if scale
+                else None,
+            }
+        )
+    return entries
+
+
+def _evaluation_windows(
+    data_dir: Path, config: TrainConfig, val_subjects: list[int] | None
+) -> tuple[WindowSet, WindowSet, bool]:
+    """(training windows for calibration, evaluation windows, were those in training?)."""
+    windows = load_windows(data_dir, config.filter_design, config.window, config.hop)
+    chosen = tuple(val_subjects or config.val_subjects or DEFAULT_VAL_SUBJECTS)
+    trained_on = set(windows.subjects) - set(UCI_TEST_SUBJECTS) - set(config.val_subjects)
+    train_set, val_set = split_windows(windows, config.override(val_subjects=chosen))
+    return train_set, val_set, bool(set(chosen) & trained_on)
+
+
+def convert_model(
+    model_path: str | Path,
+    out_dir: str | Path,
+    data_dir: str | Path,
+    *,
+    formats: tuple[str, ...] = DEFAULT_FORMATS,
+    unrolled: bool = False,
+    val_subjects: list[int] | None = None,
+    default: str | None = None,
+    calibration_windows: int = 500,
+    log=print,
+) -> dict[str, Any]:
+    """Convert a run dir or ``.keras`` file into a bundle at ``out_dir``; returns the manifest."""
+    unknown = set(formats) - set(ALL_FORMATS)
+    if unknown:
+        raise HarliteError(
+            f"unknown formats {sorted(unknown)}: choose from {', '.join(ALL_FORMATS)}"
+        )
+    model_file, config = resolve_model(model_path)
+    model = load_model(model_file)
+    train_set, val_set, seen = _evaluation_windows(Path(data_dir), config, val_subjects)
+    rng = np.random.default_rng(0)
+    calibration = train_set.X[
+        rng.choice(len(train_set), min(calibration_windows, len(train_set)), replace=False)
+    ]
+    keras_probs = softmax(predict_logits(model, val_set.X))
+    reference_idx = rng.choice(len(val_set), min(64, len(val_set)), replace=False)
+    labels = list(ACTIVITY_LABELS)
+
+    artifacts: dict[str, dict[str, Any]] = {}
+    with atomic_dir(out_dir) as folder:
+        for kind in formats:
+            start = time.perf_counter()
+            entry: dict[str, Any] = {"file": FILES[kind]}
+            path = folder / FILES[kind]
+            if kind == "keras":
+                shutil.copy(model_file, path)
+                entry.update(format="keras", **_parity(keras_probs, keras_probs, val_set.y))
+            elif kind == "pb":
+                frozen = freeze(model, config.window, len(MODEL_CHANNELS))
+                path.write_bytes(frozen.graph_def)
+                runner = FrozenGraphRunner(frozen.graph_def, frozen.input_name, frozen.output_name)
+                probs = runner.predict(val_set.X)
+                runner.close()
+                entry.update(
+                    format="tf-graphdef",
+                    inputs=[
+                        {
+                            "name": frozen.input_name,
+                            "dtype": "float32",
+                            "shape": [1, config.window, len(MODEL_CHANNELS)],
+                        }
+                    ],
+                    outputs=[
+                        {"name": frozen.output_name, "dtype": "float32", "shape": [1, len(labels)]}
+                    ],
+                    loop_ops=False,
+                    **_parity(probs, keras_probs, val_set.y),
+                )
+            else:
+                content = add_labels_metadata(
+                    convert(model, kind, calibration, unrolled=unrolled), labels
+                )
+                path.write_bytes(content)
+                tflite = TFLiteModel(content)
+                probs = tflite.predict(val_set.X)
+                entry.update(
+                    format="tflite",
+                    lstm="unrolled" if unrolled else "fused",
+                    inputs=_tensor_entries([tflite.input_details]),
+                    outputs=_tensor_entries([tflite.output_details]),
+                    ops=tflite.op_names(),
+                    labels_metadata=True,
+                    **_parity(probs, keras_probs, val_set.y),
+                )
+            entry.update(size=path.stat().st_size, sha256=sha256_file(path))
+            artifacts[kind] = entry
+            log(
+                f"  {kind:<8} {entry['size']:>9,} bytes  val accuracy "
+                f"{entry['val_accuracy']:.2%}  agrees with Keras on "
+                f"{entry['keras_agreement']:.2%}  ({time.perf_counter() - start:.1f} s)"
+            )
+
+        np.savez(
+            folder / REFERENCE,
+            windows=val_set.X[reference_idx],
+            keras_probabilities=keras_probs[reference_idx].astype(np.float32),
+            labels=val_set.y[reference_idx],
+        )
+        manifest = _manifest(config, model, artifacts, val_set, seen, default)
+        (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        Bundle.open(folder)  # the manifest must validate before the bundle is moved into place
+    return manifest
+
+
+def _manifest(
+    config: TrainConfig, model, artifacts: dict, val_set: WindowSet, seen: bool, default: str | None
+) -> dict[str, Any]:
+    design = config.filter_design
+    normalize = model.get_layer("normalize").get_config() if config.normalize else None
+    runnable = [n for n in ("float32", "dynamic", "int8", "float16") if n in artifacts]
+    default = default or (runnable[0] if runnable else next(iter(artifacts)))
+    if default not in artifacts:
+        raise HarliteError(f"default artifact {default!r} was not converted")
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "harlite_version": __version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "model": {
+            "preset": config.preset,
+            "parameters": int(model.count_params()),
+            "training": config.to_dict(),
+        },
+        "labels": list(ACTIVITY_LABELS),
+        "input": {
+            "raw_channels": list(RAW_CHANNELS),
+            "raw_units": ["g"] * 3 + ["rad/s"] * 3,
+            "channels": list(MODEL_CHANNELS),
+            "units": list(MODEL_CHANNEL_UNITS),
+            "sample_rate_hz": design.sample_rate_hz,
+            "window": config.window,
+            "hop": config.hop,
+            "shape": [1, config.window, len(MODEL_CHANNELS)],
+            "dtype": "float32",
+        },
+        "output": {"kind": "probabilities", "shape": [1, len(ACTIVITY_LABELS)]},
+        "preprocessing": {
+            "recipe": "causal median(3) + Butterworth low-pass (noise) on all six raw "
+            "channels; gravity = Butterworth low-pass of the filtered acceleration; "
+            "body_acc = total_acc - gravity; state starts at the first sample's steady state",
+            "design": design.to_dict(),
+            "noise_sos": design.noise_sos().tolist(),
+            "gravity_sos": design.gravity_sos().tolist(),
+        },
+        "normalization": {
+            "where": "inside the model (first layer); feed raw model channels",
+            "mean": normalize["mean"],
+            "variance": normalize["variance"],
+        }
+        if normalize
+        else {"where": "none"},
+        "default_artifact": default,
+        "evaluation": {
+            "subjects": val_set.subjects,
+            "windows": len(val_set),
+            "subjects_seen_in_training": seen,
+            "reference_windows": REFERENCE,
+        },
+        "artifacts": artifacts,
+    }

@@ -1,0 +1,81 @@
+"""TFLite conversion and quantisation: float32, float16, dynamic-range and full-integer int8."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from harlite.convert.export import deployable
+from harlite.quiet import native_output_silenced
+from harlite.train.tf_setup import tensorflow
+
+FORMATS = ("float32", "dynamic", "int8", "float16")
+DEFAULT_FORMATS = ("float32", "dynamic", "int8")
+
+
+def convert(
+    model, kind: str, representative: np.ndarray | None = None, unrolled: bool = False
+) -> bytes:
+    """Convert a trained Keras model to a batch-1 TFLite flatbuffer.
+
+    Args:
+        kind: ``float32``; ``float16`` (float16 weights); ``dynamic`` (int8 weights, float
+            activations); ``int8`` (int8 weights and activations, int8 input and output,
+            calibrated on ``representative`` windows).
+        representative: training windows (n, 128, 9) for int8 calibration.
+        unrolled: builtin ops over 128 unrolled steps instead of the fused LSTM op.
+    """
+    tf = tensorflow()
+    if kind not in FORMATS:
+        raise ValueError(f"unknown TFLite format {kind!r}: choose from {', '.join(FORMATS)}")
+    converter = tf.lite.TFLiteConverter.from_keras_model(
+        deployable(model, unroll=unrolled, batch_size=1)
+    )
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]  # never Flex ops
+    if kind != "float32":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if kind == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    if kind == "int8":
+        if representative is None or not len(representative):
+            raise ValueError("int8 conversion needs representative training windows")
+        windows = np.asarray(representative, np.float32)
+        converter.representative_dataset = lambda: ([w[None]] for w in windows)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+    with native_output_silenced(fds=(1, 2)), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "Statistics for quantized inputs were expected"
+        return bytes(converter.convert())
+
+
+def add_labels_metadata(content: bytes, labels: list[str]) -> bytes:
+    """Embed ``labels.txt`` (one label per line) in the flatbuffer's metadata table, where
+    phone tooling (e.g. Android Studio's model viewer) looks for it."""
+    tensorflow()
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
+    buffer = schema.BufferT()
+    buffer.data = np.frombuffer(("\n".join(labels) + "\n").encode(), dtype=np.uint8)
+    model.buffers.append(buffer)
+    entry = schema.MetadataT()
+    entry.name = "labels.txt"
+    entry.buffer = len(model.buffers) - 1
+    model.metadata = [*(model.metadata or []), entry]
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def read_labels_metadata(content: bytes) -> list[str] | None:
+    """The labels embedded by :func:`add_labels_metadata`, or None."""
+    tensorflow()
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
+    for entry in model.metadata or []:
+        name = entry.name.decode() if isinstance(entry.name, bytes) else entry.name
+        if name == "labels.txt":
+            return bytes(model.buffers[entry.buffer].data).decode().split()
+    return None

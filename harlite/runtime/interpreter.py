@@ -1,0 +1,158 @@
+"""TFLite interpreter backends: ai-edge-litert, else tflite-runtime, else tensorflow.lite.
+
+``TFLiteModel`` hides the backend and the quantisation: it takes float32 windows in the
+model's units and returns float32 class probabilities, whatever the artefact's dtypes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harlite.errors import HarliteError
+
+#: Backends in the order they are tried, with the module that provides each interpreter.
+BACKENDS: dict[str, str] = {
+    "ai_edge_litert": "ai_edge_litert.interpreter",
+    "tflite_runtime": "tflite_runtime.interpreter",
+    "tensorflow": "tensorflow.lite",
+}
+
+
+def available_backends() -> list[str]:
+    """The backends importable here, in preference order."""
+    found = []
+    for name, module in BACKENDS.items():
+        try:
+            importlib.import_module(module)
+        except Exception:
+            continue
+        found.append(name)
+    return found
+
+
+def interpreter_class(backend: str | None = None):
+    """The Interpreter class of ``backend`` (None: the first available)."""
+    names = [backend] if backend else list(BACKENDS)
+    errors = []
+    for name in names:
+        if name not in BACKENDS:
+            raise HarliteError(f"unknown backend {name!r}: choose from {', '.join(BACKENDS)}")
+        try:
+            module = importlib.import_module(BACKENDS[name])
+        except Exception as error:
+            errors.append(f"{name}: {error}")
+            continue
+        return name, module.Interpreter
+    raise HarliteError(
+        "no TFLite interpreter could be loaded ("
+        + "; ".join(errors)
+        + "); install one: pip install ai-edge-litert (or tflite-runtime)"
+    )
+
+
+class TFLiteModel:
+    """One ``.tflite`` artefact behind a float-in, probabilities-out interface.
+
+    Args:
+        model: path to a ``.tflite`` file, or its bytes.
+        backend: ``ai_edge_litert``, ``tflite_runtime`` or ``tensorflow`` (None: first found).
+        threads: interpreter threads (None: the backend's default).
+    """
+
+    def __init__(
+        self, model: str | Path | bytes, backend: str | None = None, threads: int | None = None
+    ) -> None:
+        self.backend, interpreter = interpreter_class(backend)
+        content = model if isinstance(model, bytes) else Path(model).read_bytes()
+        start = time.perf_counter()
+        try:
+            self._interpreter = interpreter(model_content=content, num_threads=threads)
+            self._interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as error:
+            name = "model" if isinstance(model, bytes) else str(model)
+            raise HarliteError(
+                f"{name}: the {self.backend} interpreter cannot load it: {error}"
+            ) from None
+        self.load_seconds = time.perf_counter() - start
+        self._input = self._interpreter.get_input_details()[0]
+        self._output = self._interpreter.get_output_details()[0]
+        self._batch = int(self._input["shape"][0])
+
+    @property
+    def input_details(self) -> dict[str, Any]:
+        """The backend's description of the input tensor."""
+        return self._input
+
+    @property
+    def output_details(self) -> dict[str, Any]:
+        """The backend's description of the output tensor."""
+        return self._output
+
+    def op_names(self) -> list[str]:
+        """The distinct operator names in the graph (empty where the backend cannot tell)."""
+        try:
+            details = self._interpreter._get_ops_details()
+        except AttributeError:
+            return []
+        return sorted({d["op_name"] for d in details} - {"DELEGATE"})
+
+    def resize(self, batch: int) -> bool:
+        """Try to take ``batch`` windows per invoke; False where the model does not allow it."""
+        if batch == self._batch:
+            return True
+        shape = list(self._input["shape"])
+        shape[0] = batch
+        try:
+            self._interpreter.resize_tensor_input(self._input["index"], shape, strict=False)
+            self._interpreter.allocate_tensors()
+        except (ValueError, RuntimeError):
+            self._interpreter.resize_tensor_input(
+                self._input["index"], [self._batch, *shape[1:]], strict=False
+            )
+            self._interpreter.allocate_tensors()
+            return False
+        self._input = self._interpreter.get_input_details()[0]
+        self._output = self._interpreter.get_output_details()[0]
+        self._batch = batch
+        return True
+
+    def invoke(self, windows: np.ndarray) -> np.ndarray:
+        """Run exactly one batch (the current batch size) and return probabilities."""
+        self._interpreter.set_tensor(self._input["index"], self._quantize(windows))
+        self._interpreter.invoke()
+        return self._dequantize(self._interpreter.get_tensor(self._output["index"]))
+
+    def predict(self, windows: np.ndarray) -> np.ndarray:
+        """Probabilities (n, classes) for windows (n, 128, 9), in batches of the current size."""
+        windows = np.asarray(windows, dtype=np.float32)
+        n, batch = len(windows), self._batch
+        outputs = []
+        for start in range(0, n, batch):
+            chunk = windows[start : start + batch]
+            if len(chunk) < batch:  # pad the last batch; drop the padding's outputs
+                pad = np.zeros((batch - len(chunk), *chunk.shape[1:]), np.float32)
+                outputs.append(self.invoke(np.concatenate((chunk, pad)))[: len(chunk)])
+            else:
+                outputs.append(self.invoke(chunk))
+        if not outputs:
+            return np.empty((0, int(self._output["shape"][-1])), np.float32)
+        return np.concatenate(outputs)
+
+    def _quantize(self, x: np.ndarray) -> np.ndarray:
+        dtype = self._input["dtype"]
+        if dtype == np.float32:
+            return x.astype(np.float32, copy=False)
+        scale, zero_point = self._input["quantization"]
+        info = np.iinfo(dtype)
+        return np.clip(np.round(x / scale + zero_point), info.min, info.max).astype(dtype)
+
+    def _dequantize(self, y: np.ndarray) -> np.ndarray:
+        if self._output["dtype"] == np.float32:
+            return y.copy()
+        scale, zero_point = self._output["quantization"]
+        return ((y.astype(np.float32) - zero_point) * scale).astype(np.float32)

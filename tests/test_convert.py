@@ -1,0 +1,187 @@
+"""Conversion to a bundle: frozen .pb, TFLite float32/dynamic/int8, manifest, verify."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+pytest.importorskip("tf_keras", reason="conversion needs the [train] extra (tensorflow, tf-keras)")
+
+from harlite.cli import cli
+from harlite.convert import bundle_writer
+from harlite.convert.freeze import LOOP_OPS, FrozenGraphRunner
+from harlite.convert.tflite import read_labels_metadata
+from harlite.convert.verify import verify_bundle
+from harlite.errors import HarliteError
+from harlite.runtime.bundle import Bundle, BundleError
+from harlite.runtime.spec import ACTIVITY_LABELS
+from harlite.train.models import get_preset
+from harlite.train.trainer import load_model, predict_logits, train
+
+
+@pytest.fixture(scope="session")
+def tiny_run(small_hapt, tmp_path_factory):
+    config = get_preset("lstm").config(epochs=2, batch_size=16, val_subjects=(5,), seed=0)
+    run = tmp_path_factory.mktemp("run") / "lstm"
+    train(config, small_hapt, run, verbose=False)
+    return run
+
+
+@pytest.fixture(scope="session")
+def bundle_dir(tiny_run, small_hapt, tmp_path_factory):
+    out = tmp_path_factory.mktemp("bundle") / "lstm"
+    result = CliRunner().invoke(
+        cli, ["convert", str(tiny_run), "--out", str(out), "--data", str(small_hapt)]
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def fresh_copy(bundle_dir, tmp_path):
+    copy = tmp_path / "bundle"
+    shutil.copytree(bundle_dir, copy)
+    return copy
+
+
+def test_bundle_holds_every_default_artifact_and_a_valid_manifest(bundle_dir):
+    bundle = Bundle.open(bundle_dir)
+    assert set(bundle.artifacts) == {"keras", "pb", "float32", "dynamic", "int8"}
+    manifest = bundle.manifest
+    assert manifest["labels"] == list(ACTIVITY_LABELS)
+    assert manifest["input"]["shape"] == [1, 128, 9]
+    assert manifest["default_artifact"] == "float32"
+    assert len(manifest["preprocessing"]["noise_sos"]) == 2  # 3rd order: two sections
+    int8 = manifest["artifacts"]["int8"]
+    assert int8["inputs"][0]["dtype"] == "int8" and int8["inputs"][0]["quantization"]["scale"] > 0
+    assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in manifest["artifacts"]["float32"]["ops"]
+    for entry in manifest["artifacts"].values():
+        assert entry["keras_agreement"] >= (
+            0.999
+            if entry["format"] != "tflite" or entry["file"].endswith("float32.tflite")
+            else 0.8
+        )
+        assert not any("Flex" in op for op in entry.get("ops", []))
+
+
+def test_frozen_pb_reloads_with_compat_v1_and_matches_keras(bundle_dir, tiny_run):
+    entry = Bundle.open(bundle_dir).artifacts["pb"]
+    graph_def = (bundle_dir / "model.pb").read_bytes()
+    import tensorflow as tf
+
+    definition = tf.compat.v1.GraphDef()
+    definition.ParseFromString(graph_def)
+    assert not {node.op for node in definition.node} & LOOP_OPS
+    runner = FrozenGraphRunner(graph_def, entry["inputs"][0]["name"], entry["outputs"][0]["name"])
+    x = np.random.default_rng(0).standard_normal((5, 128, 9)).astype(np.float32)
+    logits = predict_logits(load_model(tiny_run / "model.keras"), x)
+    expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(runner.predict(x), expected, atol=1e-5, rtol=0)
+
+
+def test_tflite_files_carry_the_labels(bundle_dir):
+    for name in ("model_float32.tflite", "model_int8.tflite", "model_dynamic.tflite"):
+        assert read_labels_metadata((bundle_dir / name).read_bytes()) == list(ACTIVITY_LABELS)
+
+
+def test_verify_passes_and_prints_a_table(bundle_dir):
+    rows = verify_bundle(bundle_dir)
+    assert {r.artifact: r.status for r in rows} == dict.fromkeys(
+        ("keras", "pb", "float32", "dynamic", "int8"), "ok"
+    )
+    result = CliRunner().invoke(cli, ["verify", str(bundle_dir), "--json"])
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.output.strip().splitlines()[-1])) == 5
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "empty"])
+def test_a_damaged_model_file_is_refused_by_hash(bundle_dir, tmp_path, damage):
+    bundle = fresh_copy(bundle_dir, tmp_path)
+    target = bundle / "model_float32.tflite"
+    data = bytearray(target.read_bytes())
+    if damage == "truncate":
+        data = data[: len(data) // 2]
+    elif damage == "flip":
+        data[len(data) // 2] ^= 0x40
+    else:
+        data = bytearray()
+    target.write_bytes(bytes(data))
+    with pytest.raises(BundleError, match=r"model_float32\.tflite"):
+        Bundle.open(bundle).load_tflite("float32")
+    result = CliRunner().invoke(cli, ["verify", str(bundle)])
+    assert result.exit_code == 1
+    assert "float32" in result.output and "FAILED" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_wrong_hash_and_newer_schema_are_clear_errors(bundle_dir, tmp_path):
+    bundle = fresh_copy(bundle_dir, tmp_path)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["artifacts"]["int8"]["sha256"] = "0" * 64
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match=r"SHA-256 .* does not match"):
+        Bundle.open(bundle).checked_file("int8")
+
+    manifest["schema_version"] = 99
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    result = CliRunner().invoke(cli, ["verify", str(bundle)])
+    assert result.exit_code == 1 and "schema version 99 is newer" in result.output
+
+    (bundle / "manifest.json").write_text("{not json")
+    with pytest.raises(BundleError, match="not valid JSON"):
+        Bundle.open(bundle)
+    del manifest["labels"]
+    manifest["schema_version"] = 1
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="field 'labels' is missing"):
+        Bundle.open(bundle)
+
+
+def test_an_interrupted_conversion_leaves_the_previous_bundle(
+    bundle_dir, tiny_run, small_hapt, tmp_path, monkeypatch
+):
+    target = fresh_copy(bundle_dir, tmp_path)
+    before = (target / "manifest.json").read_text()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bundle_writer, "convert", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        bundle_writer.convert_model(tiny_run, target, small_hapt, log=lambda _: None)
+    assert (target / "manifest.json").read_text() == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    with pytest.raises(KeyboardInterrupt):
+        bundle_writer.convert_model(tiny_run, tmp_path / "new", small_hapt, log=lambda _: None)
+    assert not (tmp_path / "new").exists()
+
+
+def test_unknown_format_is_an_error(tiny_run, small_hapt, tmp_path):
+    with pytest.raises(HarliteError, match="unknown formats"):
+        bundle_writer.convert_model(tiny_run, tmp_path / "x", small_hapt, formats=("onnx",))
+
+
+@pytest.mark.parametrize("artifact", ["keras", "pb", "float32", "int8"])
+def test_evaluate_any_artifact_of_a_bundle(bundle_dir, small_hapt, artifact):
+    result = CliRunner().invoke(
+        cli,
+        [
+            "evaluate",
+            str(bundle_dir),
+            "--data",
+            str(small_hapt),
+            "--artifact",
+            artifact,
+            "--split",
+            "val",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output.strip().splitlines()[-1])
+    assert report["artifact"] == artifact and report["subjects"] == [5]
+    recorded = Bundle.open(bundle_dir).artifacts[artifact]["val_accuracy"]
+    assert report["accuracy"] == pytest.approx(recorded)
