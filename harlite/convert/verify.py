@@ -12,15 +12,19 @@ from harlite.convert.artifacts import NeedsTensorFlow, predictor
 from harlite.errors import HarliteError
 from harlite.runtime.bundle import Bundle, BundleError
 
-#: Artefacts that must reproduce the Keras model's decisions on every reference window.
+#: How closely each artefact must reproduce, here, the outputs it gave at conversion on the
+#: reference windows: (least argmax agreement, largest probability difference). Quantised
+#: artefacts may run other integer kernels on other backends, so they get some room; how far
+#: they are from Keras was measured at conversion and is in the manifest.
+EXACT_TOLERANCE = (1.0, 1e-4)
+QUANTIZED_TOLERANCE = (0.95, 0.1)
 EXACT = ("keras", "pb", "float32", "float16")
-#: Least agreement with Keras on the reference windows for the quantised artefacts.
-QUANTIZED_MIN_AGREEMENT = 0.9
 
 
 @dataclass
 class VerifyRow:
-    """One artefact's verification result."""
+    """One artefact's verification result: how it reproduces its own conversion-time outputs
+    (``reference_agreement``, ``max_abs_diff``) and the figures the manifest recorded."""
 
     artifact: str
     file: str
@@ -40,10 +44,12 @@ def verify_bundle(path: str | Path, backend: str | None = None) -> list[VerifyRo
     reference_path = bundle.path / bundle.manifest["evaluation"]["reference_windows"]
     try:
         with np.load(reference_path, allow_pickle=False) as data:
-            windows = data["windows"]
-            expected = data["keras_probabilities"]
-    except (OSError, KeyError, ValueError) as error:
+            reference = {key: data[key] for key in data.files}
+        windows = reference["windows"]
+    except (OSError, ValueError) as error:
         raise BundleError(f"{reference_path}: cannot read the reference windows: {error}") from None
+    if "windows" not in reference:
+        raise BundleError(f"{reference_path}: no reference windows")
     rows = []
     for name, entry in bundle.artifacts.items():
         row = VerifyRow(
@@ -66,15 +72,20 @@ def verify_bundle(path: str | Path, backend: str | None = None) -> list[VerifyRo
             row.status, row.detail = "FAILED", str(error)
             rows.append(row)
             continue
+        expected = reference.get(f"probabilities_{name}")
+        if expected is None or expected.shape != probabilities.shape:
+            row.status, row.detail = "FAILED", "no recorded reference outputs for this artifact"
+            rows.append(row)
+            continue
         agreement = float((probabilities.argmax(1) == expected.argmax(1)).mean())
         row.reference_agreement = agreement
         row.max_abs_diff = float(np.abs(probabilities - expected).max())
-        needed = 1.0 if name in EXACT else QUANTIZED_MIN_AGREEMENT
-        if agreement < needed:
+        least, largest = EXACT_TOLERANCE if name in EXACT else QUANTIZED_TOLERANCE
+        if agreement < least or row.max_abs_diff > largest:
             row.status = "FAILED"
             row.detail = (
-                f"agrees with Keras on {agreement:.1%} of the reference windows "
-                f"(needs {needed:.0%})"
+                f"differs from its conversion-time outputs: argmax agreement {agreement:.1%} "
+                f"(needs {least:.0%}), max |Δp| {row.max_abs_diff:.2g} (limit {largest:g})"
             )
         rows.append(row)
     return rows

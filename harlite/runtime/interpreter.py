@@ -123,6 +123,9 @@ class TFLiteModel:
 
     def invoke(self, windows: np.ndarray) -> np.ndarray:
         """Run exactly one batch (the current batch size) and return probabilities."""
+        # TFLite's fused LSTM keeps its state in variable tensors that persist across
+        # invokes: without a reset, each window would start from the previous one's state.
+        self._interpreter.reset_all_variables()
         self._interpreter.set_tensor(self._input["index"], self._quantize(windows))
         self._interpreter.invoke()
         return self._dequantize(self._interpreter.get_tensor(self._output["index"]))

@@ -15,7 +15,7 @@ import numpy as np
 
 from harlite.runtime.spec import ACTIVITY_LABELS, MODEL_CHANNELS
 from harlite.train.config import TrainConfig
-from harlite.train.tf_setup import keras
+from harlite.train.tf_setup import keras, tensorflow
 
 N_CLASSES = len(ACTIVITY_LABELS)
 N_CHANNELS = len(MODEL_CHANNELS)
@@ -79,6 +79,36 @@ def build_stacked_lstm(
     return keras().Model(window, logits, name=config.preset)
 
 
+def _reverse_time_layer():
+    """A Keras layer that reverses the time axis (registered, so saved models reload)."""
+    k = keras()
+    name = "harlite>ReverseTime"
+    registered = k.saving.get_registered_object(name)
+    if registered is not None:
+        return registered
+
+    @k.saving.register_keras_serializable(package="harlite", name="ReverseTime")
+    class ReverseTime(k.layers.Layer):
+        """Reverses a sequence along time (axis 1)."""
+
+        def call(self, inputs):
+            return tensorflow().reverse(inputs, axis=[1])
+
+    return ReverseTime
+
+
+def _bidirectional(x, units: int, rnn: dict, name: str):
+    """A bidirectional LSTM built from two forward LSTMs (the backward one on the reversed
+    sequence). Keras' Bidirectional wrapper converts to TFLite with wrong backward outputs and
+    does not quantise; this form converts to two fused LSTM ops and two REVERSE_V2."""
+    layers, reverse = keras().layers, _reverse_time_layer()
+    forward = layers.LSTM(units, name=f"{name}_forward", **rnn)(x)
+    backward = reverse(name=f"{name}_unreverse")(
+        layers.LSTM(units, name=f"{name}_backward", **rnn)(reverse(name=f"{name}_reverse")(x))
+    )
+    return layers.Concatenate(name=f"{name}_concat")([forward, backward])
+
+
 def build_residual_bilstm(
     config: TrainConfig,
     mean: np.ndarray | None = None,
@@ -102,7 +132,7 @@ def build_residual_bilstm(
         32, activation="relu", kernel_regularizer=reg, bias_regularizer=reg, name="hidden"
     )(x)
     for block in (1, 2):
-        h = layers.Bidirectional(layers.LSTM(16, **rnn), name=f"bilstm_{block}")(x)
+        h = _bidirectional(x, 16, rnn, name=f"bilstm_{block}")
         x = layers.Add(name=f"residual_{block}")([x, h])
     x = layers.GlobalAveragePooling1D(name="mean_over_time")(x)
     if config.dropout:
@@ -174,10 +204,10 @@ PRESETS: dict[str, Preset] = {
     for preset in (
         Preset(
             "lstm",
-            "The notebook's stacked LSTM (2 × LSTM(32)), with normalised inputs and the "
-            "best validation epoch kept.",
+            "The notebook's stacked LSTM (2 × LSTM(32)), with normalised inputs, rotation "
+            "and gain augmentation, and the best validation epoch kept.",
             build_stacked_lstm,
-            {},
+            {"rotation_deg": 30.0, "scale": 0.1},
         ),
         Preset(
             "notebook",
@@ -190,19 +220,34 @@ PRESETS: dict[str, Preset] = {
             "resbilstm",
             "Residual stacked bidirectional LSTM (the notebook author's later design).",
             build_residual_bilstm,
-            {},
+            {"rotation_deg": 30.0, "scale": 0.1},
         ),
         Preset(
             "cnn",
             "1D CNN: three convolution blocks with batch normalisation, mean over time.",
             build_cnn,
-            {"l2": 0.0005, "lr": 0.002, "batch_size": 256, "epochs": 150, "dropout": 0.3},
+            {
+                "l2": 0.0005,
+                "lr": 0.002,
+                "batch_size": 256,
+                "epochs": 150,
+                "dropout": 0.3,
+                "rotation_deg": 30.0,
+                "scale": 0.1,
+            },
         ),
         Preset(
             "cnnlstm",
             "Convolutional front end (128 → 32 steps) feeding one LSTM(32).",
             build_cnn_lstm,
-            {"lr": 0.002, "batch_size": 256, "epochs": 150, "dropout": 0.3},
+            {
+                "lr": 0.002,
+                "batch_size": 256,
+                "epochs": 150,
+                "dropout": 0.3,
+                "rotation_deg": 30.0,
+                "scale": 0.1,
+            },
         ),
     )
 }

@@ -292,6 +292,9 @@ def write_reports(report: dict[str, Any], folder: Path, title: str) -> None:
 
 def load_model(path: str | Path):
     """Load a ``.keras`` model saved by harlite."""
+    from harlite.train import models
+
+    models._reverse_time_layer()  # register harlite's custom layers before loading
     try:
         return keras().models.load_model(path, compile=False)
     except (OSError, ValueError) as error:
