@@ -47,7 +47,8 @@ def run(args: argparse.Namespace) -> None:
     overrides = {k: parse_value(v) for k, v in overrides.items()}
     for seed in (int(s) for s in args.seeds.split(",")):
         config = get_preset(args.preset).config(seed=seed, **overrides)
-        with tempfile.TemporaryDirectory() as run_dir:
+        with tempfile.TemporaryDirectory() as tmp:
+            run_dir = args.keep / f"{args.preset}-seed{seed}" if args.keep else tmp
             start = time.perf_counter()
             result = train(config, args.data, run_dir, verbose=False)
             seconds = time.perf_counter() - start
@@ -125,6 +126,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0: all)")
     parser.add_argument("--tag", default="")
+    parser.add_argument("--keep", type=Path, help="keep each run's folder under this folder")
     parser.add_argument("--summary", action="store_true", help="print the table and exit")
     args = parser.parse_args()
     if args.summary:

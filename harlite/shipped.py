@@ -1,4 +1,5 @@
-"""The pretrained models shipped inside the package (``harlite/models/NAME/``)."""
+"""The pretrained models shipped inside the package: each ``harlite/models/NAME/`` is a
+bundle (manifest, TFLite artefacts, Keras model) with its training record in ``training/``."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def list_models() -> list[dict[str, Any]]:
 
 
 def model_path(name: str) -> Path:
-    """The folder of shipped model ``name``."""
+    """The bundle folder of shipped model ``name``."""
     folder = MODELS_DIR / name
     if not folder.is_dir():
         names = ", ".join(e["name"] for e in list_models()) or "none"

@@ -1,12 +1,12 @@
-"""Train a preset for shipping inside the package (``harlite/models/NAME/``).
+"""Train a preset and ship it inside the package as a bundle (``harlite/models/NAME/``).
 
-1. Train with the preset's chosen settings on 17 subjects, validating on subjects 27–30:
-   this run gives the honest figures (validation report, confusion matrix, curves) and the
-   number of epochs to train for.
-2. Train the same settings on all 21 training subjects for that many epochs (no subject
-   left to select on, so the final weights are kept): this is the shipped model.
+1. Train the preset's chosen settings on 17 subjects, validating on subjects 27–30: the
+   honest figures (validation report, curves, confusion matrix), the number of epochs to
+   train for, and the accuracy each converted artefact keeps on held-out subjects.
+2. Train the same settings on all 21 training subjects for that many epochs and convert the
+   result into the shipped bundle; the run's files go into the bundle's ``training/``.
 
-    python tools/ship_model.py PRESET [--data ../shared/data/hapt] [--set KEY=VALUE ...]
+    python tools/ship_model.py PRESET [--data ../shared/data/hapt] [--formats ...]
 """
 
 from __future__ import annotations
@@ -17,61 +17,94 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from harlite.atomic import atomic_dir
+from harlite.convert.bundle_writer import convert_model
 from harlite.shipped import MODELS_DIR
+from harlite.train.config import TrainConfig
 from harlite.train.models import get_preset
-from harlite.train.trainer import train
+from harlite.train.trainer import TrainResult, train
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "hapt"
+TRAINING_FILES = ("config.json", "history.json", "history.png")
+VALIDATION_FILES = ("report.json", "report.txt", "confusion.png")
 
 
-def parse_value(text: str):
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return {"true": True, "false": False}.get(text.lower(), text)
+def reuse_run(run_dir: Path, config: TrainConfig) -> TrainResult:
+    """A finished validation run of exactly ``config`` (seed aside), as a TrainResult."""
+    kept = TrainConfig.load(run_dir / "config.json")
+    if kept.override(seed=config.seed) != config:
+        raise SystemExit(f"{run_dir} was trained with other settings than the preset's")
+    report = json.loads((run_dir / "report.json").read_text())
+    return TrainResult(
+        run_dir,
+        report,
+        report["best_epoch"],
+        report["epochs_run"],
+        report["train_seconds"],
+        report["interrupted"],
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("preset")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--formats", default="keras,float32,dynamic,int8")
+    parser.add_argument(
+        "--validation-run",
+        type=Path,
+        help="reuse this finished validation run of the same settings",
+    )
     args = parser.parse_args()
     preset = get_preset(args.preset)
-    overrides = {k: parse_value(v) for k, v in (item.split("=", 1) for item in args.set)}
-    config = preset.config(**overrides)
+    config = preset.config()
+    formats = tuple(args.formats.split(","))
 
     with tempfile.TemporaryDirectory() as work:
-        validation = train(config, args.data, Path(work) / "validation")
+        work = Path(work)
+        if args.validation_run:
+            validation = reuse_run(args.validation_run, config)
+        else:
+            validation = train(config, args.data, work / "validation")
+        held_out = convert_model(
+            validation.run_dir, work / "validation-bundle", args.data, formats=formats
+        )
         epochs = validation.best_epoch
         final_config = config.override(epochs=epochs, val_subjects=(), select="last", patience=0)
-        final = train(final_config, args.data, Path(work) / "final")
-        with atomic_dir(MODELS_DIR / args.preset) as folder:
-            for name in ("model.keras", "config.json", "history.json", "history.png"):
-                shutil.copy(final.run_dir / name, folder / name)
-            shutil.copy(final.run_dir / "report.json", folder / "training-report.json")
-            for name in ("report.json", "report.txt", "confusion.png"):
-                shutil.copy(validation.run_dir / name, folder / name)
-            shutil.copy(validation.run_dir / "history.png", folder / "validation-history.png")
-            info = {
-                "name": args.preset,
-                "description": preset.description,
-                "trained_on_subjects": final.report["subjects"],
-                "epochs": epochs,
-                "validation": {
-                    "subjects": validation.report["subjects"],
-                    "accuracy": validation.report["accuracy"],
-                    "f1_weighted": validation.report["f1_weighted"],
-                    "best_epoch": validation.best_epoch,
-                    "note": "figures of the same settings trained without the validation "
-                    "subjects; the shipped weights were then trained on all 21 subjects",
+        final = train(final_config, args.data, work / "final")
+        target = MODELS_DIR / args.preset
+        manifest = convert_model(final.run_dir, target, args.data, formats=formats)
+
+        training = target / "training"
+        training.mkdir()
+        for name in TRAINING_FILES:
+            shutil.copy(final.run_dir / name, training / name)
+        for name in VALIDATION_FILES:
+            shutil.copy(validation.run_dir / name, training / f"validation-{name}")
+        shutil.copy(validation.run_dir / "history.png", training / "validation-history.png")
+        info = {
+            "name": args.preset,
+            "description": preset.description,
+            "trained_on_subjects": final.report["subjects"],
+            "epochs": epochs,
+            "train_seconds": round(final.seconds, 1),
+            "validation": {
+                "note": "the same settings trained without subjects 27-30 and evaluated on "
+                "them; the shipped weights were then trained on all 21 training subjects",
+                "subjects": validation.report["subjects"],
+                "accuracy": validation.report["accuracy"],
+                "f1_weighted": validation.report["f1_weighted"],
+                "sitting_standing": validation.report["sitting_standing"],
+                "best_epoch": validation.best_epoch,
+                "artifacts": {
+                    name: {k: entry[k] for k in ("size", "val_accuracy", "keras_agreement")}
+                    for name, entry in held_out["artifacts"].items()
                 },
-                "train_seconds": round(final.seconds, 1),
-            }
-            (folder / "model-info.json").write_text(json.dumps(info, indent=2) + "\n")
+            },
+            "shipped_artifacts": {
+                name: {"size": entry["size"]} for name, entry in manifest["artifacts"].items()
+            },
+        }
+        (training / "model-info.json").write_text(json.dumps(info, indent=2) + "\n")
     print(json.dumps(info, indent=2))
 
 

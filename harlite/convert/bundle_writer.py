@@ -8,7 +8,6 @@ a temporary folder and moved into place only when complete.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,12 @@ from harlite import __version__
 from harlite.atomic import atomic_dir
 from harlite.convert.artifacts import softmax
 from harlite.convert.freeze import FrozenGraphRunner, freeze
-from harlite.convert.tflite import add_labels_metadata, convert
+from harlite.convert.tflite import (
+    add_labels_metadata,
+    convert,
+    has_normalization,
+    input_normalization,
+)
 from harlite.errors import HarliteError
 from harlite.runtime.bundle import MANIFEST, SCHEMA_VERSION, Bundle, sha256_file
 from harlite.runtime.interpreter import TFLiteModel
@@ -33,7 +37,7 @@ from harlite.train.config import DEFAULT_VAL_SUBJECTS, TrainConfig
 from harlite.train.datasets import load_windows
 from harlite.train.evaluate_run import resolve_model
 from harlite.train.splits import UCI_TEST_SUBJECTS
-from harlite.train.trainer import load_model, predict_logits, split_windows
+from harlite.train.trainer import load_model, predict_logits, save_model_atomic, split_windows
 from harlite.train.windowset import WindowSet
 
 ALL_FORMATS = ("keras", "pb", "float32", "dynamic", "int8", "float16")
@@ -123,7 +127,7 @@ def convert_model(
             entry: dict[str, Any] = {"file": FILES[kind]}
             path = folder / FILES[kind]
             if kind == "keras":
-                shutil.copy(model_file, path)
+                save_model_atomic(model, path)  # loaded without optimizer state: smaller
                 probs = keras_probs
                 entry.update(format="keras", **_parity(keras_probs, keras_probs, val_set.y))
             elif kind == "pb":
@@ -152,7 +156,15 @@ def convert_model(
                     convert(model, kind, calibration, unrolled=unrolled), labels
                 )
                 path.write_bytes(content)
-                tflite = TFLiteModel(content)
+                outside = kind == "int8" and has_normalization(model)
+                if outside:
+                    mean, std = input_normalization(model)
+                    entry["input_normalization"] = {
+                        "mean": mean.tolist(),
+                        "std": std.tolist(),
+                        "note": "apply (x - mean) / std per channel before quantising the input",
+                    }
+                tflite = TFLiteModel(content, input_normalization=(mean, std) if outside else None)
                 probs = tflite.predict(val_set.X)
                 entry.update(
                     format="tflite",

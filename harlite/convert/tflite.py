@@ -29,8 +29,11 @@ def convert(
     tf = tensorflow()
     if kind not in FORMATS:
         raise ValueError(f"unknown TFLite format {kind!r}: choose from {', '.join(FORMATS)}")
+    # int8 takes normalised windows (see input_normalization): one input scale then suits
+    # all nine channels. The calibration windows are normalised the same way.
+    normalize_outside = kind == "int8" and has_normalization(model)
     converter = tf.lite.TFLiteConverter.from_keras_model(
-        deployable(model, unroll=unrolled, batch_size=1)
+        deployable(model, unroll=unrolled, batch_size=1, keep_normalization=not normalize_outside)
     )
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]  # never Flex ops
     if kind != "float32":
@@ -41,6 +44,9 @@ def convert(
         if representative is None or not len(representative):
             raise ValueError("int8 conversion needs representative training windows")
         windows = np.asarray(representative, np.float32)
+        if normalize_outside:
+            mean, std = input_normalization(model)
+            windows = (windows - mean) / std
         converter.representative_dataset = lambda: ([w[None]] for w in windows)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.int8
@@ -48,6 +54,19 @@ def convert(
     with native_output_silenced(fds=(1, 2)), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "Statistics for quantized inputs were expected"
         return bytes(converter.convert())
+
+
+def has_normalization(model) -> bool:
+    """Whether the model starts with harlite's input normalisation layer."""
+    return any(layer.name == "normalize" for layer in model.layers)
+
+
+def input_normalization(model) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, std) of the model's normalisation layer, as float32 arrays of 9."""
+    config = model.get_layer("normalize").get_config()
+    mean = np.asarray(config["mean"], np.float32).reshape(-1)
+    std = np.sqrt(np.maximum(np.asarray(config["variance"], np.float32).reshape(-1), 1e-7))
+    return mean, std.astype(np.float32)
 
 
 def add_labels_metadata(content: bytes, labels: list[str]) -> bytes:

@@ -167,7 +167,15 @@ class Bundle:
                 f"artifact {name!r} is {entry['format']}, not TFLite: the device "
                 f"runtime runs {', '.join(self.tflite_names()) or 'none'}"
             )
-        return TFLiteModel(self.checked_file(name), backend=backend, threads=threads)
+        normalization = entry.get("input_normalization")
+        return TFLiteModel(
+            self.checked_file(name),
+            backend=backend,
+            threads=threads,
+            input_normalization=None
+            if normalization is None
+            else (normalization["mean"], normalization["std"]),
+        )
 
     def tflite_names(self) -> list[str]:
         """Names of the TFLite artefacts in this bundle."""

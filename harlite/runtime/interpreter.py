@@ -62,11 +62,21 @@ class TFLiteModel:
         model: path to a ``.tflite`` file, or its bytes.
         backend: ``ai_edge_litert``, ``tflite_runtime`` or ``tensorflow`` (None: first found).
         threads: interpreter threads (None: the backend's default).
+        input_normalization: (mean, std) per channel applied before the model, for artefacts
+            exported to take normalised windows (int8; see the manifest).
     """
 
     def __init__(
-        self, model: str | Path | bytes, backend: str | None = None, threads: int | None = None
+        self,
+        model: str | Path | bytes,
+        backend: str | None = None,
+        threads: int | None = None,
+        input_normalization: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
+        self._normalization = None
+        if input_normalization is not None:
+            mean, std = (np.asarray(a, np.float32) for a in input_normalization)
+            self._normalization = (mean, np.float32(1.0) / std)
         self.backend, interpreter = interpreter_class(backend)
         content = model if isinstance(model, bytes) else Path(model).read_bytes()
         start = time.perf_counter()
@@ -147,6 +157,9 @@ class TFLiteModel:
         return np.concatenate(outputs)
 
     def _quantize(self, x: np.ndarray) -> np.ndarray:
+        if self._normalization is not None:
+            mean, inverse_std = self._normalization
+            x = (x - mean) * inverse_std
         dtype = self._input["dtype"]
         if dtype == np.float32:
             return x.astype(np.float32, copy=False)

@@ -116,8 +116,8 @@ def build_residual_bilstm(
     unroll: bool = False,
 ):
     """The notebook author's later idea: stacked bidirectional LSTMs with residual
-    connections. Per-step Dense(32, ReLU), two residual blocks of BiLSTM(2×16) added to
-    their input, mean over time, Dense(6) logits."""
+    connections. Per-step Dense(32, ReLU), a BiLSTM(2×16), then two BiLSTM(2×16) blocks each
+    added to its input, mean over time, Dense(6) logits."""
     layers, reg = keras().layers, _regularizer(config)
     rnn = {
         "kernel_regularizer": reg,
@@ -131,7 +131,10 @@ def build_residual_bilstm(
     x = layers.Dense(
         32, activation="relu", kernel_regularizer=reg, bias_regularizer=reg, name="hidden"
     )(x)
-    for block in (1, 2):
+    x = _bidirectional(x, 16, rnn, name="bilstm_1")
+    for block in (2, 3):
+        # residual connections between LSTM outputs (both in [-1, 1]): this keeps the
+        # full-integer model accurate, which adding the unbounded ReLU input does not
         h = _bidirectional(x, 16, rnn, name=f"bilstm_{block}")
         x = layers.Add(name=f"residual_{block}")([x, h])
     x = layers.GlobalAveragePooling1D(name="mean_over_time")(x)
