@@ -16,14 +16,18 @@ def list_models() -> list[dict[str, Any]]:
     """Name, description, validation accuracy and path of every shipped model."""
     entries = []
     for folder in sorted(p for p in MODELS_DIR.glob("*") if p.is_dir()):
-        info = _read_json(folder / "model-info.json")
-        report = _read_json(folder / "report.json")
+        info = _read_json(folder / "training" / "model-info.json")
+        validation = info.get("validation", {})
+        manifest = _read_json(folder / "manifest.json")
+        artifacts = manifest.get("artifacts", {})
         entries.append(
             {
                 "name": folder.name,
                 "description": info.get("description", ""),
-                "val_accuracy": report.get("accuracy"),
-                "val_subjects": report.get("subjects"),
+                "val_accuracy": validation.get("accuracy"),
+                "val_subjects": validation.get("subjects"),
+                "artifacts": {name: entry.get("size") for name, entry in artifacts.items()},
+                "default_artifact": manifest.get("default_artifact"),
                 "path": str(folder),
             }
         )

@@ -43,6 +43,7 @@ from harlite.train.windowset import WindowSet
 ALL_FORMATS = ("keras", "pb", "float32", "dynamic", "int8", "float16")
 DEFAULT_FORMATS = ("keras", "pb", "float32", "dynamic", "int8")
 REFERENCE = "reference.npz"
+REFERENCE_WINDOWS = 32
 FILES = {
     "keras": "model.keras",
     "pb": "model.pb",
@@ -116,7 +117,7 @@ def convert_model(
         rng.choice(len(train_set), min(calibration_windows, len(train_set)), replace=False)
     ]
     keras_probs = softmax(predict_logits(model, val_set.X))
-    reference_idx = rng.choice(len(val_set), min(64, len(val_set)), replace=False)
+    reference_idx = rng.choice(len(val_set), min(REFERENCE_WINDOWS, len(val_set)), replace=False)
     labels = list(ACTIVITY_LABELS)
 
     artifacts: dict[str, dict[str, Any]] = {}
@@ -184,7 +185,7 @@ def convert_model(
                 f"{entry['keras_agreement']:.2%}  ({time.perf_counter() - start:.1f} s)"
             )
 
-        np.savez(
+        np.savez_compressed(
             folder / REFERENCE,
             windows=val_set.X[reference_idx],
             keras_probabilities=keras_probs[reference_idx].astype(np.float32),

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from harlite.runtime.bundle import sha256_file
 from harlite.train.windowset import WindowSet
 
 #: Bump when the way windows are built changes, so that old cache entries are never read.
@@ -25,21 +26,12 @@ def default_cache_dir() -> Path:
     return Path(base) / "harlite"
 
 
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file's content."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def cache_key(files: Iterable[Path], root: Path, settings: dict[str, Any]) -> str:
     """A key that changes whenever an input file's content or any setting changes."""
     digest = hashlib.sha256()
     digest.update(json.dumps({"format": CACHE_FORMAT, **settings}, sort_keys=True).encode())
     for path in sorted(files):
-        digest.update(f"{path.relative_to(root).as_posix()}\0{file_digest(path)}\n".encode())
+        digest.update(f"{path.relative_to(root).as_posix()}\0{sha256_file(path)}\n".encode())
     return digest.hexdigest()[:32]
 
 

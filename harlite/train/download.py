@@ -22,8 +22,8 @@ from pathlib import Path
 
 from harlite.atomic import atomic_dir, write_text_atomic
 from harlite.errors import DataError, HarliteError
+from harlite.runtime.bundle import sha256_file
 from harlite.train.archive import safe_extract
-from harlite.train.cache import file_digest
 from harlite.train.datasets import HAPT, UCI_HAR, detect_layout
 
 
@@ -180,7 +180,7 @@ def install_dataset(
             archive = fetch(
                 url or spec.url, downloads / f"{name}.zip", progress=progress, **fetch_options
             )
-        digest = file_digest(archive)
+        digest = sha256_file(archive)
         if sha256 and digest != sha256.lower():
             raise DataError(f"SHA-256 is {digest}, expected {sha256}", archive)
         staging = Path(work) / "extract"

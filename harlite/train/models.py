@@ -40,6 +40,17 @@ def _regularizer(config: TrainConfig):
     return keras().regularizers.L2(config.l2 / 2) if config.l2 else None
 
 
+def _classifier(window, features, config: TrainConfig):
+    """Optional dropout, then Dense(6) logits: the model from ``window`` to the logits."""
+    layers, reg = keras().layers, _regularizer(config)
+    if config.dropout:
+        features = layers.Dropout(config.dropout, name="dropout")(features)
+    logits = layers.Dense(N_CLASSES, kernel_regularizer=reg, bias_regularizer=reg, name="logits")(
+        features
+    )
+    return keras().Model(window, logits, name=config.preset)
+
+
 def _inputs(config: TrainConfig, mean: np.ndarray | None, variance: np.ndarray | None):
     layers = keras().layers
     window = keras().Input((config.window, N_CHANNELS), name="window")
@@ -73,10 +84,7 @@ def build_stacked_lstm(
     )(x)
     x = layers.LSTM(32, return_sequences=True, name="lstm_1", **rnn)(x)
     x = layers.LSTM(32, name="lstm_2", **rnn)(x)
-    if config.dropout:
-        x = layers.Dropout(config.dropout, name="dropout")(x)
-    logits = layers.Dense(N_CLASSES, kernel_regularizer=reg, bias_regularizer=reg, name="logits")(x)
-    return keras().Model(window, logits, name=config.preset)
+    return _classifier(window, x, config)
 
 
 def _reverse_time_layer():
@@ -138,10 +146,7 @@ def build_residual_bilstm(
         h = _bidirectional(x, 16, rnn, name=f"bilstm_{block}")
         x = layers.Add(name=f"residual_{block}")([x, h])
     x = layers.GlobalAveragePooling1D(name="mean_over_time")(x)
-    if config.dropout:
-        x = layers.Dropout(config.dropout, name="dropout")(x)
-    logits = layers.Dense(N_CLASSES, kernel_regularizer=reg, bias_regularizer=reg, name="logits")(x)
-    return keras().Model(window, logits, name=config.preset)
+    return _classifier(window, x, config)
 
 
 def build_cnn(
@@ -164,10 +169,7 @@ def build_cnn(
         if pool:
             x = layers.MaxPooling1D(2, name=f"pool_{i}")(x)
     x = layers.GlobalAveragePooling1D(name="mean_over_time")(x)
-    if config.dropout:
-        x = layers.Dropout(config.dropout, name="dropout")(x)
-    logits = layers.Dense(N_CLASSES, kernel_regularizer=reg, bias_regularizer=reg, name="logits")(x)
-    return keras().Model(window, logits, name=config.preset)
+    return _classifier(window, x, config)
 
 
 def build_cnn_lstm(
@@ -196,10 +198,7 @@ def build_cnn_lstm(
         unroll=unroll,
         name="lstm",
     )(x)
-    if config.dropout:
-        x = layers.Dropout(config.dropout, name="dropout")(x)
-    logits = layers.Dense(N_CLASSES, kernel_regularizer=reg, bias_regularizer=reg, name="logits")(x)
-    return keras().Model(window, logits, name=config.preset)
+    return _classifier(window, x, config)
 
 
 PRESETS: dict[str, Preset] = {
