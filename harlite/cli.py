@@ -149,6 +149,17 @@ def _subjects(ctx: click.Context, param: click.Parameter, value: str | None):
         raise click.BadParameter(str(error)) from None
 
 
+def _data_option(help_text: str):
+    """The --data option shared by the commands that read a data set folder."""
+    return click.option(
+        "--data",
+        "data_dir",
+        required=True,
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help=help_text,
+    )
+
+
 @cli.command()
 @click.option(
     "--preset",
@@ -156,13 +167,7 @@ def _subjects(ctx: click.Context, param: click.Parameter, value: str | None):
     show_default=True,
     help="Model preset (see `harlite models presets`).",
 )
-@click.option(
-    "--data",
-    "data_dir",
-    required=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Data set folder (HAPT raw or UCI HAR).",
-)
+@_data_option("Data set folder (HAPT raw or UCI HAR).")
 @click.option(
     "--out",
     "run_dir",
@@ -230,13 +235,7 @@ def train(
 
 @cli.command()
 @click.argument("model", type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "--data",
-    "data_dir",
-    required=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Data set folder; all its subjects are evaluated unless narrowed.",
-)
+@_data_option("Data set folder; all its subjects are evaluated unless narrowed.")
 @click.option("--subjects", callback=_subjects, help="Evaluate only these subjects, e.g. 1,3,5-8.")
 @click.option(
     "--split",
@@ -300,13 +299,8 @@ def evaluate(
     type=click.Path(file_okay=False, path_type=Path),
     help="Bundle folder to write (replaced only once the new one is complete).",
 )
-@click.option(
-    "--data",
-    "data_dir",
-    required=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Data set folder: training windows calibrate int8, validation windows "
-    "measure every artefact.",
+@_data_option(
+    "Data set folder: training windows calibrate int8, validation windows measure every artefact."
 )
 @click.option(
     "--formats",
