@@ -80,10 +80,14 @@ def _differences(record: dict) -> dict:
     from harlite.train.config import TrainConfig
 
     defaults = TrainConfig().to_dict()
+
+    def plain(value):
+        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
     return {
-        k: v
+        k: plain(v)
         for k, v in record["settings"].items()
-        if k not in ("preset", "val_subjects") and defaults.get(k) != v
+        if k not in ("preset", "val_subjects") and plain(defaults.get(k)) != plain(v)
     }
 
 
@@ -97,7 +101,8 @@ def summary() -> None:
         key = (r["preset"], json.dumps(_differences(r), sort_keys=True), tuple(r["val_subjects"]))
         groups[key].append(r)
     print(
-        f"{'preset':<10} {'overrides':<48} {'n':>2} {'val acc':>8} {'sd':>6} {'sit':>6} "
+        f"{'preset':<10} {'settings (other than TrainConfig defaults)':<48} {'n':>2} "
+        f"{'val acc':>8} {'sd':>6} {'sit':>6} "
         f"{'stand':>6} {'epoch':>5} {'s':>5}"
     )
     for (preset, overrides, _), runs in sorted(groups.items()):
