@@ -362,9 +362,23 @@ def verify(bundle: Path, backend: str | None, as_json: bool) -> None:
     """Check BUNDLE's hashes and schema, load every artefact and run the reference windows
     through it; exits non-zero on any mismatch."""
     from harlite.convert.verify import format_rows, rows_as_dicts, verify_bundle
+    from harlite.runtime.bundle import Bundle
 
     rows = verify_bundle(bundle, backend=backend)
     click.echo(json.dumps(rows_as_dicts(rows)) if as_json else format_rows(rows))
+    evaluation = Bundle.open(bundle).manifest["evaluation"]
+    if not as_json:
+        subjects = ", ".join(map(str, evaluation["subjects"]))
+        seen = evaluation.get("subjects_seen_in_training")
+        click.echo(
+            f"val acc: windows of subjects {subjects}"
+            + (
+                " (in this model's training data: see training/model-info.json for the "
+                "held-out figures)"
+                if seen
+                else " (held out from training)"
+            )
+        )
     failed = [r.artifact for r in rows if r.status == "FAILED"]
     if failed:
         raise click.ClickException(f"verification failed for: {', '.join(failed)}")
