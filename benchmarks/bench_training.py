@@ -6,7 +6,7 @@ Time to reach the validation target is then the number of epochs a full run need
 it (read from that run's ``history.json``, ``--history``) times each graph's epoch time: the
 two graphs compute the same numbers, so they need the same epochs.
 
-    python benchmarks/bench_training.py --history RUN/history.json [--epochs 30] [--save]
+    python benchmarks/bench_training.py [--history RUN/history.json] [--epochs 30] [--save]
 """
 
 from __future__ import annotations
@@ -41,7 +41,11 @@ def main() -> None:
     parser.add_argument("--preset", default="lstm")
     parser.add_argument("--epochs", type=int, default=30, help="epochs timed per graph")
     parser.add_argument("--target", type=float, default=0.94, help="validation accuracy target")
-    parser.add_argument("--history", type=Path, help="history.json of a full run of the preset")
+    parser.add_argument(
+        "--history",
+        type=Path,
+        help="history.json of a full run of the preset (default: train one, looped)",
+    )
     parser.add_argument("--save", action="store_true", help="record under benchmarks/results/")
     args = parser.parse_args()
     full = json.loads(args.history.read_text()) if args.history else None
@@ -53,10 +57,16 @@ def main() -> None:
         "epochs_to_target": needed,
     }
     for unroll in (False, True):
-        config = get_preset(args.preset).config(epochs=args.epochs, unroll=unroll, patience=0)
+        # Without --history the looped run trains the preset's full length and supplies it.
+        full_length = full is None and not unroll
+        epochs = get_preset(args.preset).config().epochs if full_length else args.epochs
+        config = get_preset(args.preset).config(epochs=epochs, unroll=unroll, patience=0)
         with tempfile.TemporaryDirectory() as run_dir:
             train(config, args.data, run_dir, verbose=False)
             history = json.loads((Path(run_dir) / "history.json").read_text())
+        if full_length:
+            full = history
+            needed = figures["epochs_to_target"] = epochs_to_target(full, args.target)
         per_epoch = statistics.median(history["epoch_seconds"][1:])
         name = "unrolled" if unroll else "looped"
         figures[name] = {

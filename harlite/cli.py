@@ -186,6 +186,12 @@ def _data_option(help_text: str):
     "'none' trains on every training subject for a fixed number of epochs.",
 )
 @click.option("--patience", type=int, help="Stop after this many epochs without improvement.")
+@click.option(
+    "--unroll/--loop",
+    default=None,
+    help="Train the recurrent layers as 128 static steps (about 15% faster per epoch here, "
+    "16 s more to build) or as a loop (the preset's default). Same numbers either way.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar or report on stderr.")
 def train(
     preset: str,
@@ -197,6 +203,7 @@ def train(
     seed: int | None,
     val_subjects: list[int] | None,
     patience: int | None,
+    unroll: bool | None,
     quiet: bool,
 ) -> None:
     """Train a model on DATA and write the run folder OUT.
@@ -214,6 +221,7 @@ def train(
         seed=seed,
         val_subjects=val_subjects,
         patience=patience,
+        unroll=unroll,
     )
     if val_subjects == []:
         config = config.override(select="last")

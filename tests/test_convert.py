@@ -197,3 +197,22 @@ def test_no_lstm_state_leaks_from_one_window_into_the_next(bundle_dir):
     alone = model.predict(b)
     after_a = model.predict(np.concatenate((a, b)))[1:]
     np.testing.assert_allclose(after_a, alone, atol=1e-6)
+
+
+def test_a_bundle_converts_again_from_its_own_keras_model(bundle_dir, small_hapt, tmp_path):
+    # how a user makes the .pb that shipped bundles leave out
+    result = CliRunner().invoke(
+        cli,
+        [
+            "convert",
+            str(bundle_dir),
+            "--out",
+            str(tmp_path / "pb"),
+            "--data",
+            str(small_hapt),
+            "--formats",
+            "pb",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert Bundle.open(tmp_path / "pb").artifacts["pb"]["keras_agreement"] == 1.0

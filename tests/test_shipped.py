@@ -38,7 +38,7 @@ def test_shipped_bundle_is_small_and_complete(name):
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     model_files = sum(p.stat().st_size for p in folder.glob("model_*.tflite"))
     assert model_files < 400_000
-    assert size < 1_600_000, f"{name}: {size} bytes"
+    assert size < 1_000_000, f"{name}: {size} bytes"  # the training issue's limit
     info = json.loads((folder / "training" / "model-info.json").read_text())
     assert len(info["trained_on_subjects"]) == 21
     assert (folder / "training" / "validation-confusion.png").is_file()

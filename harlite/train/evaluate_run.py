@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,16 @@ from harlite.train.windowset import WindowSet
 
 
 def resolve_model(path: str | Path) -> tuple[Path, TrainConfig]:
-    """The .keras file and training settings of a run dir or .keras file."""
+    """The .keras file and training settings of a run dir, a bundle or a .keras file."""
     path = Path(path)
+    if (path / "manifest.json").is_file():  # a bundle: its Keras model and recorded settings
+        manifest = json.loads((path / "manifest.json").read_text())
+        try:
+            return path / MODEL_FILE, TrainConfig.from_dict(manifest["model"]["training"])
+        except (KeyError, ValueError, TypeError) as error:
+            raise HarliteError(
+                f"{path}: manifest without valid training settings: {error}"
+            ) from None
     model_file = path / MODEL_FILE if path.is_dir() else path
     if not model_file.is_file():
         raise HarliteError(f"{path}: no {MODEL_FILE} here (not a run folder or .keras file)")
