@@ -11,7 +11,6 @@ from harlite.quiet import native_output_silenced
 from harlite.train.tf_setup import tensorflow
 
 FORMATS = ("float32", "dynamic", "int8", "float16")
-DEFAULT_FORMATS = ("float32", "dynamic", "int8")
 #: Normalised input range (in standard deviations) that the int8 input quantisation covers.
 INT8_INPUT_CLIP_STD = 3.0
 

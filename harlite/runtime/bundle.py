@@ -21,7 +21,6 @@ from harlite.runtime.preprocessing import FilterDesign
 
 MANIFEST = "manifest.json"
 SCHEMA_VERSION = 1
-TFLITE_ARTIFACTS = ("float32", "float16", "dynamic", "int8")
 
 
 class BundleError(HarliteError):
