@@ -40,6 +40,26 @@ def _regularizer(config: TrainConfig):
     return keras().regularizers.L2(config.l2 / 2) if config.l2 else None
 
 
+def _lstm_settings(config: TrainConfig, unroll: bool) -> dict[str, Any]:
+    """Keyword arguments every LSTM layer shares: the weight penalty, forget-gate bias 1."""
+    reg = _regularizer(config)
+    return {
+        "kernel_regularizer": reg,
+        "recurrent_regularizer": reg,
+        "bias_regularizer": reg,
+        "unit_forget_bias": True,
+        "unroll": unroll,
+    }
+
+
+def _hidden(x, config: TrainConfig):
+    """The notebook's per-step Dense(32, ReLU) on the 9 input channels."""
+    reg = _regularizer(config)
+    return keras().layers.Dense(
+        32, activation="relu", kernel_regularizer=reg, bias_regularizer=reg, name="hidden"
+    )(x)
+
+
 def _classifier(window, features, config: TrainConfig):
     """Optional dropout, then Dense(6) logits: the model from ``window`` to the logits."""
     layers, reg = keras().layers, _regularizer(config)
@@ -70,18 +90,9 @@ def build_stacked_lstm(
 ):
     """The notebook's model: per-step Dense(32, ReLU), two stacked LSTM(32), last output,
     Dense(6) logits. ``unroll=True`` builds 128 static steps (no loop ops) for freezing."""
-    layers, reg = keras().layers, _regularizer(config)
-    rnn = {
-        "kernel_regularizer": reg,
-        "recurrent_regularizer": reg,
-        "bias_regularizer": reg,
-        "unit_forget_bias": True,
-        "unroll": unroll,
-    }
+    layers, rnn = keras().layers, _lstm_settings(config, unroll)
     window, x = _inputs(config, mean, variance)
-    x = layers.Dense(
-        32, activation="relu", kernel_regularizer=reg, bias_regularizer=reg, name="hidden"
-    )(x)
+    x = _hidden(x, config)
     x = layers.LSTM(32, return_sequences=True, name="lstm_1", **rnn)(x)
     x = layers.LSTM(32, name="lstm_2", **rnn)(x)
     return _classifier(window, x, config)
@@ -89,7 +100,7 @@ def build_stacked_lstm(
 
 def _reverse_time_layer():
     """A Keras layer that reverses the time axis (registered, so saved models reload)."""
-    k = keras()
+    k, tf = keras(), tensorflow()
     name = "harlite>ReverseTime"
     registered = k.saving.get_registered_object(name)
     if registered is not None:
@@ -100,7 +111,7 @@ def _reverse_time_layer():
         """Reverses a sequence along time (axis 1)."""
 
         def call(self, inputs):
-            return tensorflow().reverse(inputs, axis=[1])
+            return tf.reverse(inputs, axis=[1])
 
     return ReverseTime
 
@@ -126,23 +137,14 @@ def build_residual_bilstm(
     """The notebook author's later idea: stacked bidirectional LSTMs with residual
     connections. Per-step Dense(32, ReLU), a BiLSTM(2×16), then two BiLSTM(2×16) blocks each
     added to its input, mean over time, Dense(6) logits."""
-    layers, reg = keras().layers, _regularizer(config)
-    rnn = {
-        "kernel_regularizer": reg,
-        "recurrent_regularizer": reg,
-        "bias_regularizer": reg,
-        "unit_forget_bias": True,
-        "unroll": unroll,
-        "return_sequences": True,
-    }
+    layers = keras().layers
+    rnn = {**_lstm_settings(config, unroll), "return_sequences": True}
     window, x = _inputs(config, mean, variance)
-    x = layers.Dense(
-        32, activation="relu", kernel_regularizer=reg, bias_regularizer=reg, name="hidden"
-    )(x)
+    x = _hidden(x, config)
     x = _bidirectional(x, 16, rnn, name="bilstm_1")
     for block in (2, 3):
-        # residual connections between LSTM outputs (both in [-1, 1]): this keeps the
-        # full-integer model accurate, which adding the unbounded ReLU input does not
+        # residuals join LSTM outputs (both in [-1, 1]); adding the unbounded ReLU input
+        # instead left the full-integer model at chance
         h = _bidirectional(x, 16, rnn, name=f"bilstm_{block}")
         x = layers.Add(name=f"residual_{block}")([x, h])
     x = layers.GlobalAveragePooling1D(name="mean_over_time")(x)
@@ -189,15 +191,7 @@ def build_cnn_lstm(
         x = layers.BatchNormalization(name=f"bn_{i}")(x)
         x = layers.ReLU(name=f"relu_{i}")(x)
         x = layers.MaxPooling1D(2, name=f"pool_{i}")(x)
-    x = layers.LSTM(
-        32,
-        kernel_regularizer=reg,
-        recurrent_regularizer=reg,
-        bias_regularizer=reg,
-        unit_forget_bias=True,
-        unroll=unroll,
-        name="lstm",
-    )(x)
+    x = layers.LSTM(32, name="lstm", **_lstm_settings(config, unroll))(x)
     return _classifier(window, x, config)
 
 
