@@ -60,6 +60,7 @@ def test_bundle_holds_every_default_artifact_and_a_valid_manifest(bundle_dir):
     # int8 takes normalised windows (one input scale for all channels); the runtime normalises
     assert len(int8["input_normalization"]["mean"]) == 9 == len(int8["input_normalization"]["std"])
     assert "input_normalization" not in manifest["artifacts"]["float32"]
+    assert int8["quantizer"] in ("mlir", "legacy") and 0 <= int8["train_fidelity"] <= 1
     assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in manifest["artifacts"]["float32"]["ops"]
     for name, entry in manifest["artifacts"].items():
         # float artefacts reproduce Keras; the quantised ones of this barely trained model

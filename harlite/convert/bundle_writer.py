@@ -63,6 +63,21 @@ def _parity(probabilities: np.ndarray, reference: np.ndarray, labels: np.ndarray
     }
 
 
+def _best_int8(model, calibration, fidelity, unrolled, normalization):
+    """Convert to int8 with both TFLite quantizers; keep the one whose decisions agree best
+    with the Keras model on training windows (never the evaluation subjects).
+    Returns (flatbuffer, quantizer name, its agreement on the training windows)."""
+    expected = predict_logits(model, fidelity).argmax(axis=1)
+    best = None
+    for legacy in (False, True):
+        content = convert(model, "int8", calibration, unrolled=unrolled, legacy_quantizer=legacy)
+        predicted = TFLiteModel(content, input_normalization=normalization).predict(fidelity)
+        agreement = float((predicted.argmax(axis=1) == expected).mean())
+        if best is None or agreement > best[2]:
+            best = (content, "legacy" if legacy else "mlir", agreement)
+    return best
+
+
 def _tensor_entries(details: list[dict]) -> list[dict[str, Any]]:
     entries = []
     for d in details:
@@ -116,6 +131,7 @@ def convert_model(
     calibration = train_set.X[
         rng.choice(len(train_set), min(calibration_windows, len(train_set)), replace=False)
     ]
+    fidelity = train_set.X[rng.choice(len(train_set), min(1000, len(train_set)), replace=False)]
     keras_probs = softmax(predict_logits(model, val_set.X))
     reference_idx = rng.choice(len(val_set), min(REFERENCE_WINDOWS, len(val_set)), replace=False)
     labels = list(ACTIVITY_LABELS)
@@ -153,19 +169,23 @@ def convert_model(
                     **_parity(probs, keras_probs, val_set.y),
                 )
             else:
-                content = add_labels_metadata(
-                    convert(model, kind, calibration, unrolled=unrolled), labels
-                )
-                path.write_bytes(content)
                 outside = kind == "int8" and has_normalization(model)
+                normalization = input_normalization(model) if outside else None
                 if outside:
-                    mean, std = input_normalization(model)
                     entry["input_normalization"] = {
-                        "mean": mean.tolist(),
-                        "std": std.tolist(),
+                        "mean": normalization[0].tolist(),
+                        "std": normalization[1].tolist(),
                         "note": "apply (x - mean) / std per channel before quantising the input",
                     }
-                tflite = TFLiteModel(content, input_normalization=(mean, std) if outside else None)
+                if kind == "int8":
+                    content, entry["quantizer"], entry["train_fidelity"] = _best_int8(
+                        model, calibration, fidelity, unrolled, normalization
+                    )
+                else:
+                    content = convert(model, kind, calibration, unrolled=unrolled)
+                content = add_labels_metadata(content, labels)
+                path.write_bytes(content)
+                tflite = TFLiteModel(content, input_normalization=normalization)
                 probs = tflite.predict(val_set.X)
                 entry.update(
                     format="tflite",
