@@ -151,26 +151,36 @@ def build_residual_bilstm(
     return _classifier(window, x, config)
 
 
+def _conv_block(x, config: TrainConfig, i: int, filters: int, pool: bool):
+    """Conv1D(filters, k=5, no bias) + BatchNorm + ReLU, then max-pooling by 2 if ``pool``."""
+    layers = keras().layers
+    x = layers.Conv1D(
+        filters,
+        5,
+        padding="same",
+        use_bias=False,
+        kernel_regularizer=_regularizer(config),
+        name=f"conv_{i}",
+    )(x)
+    x = layers.BatchNormalization(name=f"bn_{i}")(x)
+    x = layers.ReLU(name=f"relu_{i}")(x)
+    return layers.MaxPooling1D(2, name=f"pool_{i}")(x) if pool else x
+
+
 def build_cnn(
     config: TrainConfig,
     mean: np.ndarray | None = None,
     variance: np.ndarray | None = None,
     unroll: bool = False,
 ):
-    """A 1D CNN: three Conv1D(64, k=5)+BatchNorm+ReLU blocks with pooling, mean over time,
-    Dense(6) logits. ``unroll`` is accepted for a uniform interface (there is no loop)."""
+    """A 1D CNN: Conv1D(k=5)+BatchNorm+ReLU blocks of 32, 64 and 64 filters (the first two
+    pooled), mean over time, Dense(6) logits. ``unroll`` is accepted for a uniform
+    interface (there is no loop)."""
     del unroll
-    layers, reg = keras().layers, _regularizer(config)
     window, x = _inputs(config, mean, variance)
     for i, (filters, pool) in enumerate(((32, True), (64, True), (64, False)), start=1):
-        x = layers.Conv1D(
-            filters, 5, padding="same", use_bias=False, kernel_regularizer=reg, name=f"conv_{i}"
-        )(x)
-        x = layers.BatchNormalization(name=f"bn_{i}")(x)
-        x = layers.ReLU(name=f"relu_{i}")(x)
-        if pool:
-            x = layers.MaxPooling1D(2, name=f"pool_{i}")(x)
-    x = layers.GlobalAveragePooling1D(name="mean_over_time")(x)
+        x = _conv_block(x, config, i, filters, pool)
+    x = keras().layers.GlobalAveragePooling1D(name="mean_over_time")(x)
     return _classifier(window, x, config)
 
 
@@ -182,16 +192,10 @@ def build_cnn_lstm(
 ):
     """A convolutional front end for the LSTM: two Conv1D(32, k=5)+BatchNorm+ReLU blocks
     with pooling (128 → 32 steps), LSTM(32), last output, Dense(6) logits."""
-    layers, reg = keras().layers, _regularizer(config)
     window, x = _inputs(config, mean, variance)
     for i in (1, 2):
-        x = layers.Conv1D(
-            32, 5, padding="same", use_bias=False, kernel_regularizer=reg, name=f"conv_{i}"
-        )(x)
-        x = layers.BatchNormalization(name=f"bn_{i}")(x)
-        x = layers.ReLU(name=f"relu_{i}")(x)
-        x = layers.MaxPooling1D(2, name=f"pool_{i}")(x)
-    x = layers.LSTM(32, name="lstm", **_lstm_settings(config, unroll))(x)
+        x = _conv_block(x, config, i, 32, pool=True)
+    x = keras().layers.LSTM(32, name="lstm", **_lstm_settings(config, unroll))(x)
     return _classifier(window, x, config)
 
 
