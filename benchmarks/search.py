@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> None:
             "tag": args.tag,
             "preset": args.preset,
             "seed": seed,
+            "settings": {k: v for k, v in config.to_dict().items() if k not in ("seed", "design")},
             "overrides": overrides,
             "val_subjects": list(config.val_subjects),
             "val_accuracy": round(result.report["accuracy"], 4),
