@@ -199,6 +199,11 @@ def build_cnn_lstm(
     return _classifier(window, x, config)
 
 
+#: Augmentation every trained preset uses: rotations up to ±30°, gain ±10% (see the search).
+_AUGMENT = {"rotation_deg": 30.0, "scale": 0.1}
+#: Settings the convolutional presets share: smaller batches, fewer epochs, dropout.
+_CONV_TRAINING = {"lr": 0.002, "batch_size": 256, "epochs": 150, "dropout": 0.3}
+
 PRESETS: dict[str, Preset] = {
     preset.name: preset
     for preset in (
@@ -207,7 +212,7 @@ PRESETS: dict[str, Preset] = {
             "The notebook's stacked LSTM (2 × LSTM(32)), with normalised inputs, rotation "
             "and gain augmentation, and the best validation epoch kept.",
             build_stacked_lstm,
-            {"rotation_deg": 30.0, "scale": 0.1},
+            _AUGMENT,
         ),
         Preset(
             "notebook",
@@ -220,34 +225,19 @@ PRESETS: dict[str, Preset] = {
             "resbilstm",
             "Residual stacked bidirectional LSTM (the notebook author's later design).",
             build_residual_bilstm,
-            {"rotation_deg": 30.0, "scale": 0.1},
+            _AUGMENT,
         ),
         Preset(
             "cnn",
             "1D CNN: three convolution blocks with batch normalisation, mean over time.",
             build_cnn,
-            {
-                "l2": 0.0005,
-                "lr": 0.002,
-                "batch_size": 256,
-                "epochs": 150,
-                "dropout": 0.3,
-                "rotation_deg": 30.0,
-                "scale": 0.1,
-            },
+            {"l2": 0.0005, **_CONV_TRAINING, **_AUGMENT},
         ),
         Preset(
             "cnnlstm",
             "Convolutional front end (128 → 32 steps) feeding one LSTM(32).",
             build_cnn_lstm,
-            {
-                "lr": 0.002,
-                "batch_size": 256,
-                "epochs": 150,
-                "dropout": 0.3,
-                "rotation_deg": 30.0,
-                "scale": 0.1,
-            },
+            {**_CONV_TRAINING, **_AUGMENT},
         ),
     )
 }
