@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from harlite import __version__
+from harlite.cli_stream import stream
 from harlite.errors import HarliteError
 
 
@@ -134,6 +135,25 @@ def data_info(directory: Path, as_json: bool, no_cache: bool) -> None:
     click.echo(f"  windows      {info.windows} (128 samples, hop 64)")
     for label, count in info.windows_per_class.items():
         click.echo(f"    {label:<20} {count:>6}")
+
+
+@data.command("export")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the CSV files.",
+)
+@click.option("--subjects", callback=lambda c, p, v: _subjects(c, p, v), help="E.g. 27-30.")
+def data_export(directory: Path, out_dir: Path, subjects: list[int] | None) -> None:
+    """Write each HAPT experiment in DIRECTORY as a labelled stream CSV in the canonical
+    format (t,acc_x,…,gyro_z,label), ready for `harlite stream`."""
+    from harlite.train.recordings import export_recordings
+
+    for path in export_recordings(directory, out_dir, subjects):
+        click.echo(str(path))
 
 
 def _subjects(ctx: click.Context, param: click.Parameter, value: str | None):
@@ -431,6 +451,9 @@ def models_presets() -> None:
 
     for preset in PRESETS.values():
         click.echo(f"{preset.name:<12} {preset.description}")
+
+
+cli.add_command(stream)
 
 
 def main() -> None:

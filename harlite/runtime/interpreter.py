@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from harlite.errors import HarliteError
+from harlite.quiet import native_output_silenced
 
 #: Backends in the order they are tried, with the module that provides each interpreter.
 BACKENDS: dict[str, str] = {
@@ -81,8 +82,9 @@ class TFLiteModel:
         content = model if isinstance(model, bytes) else Path(model).read_bytes()
         start = time.perf_counter()
         try:
-            self._interpreter = interpreter(model_content=content, num_threads=threads)
-            self._interpreter.allocate_tensors()
+            with native_output_silenced():  # "INFO: Created TensorFlow Lite XNNPACK delegate"
+                self._interpreter = interpreter(model_content=content, num_threads=threads)
+                self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as error:
             name = "model" if isinstance(model, bytes) else str(model)
             raise HarliteError(

@@ -1,0 +1,428 @@
+"""Where samples come from: CSV files (plain or gzip), stdin, a UDP socket, Sensor Logger
+exports, and real-time replay of any of them.
+
+Every source yields :class:`~harlite.runtime.sensorcsv.ParsedRows` batches in the runtime's
+units (seconds, g, rad/s), with the line each row came from and the lines it could not parse.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import itertools
+import os
+import socket
+import sys
+import time
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from harlite.errors import DataError, HarliteError
+from harlite.runtime.sensorcsv import (
+    MAX_LINE_BYTES,
+    NOT_UTF8,
+    TOO_LONG,
+    ColumnLayout,
+    LineProblem,
+    ParsedRows,
+    RowParser,
+    Units,
+    is_numeric_line,
+    layout_from_header,
+    positional_layout,
+    sniff_delimiter,
+)
+
+FORMATS = ("auto", "canonical", "sensorlogger")
+
+#: Default units of each format; options override them.
+DEFAULT_UNITS = {
+    "canonical": Units("g", "rad/s", "s"),
+    "sensorlogger": Units("m/s2", "rad/s", "ns"),
+}
+
+
+@dataclass(frozen=True)
+class InputOptions:
+    """How to read an input: its format, column mapping, units and rate.
+
+    ``acc_unit``/``gyro_unit``/``time_unit`` None take the format's defaults; ``rate_hz``
+    None infers the rate from the timestamps (``--rate auto``).
+    """
+
+    format: str = "auto"
+    columns: dict[str, str] | None = None
+    acc_unit: str | None = None
+    gyro_unit: str | None = None
+    time_unit: str | None = None
+    rate_hz: float | None = None
+    delimiter: str | None = None
+
+    def units(self, format_name: str) -> Units:
+        """The input's units: the options where given, else the format's defaults."""
+        base = DEFAULT_UNITS[format_name]
+        return Units(
+            self.acc_unit or base.acc, self.gyro_unit or base.gyro, self.time_unit or base.time
+        )
+
+
+def read_lines(
+    read: Callable[[int], bytes], block_size: int = 1 << 20, max_line: int = MAX_LINE_BYTES
+) -> Iterator[list[tuple[int, str | LineProblem]]]:
+    """Split a byte stream into numbered text lines, one list per block read.
+
+    Lines end with LF or CRLF; a UTF-8 byte-order mark at the start is dropped. A line that
+    is not UTF-8 or longer than ``max_line`` bytes comes as a :class:`LineProblem`, so that it
+    is counted, and reading goes on with the next line. Returns as soon as ``read`` returns
+    what it has, so a live pipe is not held back.
+    """
+    number = 0
+    pending = b""
+    skipping = False  # inside a line already reported as too long
+    first = True
+    while True:
+        block = read(block_size)
+        if not block:
+            break
+        if first:
+            block = block.removeprefix(b"\xef\xbb\xbf")
+            first = False
+        parts = (pending + block).split(b"\n")
+        pending = parts.pop()
+        batch = []
+        for raw in parts:
+            if skipping:
+                skipping = False
+                continue
+            number += 1
+            batch.append((number, _decode(raw, max_line)))
+        if len(pending) > max_line:
+            if not skipping:
+                number += 1
+                batch.append((number, LineProblem(TOO_LONG, f"over {max_line} bytes")))
+                skipping = True
+            pending = b""
+        if batch:
+            yield batch
+    if pending and not skipping:
+        yield [(number + 1, _decode(pending, max_line))]
+
+
+def _decode(raw: bytes, max_line: int) -> str | LineProblem:
+    if len(raw) > max_line:
+        return LineProblem(TOO_LONG, f"{len(raw)} bytes")
+    try:
+        return raw.decode("utf-8").rstrip("\r")
+    except UnicodeDecodeError:
+        return LineProblem(NOT_UTF8)
+
+
+class CsvSource:
+    """Rows of a sensor CSV: a file (``.csv`` or ``.csv.gz``), or ``-`` for stdin.
+
+    The first line is the header (mapped to the canonical columns) unless it is all
+    numbers, in which case the file has the canonical column order (or ``--columns``).
+    """
+
+    def __init__(self, path: str | Path, options: InputOptions | None = None) -> None:
+        self.options = options or InputOptions()
+        self.name = "stdin" if str(path) == "-" else str(path)
+        self.path = None if str(path) == "-" else Path(path)
+        self.format = "canonical" if self.options.format == "auto" else self.options.format
+        if self.format != "canonical":
+            raise HarliteError(f"{self.name}: format {self.format!r} is not a single CSV file")
+        self.units = self.options.units("canonical")
+        self.layout: ColumnLayout | None = None
+        self.rows_read = 0
+
+    def __iter__(self) -> Iterator[ParsedRows]:
+        handle, read, block = self._open()
+        try:
+            parser = None
+            for batch in self._guard(read_lines(read, block)):
+                if parser is None:
+                    parser, batch = self._start(batch)
+                    if parser is None:
+                        continue
+                parsed = parser.parse(batch)
+                yield parsed
+            if parser is None:
+                raise DataError("empty input: no header and no data", self.name)
+        finally:
+            if handle is not None:
+                handle.close()
+
+    def _open(self):
+        if self.path is None:
+            try:
+                fd = sys.stdin.fileno()
+            except (AttributeError, io.UnsupportedOperation):  # a stand-in stdin (tests)
+                stream = sys.stdin.buffer
+                return None, getattr(stream, "read1", stream.read), 1 << 16
+            # os.read returns what a live pipe has now instead of waiting for a full block.
+            return None, lambda n: os.read(fd, n), 1 << 16
+        try:
+            opener = gzip.open if self.path.suffix == ".gz" else open
+            handle = opener(self.path, "rb")  # closed by __iter__
+        except OSError as error:
+            raise DataError(f"cannot open: {error.strerror or error}", self.path) from None
+        return handle, handle.read, 1 << 20
+
+    def _guard(self, lines: Iterator) -> Iterator:
+        """Turn decompression and read errors into a DataError naming the file."""
+        try:
+            yield from lines
+        except (OSError, EOFError, zlib.error) as error:
+            raise DataError(f"cannot read: {error}", self.name) from None
+
+    def _start(self, batch: list[tuple[int, str | LineProblem]]):
+        """Find the header in the first lines; return the parser and the data lines."""
+        for position, (number, text) in enumerate(batch):
+            if isinstance(text, LineProblem):
+                raise DataError(
+                    "not a text CSV (binary data or another encoding than UTF-8?)",
+                    self.name,
+                    number,
+                )
+            if not text.strip() or text.startswith("#"):
+                continue
+            if any(ord(c) < 32 and c != "\t" for c in text):
+                raise DataError(
+                    "not a text CSV (control characters in the first line)", self.name, number
+                )
+            delimiter = self.options.delimiter or sniff_delimiter(text)
+            fields = text.split(delimiter)
+            try:
+                if is_numeric_line(fields):
+                    self.layout = positional_layout(len(fields), self.options.columns)
+                    rest = batch[position:]
+                else:
+                    self.layout = layout_from_header(fields, self.options.columns)
+                    rest = batch[position + 1 :]
+                parser = RowParser(self.layout, self.units, delimiter, self.options.rate_hz)
+            except ValueError as error:
+                raise DataError(str(error), self.name, number) from None
+            return parser, rest
+        return None, []
+
+
+class UdpSource:
+    """Rows from UDP datagrams, each holding one or more CSV lines (no header needed).
+
+    Listens on ``host:port`` (127.0.0.1 unless told otherwise). Datagrams take the canonical
+    column order unless ``--columns`` says otherwise or the first line received is a header.
+    Stops after ``idle_timeout`` seconds without data (None: never) or on Ctrl-C.
+    """
+
+    def __init__(
+        self,
+        port: int,
+        host: str = "127.0.0.1",
+        options: InputOptions | None = None,
+        idle_timeout: float | None = None,
+    ) -> None:
+        self.options = options or InputOptions()
+        self.units = self.options.units("canonical")
+        self.name = f"udp://{host}:{port}"
+        self.idle_timeout = idle_timeout
+        self.datagrams = 0
+        self.layout: ColumnLayout | None = None
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            self._socket.bind((host, port))
+        except OSError as error:
+            self._socket.close()
+            raise HarliteError(f"{self.name}: cannot listen: {error.strerror or error}") from None
+        self.port = self._socket.getsockname()[1]
+        self.name = f"udp://{host}:{self.port}"
+        self._parser: RowParser | None = None
+        self._line = 0
+
+    def close(self) -> None:
+        """Stop listening."""
+        self._socket.close()
+
+    def __iter__(self) -> Iterator[ParsedRows]:
+        self._socket.settimeout(self.idle_timeout)
+        try:
+            while True:
+                try:
+                    data = self._socket.recv(65536)
+                except TimeoutError:
+                    return
+                self.datagrams += 1
+                lines = []
+                for raw in data.split(b"\n"):
+                    if raw.strip():
+                        self._line += 1
+                        lines.append((self._line, _decode(raw, MAX_LINE_BYTES)))
+                if self._parser is None:
+                    lines = self._start(lines)
+                    if self._parser is None:
+                        continue
+                yield self._parser.parse(lines)
+        finally:
+            self.close()
+
+    def _start(self, lines):
+        for position, (number, text) in enumerate(lines):
+            if isinstance(text, LineProblem) or not text.strip():
+                continue
+            delimiter = self.options.delimiter or sniff_delimiter(text)
+            fields = text.split(delimiter)
+            try:
+                if is_numeric_line(fields):
+                    self.layout = positional_layout(len(fields), self.options.columns)
+                    rest = lines[position:]
+                else:
+                    self.layout = layout_from_header(fields, self.options.columns)
+                    rest = lines[position + 1 :]
+                self._parser = RowParser(self.layout, self.units, delimiter, self.options.rate_hz)
+            except ValueError as error:
+                raise DataError(str(error), self.name, number) from None
+            return rest
+        return []
+
+
+class SensorLoggerSource:
+    """A recording exported by the Sensor Logger app (a zip, or the folder it unpacks to).
+
+    Uses ``TotalAcceleration.csv`` (acceleration with gravity; Android) or, where the
+    export has none, ``Accelerometer.csv`` + ``Gravity.csv`` (iOS), and ``Gyroscope.csv``.
+    Each has the columns ``time`` (ns since the epoch), ``seconds_elapsed``, ``z``, ``y``,
+    ``x`` (m/s², rad/s). The gyroscope is interpolated onto the accelerometer's timestamps;
+    accelerometer rows outside the gyroscope's time span are counted as bad rows.
+    """
+
+    def __init__(self, path: str | Path, options: InputOptions | None = None) -> None:
+        self.options = options or InputOptions(format="sensorlogger")
+        self.path = Path(path)
+        self.name = str(path)
+        self.units = self.options.units("sensorlogger")
+        self.layout = None
+
+    def __iter__(self) -> Iterator[ParsedRows]:
+        self._bad: list[tuple[int, str, str]] = []
+        files = self._files()
+        if "TotalAcceleration.csv" in files:
+            acc = self._read(files, "TotalAcceleration.csv")
+        elif "Accelerometer.csv" in files and "Gravity.csv" in files:
+            user = self._read(files, "Accelerometer.csv")
+            gravity = self._read(files, "Gravity.csv")
+            acc = (user[0], user[1] + _interpolate(gravity, user[0]), user[2])
+        else:
+            raise DataError(
+                "no TotalAcceleration.csv, nor Accelerometer.csv with Gravity.csv "
+                "(not a Sensor Logger export?)",
+                self.path,
+            )
+        if "Gyroscope.csv" not in files:
+            raise DataError("no Gyroscope.csv (not a Sensor Logger export?)", self.path)
+        gyro = self._read(files, "Gyroscope.csv")
+        times, acc_values, lines = acc
+        inside = (times >= gyro[0][0]) & (times <= gyro[0][-1]) if len(gyro[0]) else times < 0
+        bad = [
+            (int(line), "outside the gyroscope's time span", "TotalAcceleration/Accelerometer")
+            for line in lines[~inside]
+        ]
+        times, acc_values, lines = times[inside], acc_values[inside], lines[inside]
+        scale = self.units.scale()
+        rows = np.empty((len(times), 7))
+        rows[:, 0] = times * scale[0]
+        rows[:, 1:4] = acc_values * scale[1]
+        rows[:, 4:7] = _interpolate(gyro, times) * scale[4]
+        yield ParsedRows(rows, lines, None, bad + self._bad)
+
+    def _files(self) -> dict[str, bytes | Path]:
+        if self.path.is_dir():
+            return {p.name: p for p in self.path.iterdir() if p.suffix == ".csv"}
+        try:
+            with zipfile.ZipFile(self.path) as archive:
+                return {
+                    Path(info.filename).name: archive.read(info)
+                    for info in archive.infolist()
+                    if info.filename.endswith(".csv") and info.file_size < 1 << 31
+                }
+        except (zipfile.BadZipFile, OSError, zlib.error, EOFError) as error:
+            raise DataError(f"not a readable zip or folder: {error}", self.path) from None
+
+    def _read(self, files: dict[str, bytes | Path], name: str):
+        """(times, xyz values, line numbers) of one Sensor Logger CSV, in file units."""
+        source = files[name]
+        content = source.read_bytes() if isinstance(source, Path) else source
+        where = f"{self.path}/{name}"
+        lines = next(read_lines(io.BytesIO(content).read, max(len(content), 1)), [])
+        if not lines or isinstance(lines[0][1], LineProblem):
+            raise DataError("empty or not text", where)
+        header = lines[0][1].split(",")
+        try:
+            layout = layout_from_header(
+                header, {"t": "time", **{f"{s}_{a}": a for s in ("acc", "gyro") for a in "xyz"}}
+            )
+        except ValueError as error:
+            raise DataError(str(error), where, 1) from None
+        parser = RowParser(layout, Units("g", "rad/s", "s"), ",")
+        parsed = parser.parse(lines[1:])
+        self._bad += [(n, r, f"{name}: {d}") for n, r, d in parsed.bad]
+        times = parsed.rows[:, 0]
+        keep = np.concatenate(([True], np.diff(times) > 0)) if len(times) else np.ones(0, bool)
+        for line in parsed.lines[~keep]:
+            self._bad.append((int(line), "timestamp repeated or went backwards", name))
+        return times[keep], parsed.rows[keep, 1:4], parsed.lines[keep]
+
+
+def _interpolate(series: tuple[np.ndarray, np.ndarray, np.ndarray], at: np.ndarray) -> np.ndarray:
+    times, values, _ = series
+    if len(times) == 0:
+        return np.full((len(at), 3), np.nan)
+    return np.column_stack([np.interp(at, times, values[:, i]) for i in range(3)])
+
+
+def paced(source, speed: float = 1.0, slice_s: float = 0.05) -> Iterator[ParsedRows]:
+    """Replay a source at ``speed`` × real time, by its timestamps, in slices of ``slice_s``."""
+    if speed <= 0:
+        raise ValueError(f"replay speed must be positive, not {speed}")
+    start_wall = first = None
+    for parsed in source:
+        times = parsed.rows[:, 0]
+        if len(times) == 0:
+            yield parsed
+            continue
+        if first is None:
+            first, start_wall = times[0], time.monotonic()
+        edges = np.arange(times[0], times[-1] + slice_s, slice_s)
+        cuts = np.searchsorted(times, edges[1:], side="left").tolist()
+        bounds = sorted({0, *cuts, len(times)})
+        for i, (a, b) in enumerate(itertools.pairwise(bounds)):
+            if a == b:
+                continue
+            due = start_wall + (times[b - 1] - first) / speed
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            yield ParsedRows(
+                parsed.rows[a:b],
+                parsed.lines[a:b],
+                None if parsed.labels is None else parsed.labels[a:b],
+                parsed.bad if i == 0 else [],
+            )
+
+
+def open_source(path: str, options: InputOptions):
+    """The source for ``path``: ``-`` (stdin), a Sensor Logger export, or a CSV file."""
+    if path != "-":
+        p = Path(path)
+        if not p.exists():
+            raise DataError("no such file or folder", p)
+        if options.format == "sensorlogger" or (
+            options.format == "auto" and (p.is_dir() or p.suffix == ".zip")
+        ):
+            return SensorLoggerSource(p, options)
+        if p.is_dir():
+            raise DataError("is a folder: give a CSV file (or --format sensorlogger)", p)
+    return CsvSource(path, options)

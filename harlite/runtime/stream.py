@@ -1,0 +1,284 @@
+"""Classify a live stream of accelerometer and gyroscope samples, window by window.
+
+:class:`StreamClassifier` is the whole device pipeline in one object: it checks each sample,
+resamples the stream onto the model's rate, runs the training preprocessing, cuts sliding
+windows and classifies each complete window with a TFLite artefact of a bundle.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from harlite.runtime.bundle import Bundle
+from harlite.runtime.preprocessing import Preprocessor
+from harlite.runtime.resample import Resampler
+from harlite.runtime.smoothing import Smoother
+from harlite.runtime.windowing import SlidingWindow
+
+#: Largest plausible readings, in g and rad/s; phone sensors saturate at 8–32 g and
+#: 35 rad/s (2000 °/s). A value beyond these is a glitch or a wrong unit.
+ACC_LIMIT_G = 40.0
+GYRO_LIMIT_RAD_S = 50.0
+
+#: Default longest pause between two samples that is interpolated across, in seconds.
+DEFAULT_MAX_GAP_S = 0.25
+
+#: Reasons a sample is refused (the keys of the summary's ``bad_row_reasons``).
+NON_FINITE = "non-finite value"
+OUT_OF_RANGE = "value out of plausible sensor range"
+BACKWARDS = "timestamp went backwards"
+REPEATED = "timestamp repeated"
+
+UNLABELLED = -1
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The classification of one window.
+
+    Times are those of the window's first and last sample (seconds, in the stream's clock).
+    ``latency_ms`` is the inference time per window (a batch's time divided by its windows).
+    ``true_label`` is set when every sample of the window carried the same known label.
+    ``smoothed_label``/``smoothed_confidence`` are set when smoothing is on.
+    """
+
+    index: int
+    start_time: float
+    end_time: float
+    label: str
+    confidence: float
+    probabilities: np.ndarray
+    latency_ms: float
+    true_label: str | None = None
+    smoothed_label: str | None = None
+    smoothed_confidence: float | None = None
+
+    def to_dict(self, labels: list[str]) -> dict:
+        """Plain JSON types; probabilities keyed by label, rounded to 5 decimals."""
+        record = {
+            "window": self.index,
+            "start_time": round(self.start_time, 6),
+            "end_time": round(self.end_time, 6),
+            "label": self.label,
+            "confidence": round(self.confidence, 5),
+            "probabilities": {
+                name: round(float(p), 5) for name, p in zip(labels, self.probabilities, strict=True)
+            },
+            "latency_ms": round(self.latency_ms, 4),
+        }
+        if self.smoothed_label is not None:
+            record["smoothed_label"] = self.smoothed_label
+            record["smoothed_confidence"] = round(self.smoothed_confidence, 5)
+        if self.true_label is not None:
+            record["true_label"] = self.true_label
+        return record
+
+
+class StreamClassifier:
+    """Classify a stream of (time, acc xyz, gyro xyz) samples with a bundle's model.
+
+    Args:
+        bundle: a bundle folder or an open :class:`Bundle`.
+        artifact: the TFLite artefact to run (default: the manifest's default).
+        backend: ``ai_edge_litert``, ``tflite_runtime`` or ``tensorflow`` (default: first found).
+        threads: interpreter threads.
+        hop: samples between window starts (default: the bundle's, 50% overlap).
+        smoothing: a :class:`Smoother` for successive predictions, or None.
+        max_gap_s: a longer pause between samples restarts the windows instead of being
+            interpolated across.
+        batch_size: windows per interpreter call where the artefact allows a resize; larger
+            batches are faster over files, 1 gives the lowest latency live.
+
+    Samples are in g and rad/s, with timestamps in seconds at any rate (they are resampled
+    to the model's rate). Bad samples (NaN/inf, implausible values, timestamps that go back or
+    repeat) are refused and counted in :attr:`rejected`; the stream goes on. Every complete
+    window of accepted samples gives exactly one :class:`Prediction`.
+
+    Example:
+        >>> classifier = StreamClassifier("harlite/models/lstm")
+        >>> for p in classifier.push(rows):      # rows: (n, 7) t, acc xyz, gyro xyz
+        ...     print(p.end_time, p.label, p.confidence)
+    """
+
+    def __init__(
+        self,
+        bundle: str | Path | Bundle,
+        artifact: str | None = None,
+        backend: str | None = None,
+        threads: int | None = None,
+        hop: int | None = None,
+        smoothing: Smoother | None = None,
+        max_gap_s: float = DEFAULT_MAX_GAP_S,
+        batch_size: int = 1,
+    ) -> None:
+        self.bundle = bundle if isinstance(bundle, Bundle) else Bundle.open(bundle)
+        self.artifact, _ = self.bundle.artifact(artifact)
+        self.model = self.bundle.load_tflite(self.artifact, backend=backend, threads=threads)
+        self.batch_size = batch_size if batch_size > 1 and self.model.resize(batch_size) else 1
+        self.labels = self.bundle.labels
+        self._codes = {name: i for i, name in enumerate(self.labels)}
+        self.hop = hop or self.bundle.hop
+        if not 1 <= self.hop <= self.bundle.window:
+            raise ValueError(f"hop must lie in 1..{self.bundle.window}, not {self.hop}")
+        self.sample_rate_hz = self.bundle.sample_rate_hz
+        self.smoother = smoothing
+        self._preprocessor = Preprocessor(self.bundle.design)
+        self._windows = SlidingWindow(self.bundle.window, self.hop, channels=9)
+        self._label_windows = SlidingWindow(self.bundle.window, self.hop, 1, dtype=np.int16)
+        self._resampler = Resampler(self.sample_rate_hz, max_gap_s)
+
+        self.samples = 0  #: accepted input samples
+        self.windows = 0  #: predictions made
+        self.rejected: Counter[str] = Counter()  #: refused samples by reason
+        self.last_rejected: list[tuple[int, str]] = []  #: (row in the last push, reason)
+        self.first_time: float | None = None
+        self.last_time: float | None = None
+        self._steady_seconds = 0.0  # time covered by steps no longer than max_gap_s
+        self._steady_steps = 0
+
+    @property
+    def backend(self) -> str:
+        """The interpreter backend in use."""
+        return self.model.backend
+
+    @property
+    def gaps(self) -> int:
+        """Pauses longer than ``max_gap_s`` seen so far (each restarted the windows)."""
+        return self._resampler.gaps
+
+    @property
+    def input_rate_hz(self) -> float | None:
+        """The input's sample rate, from the steps between accepted samples (gaps excluded)."""
+        if self._steady_steps == 0 or self._steady_seconds <= 0:
+            return None
+        return self._steady_steps / self._steady_seconds
+
+    @property
+    def hop_seconds(self) -> float:
+        """Time between successive predictions."""
+        return self.hop / self.sample_rate_hz
+
+    def check(self, rows: np.ndarray) -> list[tuple[int, str]]:
+        """The rows :meth:`push` would refuse now, as (row index, reason), without pushing."""
+        return self._refused(rows)[1]
+
+    def push(self, rows: ArrayLike, labels: list[str | None] | None = None) -> list[Prediction]:
+        """Add samples and return the predictions of the windows they completed.
+
+        Args:
+            rows: (n, 7) or one (7,) sample: time [s], acc x y z [g], gyro x y z [rad/s].
+            labels: optional true activity per row (None or a name outside the model's labels
+                means unlabelled); windows whose samples all carry one label report it.
+        """
+        rows = np.asarray(rows, dtype=np.float64)
+        if rows.ndim == 1:
+            rows = rows[np.newaxis]
+        if rows.ndim != 2 or rows.shape[1] != 7:
+            raise ValueError(
+                f"rows must have shape (n, 7): time, acc xyz, gyro xyz; not {rows.shape}"
+            )
+        if labels is not None and len(labels) != len(rows):
+            raise ValueError(f"{len(labels)} labels for {len(rows)} rows")
+        keep, refused = self._refused(rows)
+        self.last_rejected = refused
+        self.rejected.update(reason for _, reason in refused)
+        if not keep.any():
+            return []
+        good = rows[keep]
+        codes = self._label_codes(labels, keep)
+        self._note_times(good[:, 0])
+        self.samples += len(good)
+        predictions = []
+        for piece in self._resampler.push(good[:, 0], good[:, 1:], codes):
+            if piece.restart:
+                self._restart()
+            predictions.extend(self._classify(piece.times, piece.values, piece.codes))
+        return predictions
+
+    def _refused(self, rows: np.ndarray) -> tuple[np.ndarray, list[tuple[int, str]]]:
+        """Mask of acceptable rows, and (index, reason) of the others."""
+        reasons = np.full(len(rows), "", dtype=object)
+        finite = np.isfinite(rows).all(axis=1)
+        reasons[~finite] = NON_FINITE
+        with np.errstate(invalid="ignore"):
+            implausible = (np.abs(rows[:, 1:4]) > ACC_LIMIT_G).any(axis=1) | (
+                np.abs(rows[:, 4:7]) > GYRO_LIMIT_RAD_S
+            ).any(axis=1)
+        reasons[finite & implausible] = OUT_OF_RANGE
+        ok = finite & ~implausible
+        times = rows[:, 0]
+        # A sample is in order when it is later than every earlier accepted one; refused
+        # samples never raise that bound, so a running maximum over the valid rows gives it.
+        start = -np.inf if self.last_time is None else self.last_time
+        bounds = np.maximum.accumulate(np.concatenate(([start], np.where(ok, times, -np.inf))))
+        before = bounds[:-1]
+        reasons[ok & (times < before)] = BACKWARDS
+        reasons[ok & (times == before)] = REPEATED
+        keep = reasons == ""
+        refused = [(int(i), reasons[i]) for i in np.flatnonzero(~keep)]
+        return keep, refused
+
+    def _label_codes(self, labels: list[str | None] | None, keep: np.ndarray) -> np.ndarray:
+        if labels is None:
+            return np.full(int(keep.sum()), UNLABELLED, dtype=np.int16)
+        codes = self._codes
+        return np.array(
+            [codes.get(label, UNLABELLED) for label, k in zip(labels, keep, strict=True) if k],
+            dtype=np.int16,
+        )
+
+    def _note_times(self, times: np.ndarray) -> None:
+        if self.first_time is None:
+            self.first_time = float(times[0])
+        steps = np.diff(times, prepend=times[0] if self.last_time is None else self.last_time)
+        steady = steps[(steps > 0) & (steps <= self._resampler.max_gap_s)]
+        self._steady_steps += len(steady)
+        self._steady_seconds += float(steady.sum())
+        self.last_time = float(times[-1])
+
+    def _restart(self) -> None:
+        self._preprocessor.reset()
+        self._windows.restart()
+        self._label_windows.restart()
+        if self.smoother is not None:
+            self.smoother.reset()
+
+    def _classify(
+        self, times: np.ndarray, values: np.ndarray, codes: np.ndarray
+    ) -> list[Prediction]:
+        features = self._preprocessor.process(values)
+        batch = self._windows.push(features, times)
+        label_batch = self._label_windows.push(codes[:, np.newaxis])
+        if len(batch) == 0:
+            return []
+        started = time.perf_counter()
+        probabilities = self.model.predict(batch.data)
+        latency_ms = (time.perf_counter() - started) * 1000 / len(batch)
+        window_codes = label_batch.data[:, :, 0]
+        uniform = (window_codes == window_codes[:, :1]).all(axis=1) & (window_codes[:, 0] >= 0)
+        predictions = []
+        for i, probs in enumerate(probabilities):
+            best = int(np.argmax(probs))
+            smoothed = self.smoother.update(probs) if self.smoother is not None else None
+            predictions.append(
+                Prediction(
+                    index=self.windows,
+                    start_time=float(batch.start_time[i]),
+                    end_time=float(batch.end_time[i]),
+                    label=self.labels[best],
+                    confidence=float(probs[best]),
+                    probabilities=probs,
+                    latency_ms=latency_ms,
+                    true_label=self.labels[window_codes[i, 0]] if uniform[i] else None,
+                    smoothed_label=None if smoothed is None else self.labels[smoothed[0]],
+                    smoothed_confidence=None if smoothed is None else smoothed[1],
+                )
+            )
+            self.windows += 1
+        return predictions
