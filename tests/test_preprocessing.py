@@ -11,6 +11,8 @@ from scipy import signal
 from harlite.runtime import FilterDesign, Preprocessor, preprocess_recording
 from tests.builders import raw_signal
 
+pytestmark = pytest.mark.runtime
+
 FS = 50.0
 
 

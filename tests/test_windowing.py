@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 
 from harlite.runtime import SlidingWindow, count_windows
 
+pytestmark = pytest.mark.runtime
+
 
 def ramp(n: int, channels: int = 9) -> np.ndarray:
     """Sample i holds the value i on every channel, so a window shows where it came from."""

@@ -117,6 +117,11 @@ class TFLiteModel:
         """Try to take ``batch`` windows per invoke; False where the model does not allow it."""
         if batch == self._batch:
             return True
+        signature = self._input.get("shape_signature")
+        if signature is None or len(signature) == 0 or signature[0] != -1:
+            # A static batch (how harlite exports): resizing fails at best, and crashes
+            # tflite-runtime 2.14 on the fused LSTM op at worst.
+            return False
         shape = list(self._input["shape"])
         shape[0] = batch
         try:

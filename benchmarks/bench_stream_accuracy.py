@@ -1,0 +1,151 @@
+"""Accuracy of the streamed validation recordings against offline window accuracy.
+
+Acceptance (issue: runtime): the validation subjects' recordings streamed as CSV reach at
+least the offline window accuracy of the same artefact (with and without smoothing), and
+the same recordings at 100 Hz in m/s², deg/s and ns timestamps stay within 1 point.
+
+    python benchmarks/bench_stream_accuracy.py --bundle runs/lstm-val-bundle [--save]
+
+The bundle should come from a model trained without the validation subjects (27–30):
+`harlite train --data ../shared/data/hapt --out runs/lstm-val --seed 0` then
+`harlite convert runs/lstm-val --out runs/lstm-val-bundle --data ../shared/data/hapt`.
+Variants streamed: 50 Hz canonical; 100 Hz in phone units; 200 Hz with ±20% timing jitter.
+Smoothing is scored two ways: against each window's own label (as emitted, so the delay
+counts against it) and against the label of the window it lags by ((K-1)/2 windows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import save
+
+from harlite.convert.evaluate_bundle import evaluate_bundle
+from harlite.runtime.session import run_stream
+from harlite.runtime.smoothing import parse_smoothing
+from harlite.runtime.sources import CsvSource, InputOptions
+from harlite.runtime.stream import StreamClassifier
+from harlite.train.recordings import (
+    experiments,
+    labelled_recording,
+    resampled_recording,
+    write_sensor_csv,
+    write_stream_csv,
+)
+
+SUBJECTS = [27, 28, 29, 30]
+SMOOTHING = [None, "mean:3", "mean:5", "vote:5"]
+PHONE_UNITS = {"acc_unit": "m/s2", "gyro_unit": "deg/s", "time_unit": "ns"}
+
+
+class Collector:
+    """A sink that keeps (label, smoothed label, true label) per window."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str | None, str | None]] = []
+
+    def write(self, predictions) -> None:
+        self.rows += [(p.label, p.smoothed_label, p.true_label) for p in predictions]
+
+    def close(self) -> None:
+        pass
+
+
+def write_variants(data: str, folder: Path) -> dict[str, list[tuple[Path, InputOptions]]]:
+    rng = np.random.default_rng(0)
+    variants: dict[str, list[tuple[Path, InputOptions]]] = {"50 Hz": [], "100 Hz": [], "200 Hz": []}
+    for experiment in experiments(data, SUBJECTS):
+        raw, labels = labelled_recording(data, experiment)
+        name = f"exp{experiment.experiment:02d}"
+        path = folder / f"{name}-50.csv"
+        write_stream_csv(path, raw, labels)
+        variants["50 Hz"].append((path, InputOptions()))
+
+        up, up_labels = resampled_recording(raw, labels, 100)
+        path = folder / f"{name}-100.csv"
+        write_sensor_csv(
+            path, 1.76e9 + np.arange(len(up)) / 100, up, up_labels, "m/s2", "deg/s", "ns"
+        )
+        variants["100 Hz"].append((path, InputOptions(**PHONE_UNITS)))
+
+        fast, fast_labels = resampled_recording(raw, labels, 200)
+        times = np.arange(len(fast)) / 200 + rng.uniform(-0.001, 0.001, len(fast))
+        times = np.maximum.accumulate(times)  # jittered but never backwards
+        path = folder / f"{name}-200.csv"
+        write_sensor_csv(path, times, fast, fast_labels, "m/s2", "deg/s", "s")
+        variants["200 Hz"].append((path, InputOptions(acc_unit="m/s2", gyro_unit="deg/s")))
+    return variants
+
+
+def stream_accuracy(bundle: Path, artifact: str, files, smoothing: str | None) -> dict:
+    correct = aligned = labelled = aligned_total = 0
+    for path, options in files:
+        classifier = StreamClassifier(
+            bundle, artifact=artifact, smoothing=parse_smoothing(smoothing)
+        )
+        sink = Collector()
+        run_stream(CsvSource(path, options), classifier, [sink], name=str(path))
+        lag = 0 if smoothing is None else (classifier.smoother.size - 1) // 2
+        for i, (label, smoothed, truth) in enumerate(sink.rows):
+            if truth is None:
+                continue
+            said = smoothed if smoothing else label
+            labelled += 1
+            correct += said == truth
+            if i + lag < len(sink.rows):
+                aligned_total += 1
+                later = sink.rows[i + lag]
+                aligned += (later[1] if smoothing else later[0]) == truth
+    return {
+        "labelled_windows": labelled,
+        "accuracy": round(correct / labelled, 5),
+        "accuracy_delay_aligned": round(aligned / aligned_total, 5),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bundle", type=Path, default=Path("runs/lstm-val-bundle"))
+    parser.add_argument("--data", default="../shared/data/hapt")
+    parser.add_argument("--artifacts", default="float32,int8")
+    parser.add_argument("--save", action="store_true", help="record under benchmarks/results/")
+    args = parser.parse_args()
+
+    figures: dict = {"bundle": str(args.bundle), "subjects": SUBJECTS}
+    with tempfile.TemporaryDirectory() as tmp:
+        variants = write_variants(args.data, Path(tmp))
+        for artifact in args.artifacts.split(","):
+            report, _ = evaluate_bundle(
+                args.bundle, args.data, subjects=SUBJECTS, artifact=artifact
+            )
+            entry = {
+                "offline": {
+                    "windows": report["n_windows"],
+                    "accuracy": round(report["accuracy"], 5),
+                }
+            }
+            print(
+                f"{artifact:<8} offline windows: {report['accuracy']:.2%} of {report['n_windows']}"
+            )
+            for variant, files in variants.items():
+                for smoothing in SMOOTHING if variant == "50 Hz" else [None]:
+                    result = stream_accuracy(args.bundle, artifact, files, smoothing)
+                    key = f"stream {variant}" + (f" {smoothing}" if smoothing else "")
+                    entry[key] = result
+                    print(f"{artifact:<8} {key:<22} {result['accuracy']:.2%} of "
+                          f"{result['labelled_windows']} labelled windows"
+                          + (f" (delay-aligned {result['accuracy_delay_aligned']:.2%})"
+                             if smoothing else ""))  # fmt: skip
+            figures[artifact] = entry
+    if args.save:
+        print(f"saved {save('stream_accuracy', figures)}")
+
+
+if __name__ == "__main__":
+    main()
