@@ -453,6 +453,103 @@ def models_presets() -> None:
         click.echo(f"{preset.name:<12} {preset.description}")
 
 
+@cli.command()
+@click.argument("bundle")
+@click.option(
+    "--backends",
+    help="Comma-separated interpreters (ai_edge_litert, tflite_runtime, tensorflow); "
+    "default: every one installed.",
+)
+@click.option("--threads", default="1", show_default=True, help="Thread counts, e.g. 1,2.")
+@click.option("--invokes", default=1000, show_default=True, help="Timed batch-1 invokes per row.")
+@click.option("--no-tensorflow", is_flag=True, help="Skip the Keras model and the .pb.")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as a JSON list.")
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write report.md, bench.json and the chart bench.png here.",
+)
+def bench(
+    bundle: str,
+    backends: str | None,
+    threads: str,
+    invokes: int,
+    no_tensorflow: bool,
+    as_json: bool,
+    report_dir: Path | None,
+) -> None:
+    """Measure every artefact of BUNDLE (a folder or a shipped model name): size, load and
+    first-inference time, batch-1 latency p50/p90/p99, throughput, peak memory, MACs and
+    GMAC/s, with the validation accuracy and Keras agreement from the manifest."""
+    from harlite.bench import benchmark_bundle, format_table, summary_lines, write_report
+    from harlite.cli_stream import resolve_bundle
+
+    try:
+        thread_counts = [int(t) for t in threads.split(",") if t.strip()]
+    except ValueError:
+        raise click.BadParameter(
+            f"{threads!r}: expected numbers like 1,2", param_hint="--threads"
+        ) from None
+    if invokes < 1 or not thread_counts or min(thread_counts) < 1:
+        raise click.UsageError("--invokes and --threads must be positive")
+    chosen = [b.strip() for b in backends.split(",")] if backends else None
+    log = (lambda text: None) if as_json else (lambda text: click.echo(text, err=True))
+    result = benchmark_bundle(
+        resolve_bundle(bundle),
+        backends=chosen,
+        threads=thread_counts,
+        invokes=invokes,
+        include_tensorflow=not no_tensorflow,
+        log=log,
+    )
+    if report_dir is not None:
+        path = write_report(result, report_dir)
+        log(f"report: {path}")
+    if as_json:
+        click.echo(json.dumps(result["rows"]))
+        return
+    click.echo(format_table(result))
+    for line in summary_lines(result):
+        click.echo(line)
+
+
+@cli.command()
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="HAPT raw folder (default: download UCI HAPT).",
+)
+@click.option("--preset", default="lstm", show_default=True, help="Model preset to train.")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the run, bundle, benchmark, streamed recording and report.md.",
+)
+@click.option(
+    "--quick",
+    is_flag=True,
+    help="A short training (25 epochs) and fewer timed invokes: minutes, for CI and first contact.",
+)
+def pipeline(data_dir: Path | None, preset: str, out_dir: Path, quick: bool) -> None:
+    """Raw recordings to a measured, deployable bundle: data → train → evaluate → convert →
+    verify → bench → stream a validation recording, with OUT/report.md holding every figure
+    and plot."""
+    from harlite.pipeline import run_pipeline
+
+    run_pipeline(
+        out_dir,
+        data_dir,
+        preset=preset,
+        quick=quick,
+        log=lambda text: click.echo(text, err=True),
+    )
+    click.echo(str(out_dir / "report.md"))
+
+
 cli.add_command(stream)
 
 

@@ -17,7 +17,7 @@ DEMO_MODEL = "lstm"
 SHOWN_BAD_ROWS = 10
 
 
-def _resolve_bundle(value: str | None, demo: bool) -> Path:
+def resolve_bundle(value: str | None, demo: bool = False) -> Path:
     """A bundle folder, or the name of a shipped model (``lstm``)."""
     from harlite.shipped import model_path
 
@@ -172,7 +172,7 @@ def stream(bundle, inputs, demo, **options) -> None:
     are counted and reported, and the stream goes on. Predictions go out as JSON lines; the
     summary goes to stderr (and --summary).
     """
-    bundle_path = _resolve_bundle(bundle, demo)
+    bundle_path = resolve_bundle(bundle, demo)
     if demo and not inputs:
         inputs = (str(DEMO_RECORDING),)
         if sys.stdout.isatty() and options["output"] is None and not options["replay"]:

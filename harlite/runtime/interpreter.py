@@ -29,10 +29,10 @@ def available_backends() -> list[str]:
     found = []
     for name, module in BACKENDS.items():
         try:
-            importlib.import_module(module)
+            if hasattr(importlib.import_module(module), "Interpreter"):
+                found.append(name)
         except Exception:
             continue
-        found.append(name)
     return found
 
 
@@ -47,6 +47,9 @@ def interpreter_class(backend: str | None = None):
             module = importlib.import_module(BACKENDS[name])
         except Exception as error:
             errors.append(f"{name}: {error}")
+            continue
+        if not hasattr(module, "Interpreter"):  # TensorFlow ≥ 2.20 moved it to LiteRT
+            errors.append(f"{name}: {BACKENDS[name]} has no Interpreter")
             continue
         return name, module.Interpreter
     raise HarliteError(

@@ -71,6 +71,55 @@ def plot_confusion(report: dict[str, Any], path: str | Path, title: str = "") ->
     _save(fig, path)
 
 
+def plot_per_subject(report: dict[str, Any], path: str | Path, title: str = "") -> None:
+    """Accuracy per subject, with the number of windows of each."""
+    plt = _pyplot()
+    subjects = sorted(report["per_subject"], key=int)
+    values = [report["per_subject"][s]["accuracy"] * 100 for s in subjects]
+    fig, ax = plt.subplots(figsize=(max(4, 0.8 * len(subjects) + 2), 3.5))
+    bars = ax.bar([str(s) for s in subjects], values, color="tab:blue")
+    for bar, s in zip(bars, subjects, strict=True):
+        ax.text(
+            bar.get_x() + bar.get_width() / 2,
+            bar.get_height(),
+            f"{bar.get_height():.1f}%\n({report['per_subject'][s]['windows']})",
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
+    ax.set_ylim(min(*values, 80) - 5, 105)
+    ax.set_xlabel("subject")
+    ax.set_ylabel("accuracy (%)")
+    ax.axhline(report["accuracy"] * 100, color="grey", linestyle="--", linewidth=1)
+    ax.set_title(title or "accuracy per subject (windows)")
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def plot_timeline(
+    records: list[dict[str, Any]], labels: list[str], path: str | Path, title: str = ""
+) -> None:
+    """Predicted and true activity per window of a streamed recording, over time."""
+    plt = _pyplot()
+    index = {name: i for i, name in enumerate(labels)}
+    times = [r["end_time"] for r in records]
+    predicted = [index[r["label"]] for r in records]
+    truth = [index.get(r.get("true_label"), np.nan) for r in records]
+    fig, ax = plt.subplots(figsize=(11, 3.5))
+    ax.step(times, truth, where="post", color="tab:grey", linewidth=6, alpha=0.5, label="true")
+    ax.step(times, predicted, where="post", color="tab:blue", linewidth=1.5, label="predicted")
+    wrong = [(t, p) for t, p, y in zip(times, predicted, truth, strict=True) if y == y and p != y]
+    if wrong:
+        ax.scatter(*zip(*wrong, strict=True), color="tab:red", s=12, zorder=3, label="wrong")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("time (s, window end)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper right", fontsize=8)
+    ax.set_title(title or "streamed recording: predicted vs true activity")
+    fig.tight_layout()
+    _save(fig, path)
+
+
 def _save(fig, path: str | Path) -> None:
     plt = _pyplot()
     with atomic_file(path) as handle:

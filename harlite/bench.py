@@ -1,0 +1,279 @@
+"""``harlite bench``: size, speed, memory and accuracy of every artefact of a bundle, side by side.
+
+For each TFLite artefact × available backend × thread count, a fresh process measures load
+time, first inference, batch-1 latency percentiles over ≥ 1,000 invokes, throughput at larger
+batches where the model takes them, and peak memory. Where TensorFlow is installed, the Keras
+model (``predict_on_batch``) and the frozen ``.pb`` (a TensorFlow session) are measured the
+same way. Sizes, MACs per window, validation accuracy and Keras agreement complete each row.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from harlite.atomic import atomic_file, write_text_atomic
+from harlite.runtime.benchmark import run_isolated
+from harlite.runtime.bundle import Bundle
+from harlite.runtime.interpreter import available_backends
+
+TF_FORMATS = {"keras", "tf-graphdef"}
+
+
+def tensorflow_available() -> bool:
+    """Whether TensorFlow can be imported here (without importing it)."""
+    return importlib.util.find_spec("tensorflow") is not None
+
+
+def benchmark_bundle(
+    bundle_path: str | Path,
+    backends: list[str] | None = None,
+    threads: list[int] = (1,),
+    invokes: int = 1000,
+    include_tensorflow: bool = True,
+    log: Callable[[str], None] = lambda text: None,
+) -> dict[str, Any]:
+    """Measure every artefact; returns ``{"rows": [...], "peak": {...}, "machine": {...}}``.
+
+    Each row is one (artifact, backend, threads, batch) with the keys ``artifact``,
+    ``backend``, ``threads``, ``batch``, ``p50_ms``, ``p90_ms``, ``p99_ms``, ``mean_ms``,
+    ``windows_per_s``, ``size_bytes``, ``load_ms``, ``first_inference_ms``,
+    ``peak_rss_mib``, ``macs``, ``gmacs_per_s``, ``val_accuracy``, ``keras_agreement``.
+    """
+    bundle = Bundle.open(bundle_path)
+    backends = backends or available_backends()
+    use_tf = include_tensorflow and tensorflow_available()
+    rows: list[dict[str, Any]] = []
+    errors: list[str] = []
+    macs_by_artifact: dict[str, int | None] = {}
+    jobs = []
+    for name, entry in bundle.artifacts.items():
+        if entry["format"] == "tflite":
+            jobs += [(name, entry, b, t) for b in backends for t in threads]
+        elif entry["format"] in TF_FORMATS and use_tf:
+            jobs += [(name, entry, "tensorflow", t) for t in threads]
+    for name, entry, backend, thread_count in jobs:
+        spec = {
+            "bundle": str(bundle.path),
+            "artifact": name,
+            "backend": backend,
+            "threads": thread_count,
+            "invokes": invokes,
+        }
+        module = (
+            "harlite.convert.benchmark_tf"
+            if entry["format"] in TF_FORMATS
+            else "harlite.runtime.benchmark"
+        )
+        log(f"  {name} on {backend}, {thread_count} thread(s)…")
+        result = run_isolated(spec, module)
+        if "error" in result:
+            errors.append(f"{name} on {backend} ({thread_count} threads): {result['error']}")
+            log(f"    failed: {result['error']}")
+            continue
+        if entry["format"] == "tflite":
+            macs_by_artifact.setdefault(name, result.get("macs"))
+        for measured in result["rows"]:
+            rows.append(
+                {
+                    "artifact": name,
+                    "format": entry["format"],
+                    "backend": result["backend"],
+                    "threads": thread_count,
+                    **measured,
+                    "size_bytes": entry["size"],
+                    "load_ms": result["load_ms"],
+                    "first_inference_ms": result["first_inference_ms"],
+                    "peak_rss_mib": result["peak_rss_mib"],
+                    "val_accuracy": entry.get("val_accuracy"),
+                    "keras_agreement": entry.get("keras_agreement"),
+                }
+            )
+    # The Keras model and the .pb compute what the float32 TFLite graph computes.
+    float_macs = macs_by_artifact.get("float32") or next(
+        (m for m in macs_by_artifact.values() if m), None
+    )
+    for row in rows:
+        macs = macs_by_artifact.get(row["artifact"]) or float_macs
+        row["macs"] = macs
+        row["gmacs_per_s"] = (
+            round(macs * row["windows_per_s"] / 1e9, 4) if macs and row["windows_per_s"] else None
+        )
+    log("  dense matmul peak…")
+    peak = {str(t): run_isolated({"kind": "matmul", "threads": t, "seconds": 2.0}) for t in threads}
+    return {
+        "bundle": str(bundle.path),
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "machine": {
+            "processor": platform.processor() or platform.machine(),
+            "cpu_count": __import__("os").cpu_count(),
+            "python": platform.python_version(),
+        },
+        "rows": rows,
+        "peak": peak,
+        "errors": errors,
+    }
+
+
+def best_rows(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per artefact, its fastest batch-1 row."""
+    best: dict[str, dict[str, Any]] = {}
+    for row in result["rows"]:
+        if row["batch"] != 1:
+            continue
+        if row["artifact"] not in best or row["p50_ms"] < best[row["artifact"]]["p50_ms"]:
+            best[row["artifact"]] = row
+    return best
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """The rows as an aligned text table, then the peak-compute line."""
+    header = (
+        f"{'artifact':<9} {'backend':<17} {'thr':>3} {'batch':>5} {'size KB':>8} "
+        f"{'load ms':>8} {'1st ms':>7} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
+        f"{'win/s':>9} {'MMAC':>6} {'GMAC/s':>7} {'RSS MiB':>8} {'val acc':>8} {'agree':>7}"
+    )
+    lines = [header, "-" * len(header)]
+    for r in result["rows"]:
+        macs = f"{r['macs'] / 1e6:.2f}" if r.get("macs") else "-"
+        gmacs = f"{r['gmacs_per_s']:.2f}" if r.get("gmacs_per_s") else "-"
+        acc = f"{r['val_accuracy']:.2%}" if r.get("val_accuracy") is not None else "-"
+        agree = f"{r['keras_agreement']:.2%}" if r.get("keras_agreement") is not None else "-"
+        lines.append(
+            f"{r['artifact']:<9} {r['backend'][:17]:<17} {r['threads']:>3} {r['batch']:>5} "
+            f"{r['size_bytes'] / 1000:>8.1f} {r['load_ms']:>8.1f} {r['first_inference_ms']:>7.2f} "
+            f"{r['p50_ms']:>8.4f} {r['p90_ms']:>8.4f} {r['p99_ms']:>8.4f} "
+            f"{r['windows_per_s']:>9,.0f} {macs:>6} {gmacs:>7} {r['peak_rss_mib']:>8.1f} "
+            f"{acc:>8} {agree:>7}"
+        )
+    for threads, peak in result["peak"].items():
+        if "peak_gmacs" in peak:
+            lines.append(
+                f"dense float32 matmul peak ({threads} thread(s), numpy BLAS): "
+                f"{peak['peak_gmacs']:.1f} GMAC/s"
+            )
+    for error in result.get("errors", []):
+        lines.append(f"not measured: {error}")
+    return "\n".join(lines)
+
+
+def summary_lines(result: dict[str, Any]) -> list[str]:
+    """Headline comparisons: each artefact's best p50 against Keras, and the compute share."""
+    best = best_rows(result)
+    lines = []
+    keras = best.get("keras")
+    for name, row in sorted(best.items(), key=lambda item: item[1]["p50_ms"]):
+        text = f"{name}: p50 {row['p50_ms']:.4f} ms on {row['backend']} ({row['threads']} thr)"
+        if keras and name != "keras":
+            text += f", {keras['p50_ms'] / row['p50_ms']:.1f}× faster than Keras predict_on_batch"
+        peak = result["peak"].get(str(row["threads"]), {}).get("peak_gmacs")
+        if row.get("gmacs_per_s") and peak:
+            text += (
+                f"; {row['gmacs_per_s']:.2f} GMAC/s = {row['gmacs_per_s'] / peak:.1%} of the "
+                f"{peak:.1f} GMAC/s matmul peak"
+            )
+        lines.append(text)
+    return lines
+
+
+def write_report(result: dict[str, Any], out_dir: str | Path) -> Path:
+    """``report.md``, ``bench.json`` and (with matplotlib) ``bench.png`` in ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out_dir / "bench.json", json.dumps(result, indent=2) + "\n")
+    chart = write_chart(result, out_dir / "bench.png")
+    text = [
+        f"# Benchmark of `{result['bundle']}`",
+        "",
+        f"{result['date']}, {result['machine']['processor']}, {result['machine']['cpu_count']} "
+        f"CPUs, Python {result['machine']['python']}.",
+        "",
+        "Every artefact in a fresh process: load (hash check + interpreter), first inference, "
+        "then batch-1 latency over the invokes after a warm-up; throughput at larger batches "
+        "where the model takes them; peak resident memory of that process; multiply-"
+        "accumulates per window from the graph's matrix ops. Accuracy and Keras agreement "
+        "are the validation figures recorded in the manifest.",
+        "",
+        *(f"- {line}" for line in summary_lines(result)),
+        "",
+        markdown_table(result),
+        "",
+    ]
+    if chart:
+        text += [f"![latency, size and accuracy]({chart.name})", ""]
+    else:
+        text += ["(No chart: matplotlib is not installed.)", ""]
+    path = out_dir / "report.md"
+    write_text_atomic(path, "\n".join(text))
+    return path
+
+
+def markdown_table(result: dict[str, Any]) -> str:
+    """The rows as a Markdown table."""
+    lines = [
+        "| artefact | backend | threads | batch | size (KB) | load (ms) | first (ms) | p50 (ms) "
+        "| p90 (ms) | p99 (ms) | windows/s | MMAC | GMAC/s | peak RSS (MiB) | val acc | "
+        "Keras agreement |",
+        "|" + " --- |" * 16,
+    ]
+    for r in result["rows"]:
+        lines.append(
+            f"| {r['artifact']} | {r['backend']} | {r['threads']} | {r['batch']} | "
+            f"{r['size_bytes'] / 1000:.1f} | {r['load_ms']:.1f} | {r['first_inference_ms']:.2f} | "
+            f"{r['p50_ms']:.4f} | {r['p90_ms']:.4f} | {r['p99_ms']:.4f} | "
+            f"{r['windows_per_s']:,.0f} | "
+            + (f"{r['macs'] / 1e6:.2f}" if r.get("macs") else "-")
+            + " | "
+            + (f"{r['gmacs_per_s']:.2f}" if r.get("gmacs_per_s") else "-")
+            + f" | {r['peak_rss_mib']:.1f} | "
+            + (f"{r['val_accuracy']:.2%}" if r.get("val_accuracy") is not None else "-")
+            + " | "
+            + (f"{r['keras_agreement']:.2%}" if r.get("keras_agreement") is not None else "-")
+            + " |"
+        )
+    peaks = [
+        f"{p['peak_gmacs']:.1f} GMAC/s with {t} thread(s)"
+        for t, p in result["peak"].items()
+        if "peak_gmacs" in p
+    ]
+    if peaks:
+        lines += ["", "Dense float32 matmul peak (numpy BLAS, 1024²): " + ", ".join(peaks) + "."]
+    return "\n".join(lines)
+
+
+def write_chart(result: dict[str, Any], path: Path) -> Path | None:
+    """Batch-1 p50 latency per artefact (best backend), annotated with size and accuracy."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        import matplotlib.ticker
+    except ImportError:
+        return None
+    best = sorted(best_rows(result).values(), key=lambda r: r["p50_ms"])
+    if not best:
+        return None
+    fig, ax = plt.subplots(figsize=(8, 0.6 * len(best) + 1.5))
+    names = [f"{r['artifact']}\n{r['backend']}" for r in best]
+    values = [r["p50_ms"] for r in best]
+    ax.barh(names, values, color="tab:blue")
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_xlabel("batch-1 p50 latency per window (ms, log scale)")
+    for i, r in enumerate(best):
+        acc = f", {r['val_accuracy']:.1%}" if r.get("val_accuracy") is not None else ""
+        ax.text(values[i], i, f"  {r['size_bytes'] / 1000:.0f} KB{acc}", va="center", fontsize=8)
+    ax.invert_yaxis()
+    ax.set_title("Latency, size and validation accuracy per artefact")
+    fig.tight_layout()
+    with atomic_file(path, "wb") as handle:
+        fig.savefig(handle, format="png", dpi=120)
+    plt.close(fig)
+    return path

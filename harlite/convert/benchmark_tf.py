@@ -1,0 +1,99 @@
+"""Measure the Keras model (``predict_on_batch``) and the frozen ``.pb`` (a TensorFlow
+session) of a bundle, for comparison with the TFLite artefacts.
+
+Run in a fresh process by ``harlite bench``:
+``python -m harlite.convert.benchmark_tf '{"artifact": "keras", ...}'`` prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from harlite.quiet import native_output_silenced
+from harlite.runtime.benchmark import BATCHES, latency_stats, peak_rss_mib, sample_windows
+from harlite.runtime.bundle import Bundle
+
+
+def _timed_calls(call, data: np.ndarray, count: int) -> list[float]:
+    times = []
+    for _ in range(count):
+        t = time.perf_counter()
+        call(data)
+        times.append(time.perf_counter() - t)
+    return times
+
+
+def measure(spec: dict[str, Any]) -> dict[str, Any]:
+    """Load the artefact with TensorFlow at ``threads`` intra-op threads and time it."""
+    started = time.perf_counter()
+    with native_output_silenced():
+        from harlite.train.tf_setup import tensorflow
+
+        tf = tensorflow()
+        tf.config.threading.set_intra_op_parallelism_threads(spec["threads"])
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    import_ms = (time.perf_counter() - started) * 1000
+    bundle = Bundle.open(spec["bundle"])
+    name, entry = bundle.artifact(spec["artifact"])
+    path = bundle.checked_file(name)
+    windows = sample_windows(bundle)
+
+    started = time.perf_counter()
+    with native_output_silenced():
+        if entry["format"] == "keras":
+            from harlite.train.trainer import load_model
+
+            model = load_model(path)
+            call = model.predict_on_batch
+            batches = BATCHES
+        else:
+            from harlite.convert.freeze import FrozenGraphRunner
+
+            runner = FrozenGraphRunner(
+                path.read_bytes(), entry["inputs"][0]["name"], entry["outputs"][0]["name"]
+            )
+            session, output, feed = runner._session, runner._output, runner._input
+
+            def call(x):
+                return session.run(output, {feed: x})
+
+            batches = (1,)  # the frozen graph has the static batch of 1 it was exported with
+        load_ms = (time.perf_counter() - started) * 1000
+        started = time.perf_counter()
+        call(windows[:1])
+        first_ms = (time.perf_counter() - started) * 1000
+        _timed_calls(call, windows[:1], spec.get("warmup", 50))
+        rows = []
+        for batch in batches:
+            data = np.resize(windows, (batch, *windows.shape[1:]))
+            count = spec["invokes"] if batch == 1 else max(5, spec["invokes"] // batch)
+            times = _timed_calls(call, data, count)
+            rows.append(
+                {
+                    "batch": batch,
+                    **latency_stats(times),
+                    "windows_per_s": round(batch / np.mean(times), 1),
+                }
+            )
+    return {
+        "backend": f"tensorflow {tf.__version__}",
+        "load_ms": round(load_ms, 3),
+        "import_ms": round(import_ms, 3),
+        "first_inference_ms": round(first_ms, 3),
+        "peak_rss_mib": peak_rss_mib(),
+        "rows": rows,
+    }
+
+
+def main() -> None:
+    """Worker entry point: one JSON spec in argv, one JSON result on stdout."""
+    print(json.dumps(measure(json.loads(sys.argv[1]))))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,323 @@
+"""``harlite pipeline``: raw recordings to a measured, deployable bundle in one command.
+
+Stages, each writing under ``OUT``: data (download when no folder is given) → train
+(``OUT/run``, with its validation evaluation) → convert (``OUT/bundle``) → verify → bench
+(``OUT/bench``) → stream a validation subject's recording (``OUT/stream``) → ``OUT/report.md``
+with every figure and plot. A failing stage is named with its error; what earlier stages made
+stays, and the report says where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harlite.atomic import write_text_atomic
+from harlite.errors import HarliteError
+
+#: Training length of ``--quick`` (the preset's full schedule otherwise).
+QUICK_EPOCHS = 25
+QUICK_INVOKES = 300
+
+
+@dataclass
+class PipelineState:
+    """What the stages produced so far (paths, figures, timings)."""
+
+    out: Path
+    quick: bool
+    preset: str
+    data_dir: Path | None = None
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    failed: tuple[str, str] | None = None
+    info: dict[str, Any] | None = None
+    train: dict[str, Any] | None = None
+    manifest: dict[str, Any] | None = None
+    verify: list[dict[str, Any]] | None = None
+    bench: dict[str, Any] | None = None
+    stream: dict[str, Any] | None = None
+
+    @property
+    def run_dir(self) -> Path:
+        return self.out / "run"
+
+    @property
+    def bundle_dir(self) -> Path:
+        return self.out / "bundle"
+
+
+def run_pipeline(
+    out: str | Path,
+    data_dir: str | Path | None = None,
+    preset: str = "lstm",
+    quick: bool = False,
+    log: Callable[[str], None] = print,
+) -> PipelineState:
+    """Run every stage; raises HarliteError naming the stage that failed (after writing the
+    report of what was done)."""
+    state = PipelineState(Path(out), quick, preset, None if data_dir is None else Path(data_dir))
+    state.out.mkdir(parents=True, exist_ok=True)
+    stages = [
+        ("data", _data),
+        ("train", _train),
+        ("convert", _convert),
+        ("verify", _verify),
+        ("bench", _bench),
+        ("stream", _stream),
+    ]
+    started = time.perf_counter()
+    for number, (name, stage) in enumerate(stages, start=1):
+        log(f"[{number}/{len(stages)}] {name} ({time.perf_counter() - started:.0f} s so far)")
+        stage_start = time.perf_counter()
+        try:
+            stage(state, log)
+        except (HarliteError, OSError, ValueError, RuntimeError) as error:
+            state.failed = (name, str(error) or type(error).__name__)
+        except Exception as error:  # a bug: keep the traceback in the report
+            state.failed = (name, f"{type(error).__name__}: {error}\n{traceback.format_exc()}")
+        state.stage_seconds[name] = round(time.perf_counter() - stage_start, 1)
+        if state.failed:
+            break
+    report = write_pipeline_report(state)
+    log(f"report: {report} ({time.perf_counter() - started:.0f} s in all)")
+    if state.failed:
+        name, message = state.failed
+        raise HarliteError(
+            f"stage {name!r} failed: {message.splitlines()[0]} (what earlier stages made is "
+            f"kept in {state.out}; see {report})"
+        )
+    return state
+
+
+def _data(state: PipelineState, log) -> None:
+    from harlite.train.datasets import dataset_info
+
+    if state.data_dir is None:
+        from harlite.train.download import install_dataset
+
+        log("  no --data: downloading UCI HAPT")
+        state.data_dir = install_dataset("hapt")
+    info = dataset_info(state.data_dir)
+    state.info = info.to_dict()
+    log(
+        f"  {info.path}: {len(info.subjects)} subjects, {info.hours:.2f} h of signal, "
+        f"{info.windows} windows"
+    )
+
+
+def _train(state: PipelineState, log) -> None:
+    from harlite.train.models import get_preset
+    from harlite.train.trainer import train
+
+    overrides = {"epochs": QUICK_EPOCHS} if state.quick else {}
+    config = get_preset(state.preset).config(**overrides)
+    result = train(config, state.data_dir, state.run_dir, verbose=True)
+    state.train = {
+        "config": config.to_dict(),
+        "report": result.report,
+        "best_epoch": result.best_epoch,
+        "epochs_run": result.epochs_run,
+        "seconds": round(result.seconds, 1),
+    }
+    from harlite.train.plots import plot_per_subject
+
+    plot_per_subject(result.report, state.run_dir / "per_subject.png")
+
+
+def _convert(state: PipelineState, log) -> None:
+    from harlite.convert.bundle_writer import convert_model
+
+    state.manifest = convert_model(
+        state.run_dir,
+        state.bundle_dir,
+        state.data_dir,
+        formats=("keras", "pb", "float32", "dynamic", "int8"),
+        log=lambda text: log("  " + text.strip()),
+    )
+
+
+def _verify(state: PipelineState, log) -> None:
+    from harlite.convert.verify import format_rows, rows_as_dicts, verify_bundle
+
+    rows = verify_bundle(state.bundle_dir)
+    state.verify = rows_as_dicts(rows)
+    for line in format_rows(rows).splitlines():
+        log("  " + line)
+    failed = [r.artifact for r in rows if r.status == "FAILED"]
+    if failed:
+        raise HarliteError(f"verification failed for {', '.join(failed)}")
+
+
+def _bench(state: PipelineState, log) -> None:
+    from harlite.bench import benchmark_bundle, summary_lines, write_report
+
+    result = benchmark_bundle(
+        state.bundle_dir,
+        threads=[1] if state.quick else [1, 2],
+        invokes=QUICK_INVOKES if state.quick else 1000,
+        log=lambda text: log("  " + text.strip()),
+    )
+    write_report(result, state.out / "bench")
+    state.bench = result
+    for line in summary_lines(result):
+        log("  " + line)
+
+
+def _stream(state: PipelineState, log) -> None:
+    from harlite.atomic import atomic_file
+    from harlite.runtime.session import run_stream
+    from harlite.runtime.sinks import JsonLinesSink
+    from harlite.runtime.sources import CsvSource
+    from harlite.runtime.stream import StreamClassifier
+    from harlite.train.plots import plot_timeline
+    from harlite.train.recordings import experiments, labelled_recording, write_stream_csv
+
+    subjects = state.train["config"]["val_subjects"] if state.train else []
+    found = experiments(state.data_dir, subjects or None)
+    if not found:
+        raise HarliteError("no recording of a validation subject to stream")
+    experiment = found[0]
+    folder = state.out / "stream"
+    recording = folder / f"exp{experiment.experiment:02d}_user{experiment.user:02d}.csv"
+    raw, labels = labelled_recording(state.data_dir, experiment)
+    write_stream_csv(recording, raw, labels)
+    classifier = StreamClassifier(state.bundle_dir)
+    with atomic_file(folder / "predictions.jsonl", "w", encoding="utf-8") as handle:
+        summary = run_stream(
+            CsvSource(recording),
+            classifier,
+            [JsonLinesSink(handle, classifier.labels)],
+            name=str(recording),
+        )
+    record = summary.to_dict()
+    write_text_atomic(folder / "summary.json", json.dumps(record, indent=2) + "\n")
+    lines = (folder / "predictions.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    plot_timeline(
+        records,
+        classifier.labels,
+        folder / "timeline.png",
+        f"subject {experiment.user}, experiment {experiment.experiment} streamed with "
+        f"{classifier.artifact}: {summary.accuracy:.1%} of {summary.labelled_windows} "
+        "labelled windows",
+    )
+    state.stream = {"recording": str(recording), **record}
+    for line in summary.format().splitlines():
+        log("  " + line)
+
+
+def write_pipeline_report(state: PipelineState) -> Path:
+    """``OUT/report.md``: stage times, then each stage's figures and plots."""
+    out = state.out
+    lines = [
+        f"# harlite pipeline: {state.preset}" + (" (quick)" if state.quick else ""),
+        "",
+        f"{time.strftime('%Y-%m-%d %H:%M')}. "
+        + (
+            f"Stopped: stage **{state.failed[0]}** failed: {state.failed[1].splitlines()[0]}"
+            if state.failed
+            else "All stages completed."
+        ),
+        "",
+        "| stage | seconds |",
+        "| --- | --- |",
+        *(f"| {name} | {seconds} |" for name, seconds in state.stage_seconds.items()),
+        f"| total | {sum(state.stage_seconds.values()):.1f} |",
+        "",
+    ]
+    if state.failed and "\n" in state.failed[1]:
+        lines += ["```", state.failed[1], "```", ""]
+    if state.info:
+        info = state.info
+        lines += [
+            "## Data",
+            "",
+            f"`{info['path']}` ({info['layout']}): {len(info['subjects'])} subjects, "
+            f"{info['experiments']} experiments, {info['hours']:.2f} h of signal, "
+            f"{info['windows']} windows of 128 samples (hop 64).",
+            "",
+        ]
+    if state.train:
+        report = state.train["report"]
+        config = state.train["config"]
+        lines += [
+            "## Training and validation",
+            "",
+            f"Preset `{config['preset']}`, {state.train['epochs_run']} epochs "
+            f"({state.train['seconds']} s), kept epoch {state.train['best_epoch']}. Validation "
+            f"subjects {', '.join(map(str, report['subjects']))} ({report['n_windows']} windows, "
+            "never trained on): "
+            f"**accuracy {report['accuracy']:.2%}**, weighted F1 {report['f1_weighted']:.2%}.",
+            "",
+            "| class | recall | precision | F1 | windows |",
+            "| --- | --- | --- | --- | --- |",
+            *(
+                f"| {name} | {c['recall']:.2%} | {c['precision']:.2%} | {c['f1']:.2%} | "
+                f"{c['support']} |"
+                for name, c in report["per_class"].items()
+            ),
+            "",
+            "![training curves](run/history.png)",
+            "",
+            "![confusion matrix](run/confusion.png)",
+            "",
+            "![accuracy per subject](run/per_subject.png)",
+            "",
+        ]
+    if state.manifest:
+        lines += [
+            "## Bundle",
+            "",
+            f"`{state.bundle_dir.relative_to(out)}/`, default artefact "
+            f"`{state.manifest['default_artifact']}`.",
+            "",
+            "| artefact | size (bytes) | val accuracy | agrees with Keras |",
+            "| --- | --- | --- | --- |",
+            *(
+                f"| {name} | {a['size']:,} | {a.get('val_accuracy', 0):.2%} | "
+                f"{a.get('keras_agreement', 0):.2%} |"
+                for name, a in state.manifest["artifacts"].items()
+            ),
+            "",
+        ]
+    if state.verify:
+        lines += [
+            "Verification (hashes, schema, reference windows): "
+            + ", ".join(f"{r['artifact']} {r['status']}" for r in state.verify),
+            "",
+        ]
+    if state.bench:
+        from harlite.bench import markdown_table, summary_lines
+
+        lines += [
+            "## Size, latency and accuracy",
+            "",
+            *(f"- {line}" for line in summary_lines(state.bench)),
+            "",
+            markdown_table(state.bench),
+            "",
+            "![latency, size and accuracy](bench/bench.png)",
+            "",
+        ]
+    if state.stream:
+        s = state.stream
+        lines += [
+            "## A streamed validation recording",
+            "",
+            f"`{Path(s['recording']).name}` streamed through `StreamClassifier` as the device "
+            f"runs it: {s['windows']} windows from {s['samples']} samples "
+            f"({s['duration_s']:.0f} s of signal) in {s['elapsed_s']:.2f} s "
+            f"({s.get('realtime_factor', 0):,.0f}× real time); accuracy "
+            f"{s.get('accuracy', 0):.2%} over {s.get('labelled_windows', 0)} labelled windows.",
+            "",
+            "![timeline](stream/timeline.png)",
+            "",
+        ]
+    path = out / "report.md"
+    write_text_atomic(path, "\n".join(lines))
+    return path

@@ -1,0 +1,210 @@
+"""Measure a bundle's TFLite artefacts on this device: size, load time, first inference,
+batch-1 latency percentiles, throughput, peak memory, and the compute per window.
+
+Each (artefact, backend, threads) is measured in a fresh process, so that its load time is
+a cold start and its peak resident memory is that of a process holding only that artefact.
+Needs only the runtime (numpy and an interpreter); ``harlite.convert.benchmark_tf`` adds the
+Keras model and the frozen graph where TensorFlow is installed.
+
+Run one measurement directly: ``python -m harlite.runtime.benchmark '{"kind": "tflite", ...}'``
+prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from harlite.runtime.bundle import Bundle
+from harlite.runtime.interpreter import TFLiteModel
+
+#: Batch sizes measured for throughput, where the model takes them.
+BATCHES = (1, 16, 256)
+
+
+def sample_windows(bundle: Bundle, count: int = 64) -> np.ndarray:
+    """Real windows to feed: the bundle's reference windows, else seeded noise."""
+    reference = bundle.path / "reference.npz"
+    if reference.is_file():
+        with np.load(reference, allow_pickle=False) as data:
+            windows = data["windows"].astype(np.float32)
+        if len(windows):
+            return np.resize(windows, (count, *windows.shape[1:]))
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((count, bundle.window, 9)).astype(np.float32)
+
+
+def latency_stats(seconds: list[float]) -> dict[str, float]:
+    """p50/p90/p99 and mean of per-call times, in milliseconds."""
+    ms = np.asarray(seconds) * 1000
+    p50, p90, p99 = np.percentile(ms, [50, 90, 99])
+    return {
+        "p50_ms": round(float(p50), 4),
+        "p90_ms": round(float(p90), 4),
+        "p99_ms": round(float(p99), 4),
+        "mean_ms": round(float(ms.mean()), 4),
+    }
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory so far, in MiB.
+
+    Linux's VmHWM starts afresh at exec; getrusage's ru_maxrss would carry over the peak of
+    the parent process this one was forked from.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 2)
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 2)
+
+
+def macs_per_window(model: TFLiteModel) -> int | None:
+    """Multiply-accumulates of one window through the graph's matrix ops (fully connected,
+    convolutions, batch matmul, LSTM gates); element-wise ops are not counted. None where
+    the backend does not expose the graph."""
+    interpreter = model._interpreter
+    try:
+        ops = interpreter._get_ops_details()
+    except AttributeError:
+        return None
+    shapes = {
+        t["index"]: tuple(int(d) for d in t["shape"]) for t in interpreter.get_tensor_details()
+    }
+
+    def shape(index: int) -> tuple[int, ...]:
+        return shapes.get(index, ())
+
+    total = 0
+    for op in ops:
+        name, inputs, outputs = op["op_name"], list(op["inputs"]), list(op["outputs"])
+        out = shape(outputs[0]) if outputs else ()
+        out_elements = int(np.prod(out)) if out else 0
+        if name == "FULLY_CONNECTED":
+            total += out_elements * shape(inputs[1])[-1]
+        elif name == "CONV_2D":
+            _, kh, kw, ic = shape(inputs[1])
+            total += out_elements * kh * kw * ic
+        elif name == "DEPTHWISE_CONV_2D":
+            _, kh, kw, _ = shape(inputs[1])
+            total += out_elements * kh * kw
+        elif name == "BATCH_MATMUL":
+            total += out_elements * shape(inputs[0])[-1]
+        elif name in ("UNIDIRECTIONAL_SEQUENCE_LSTM", "LSTM"):
+            steps_and_batch = int(np.prod(shape(inputs[0])[:-1]))
+            n_in = shape(inputs[0])[-1]
+            gates = [i for i in inputs[1:5] if i >= 0]
+            hidden = shape(gates[0])[0]
+            total += steps_and_batch * len(gates) * hidden * (n_in + hidden)
+    batch = int(model.input_details["shape"][0]) or 1
+    return total // batch
+
+
+def measure_tflite(spec: dict[str, Any]) -> dict[str, Any]:
+    """Measure one TFLite artefact in this process (meant to be a fresh one)."""
+    started = time.perf_counter()
+    bundle = Bundle.open(spec["bundle"])
+    model = bundle.load_tflite(
+        spec["artifact"], backend=spec.get("backend"), threads=spec["threads"]
+    )
+    load_ms = (time.perf_counter() - started) * 1000
+    windows = sample_windows(bundle)
+    single = windows[:1]
+
+    started = time.perf_counter()
+    model.invoke(single)
+    first_ms = (time.perf_counter() - started) * 1000
+    for i in range(spec.get("warmup", 50)):
+        model.invoke(windows[i % len(windows)][None])
+    times = []
+    for i in range(spec["invokes"]):
+        x = windows[i % len(windows)][None]
+        t = time.perf_counter()
+        model.invoke(x)
+        times.append(time.perf_counter() - t)
+    rows = [{"batch": 1, **latency_stats(times)}]
+    rows[0]["windows_per_s"] = round(1 / np.mean(times), 1)
+    macs = macs_per_window(model)
+    for batch in BATCHES[1:]:
+        if not model.resize(batch):
+            continue
+        data = np.resize(windows, (batch, *windows.shape[1:]))
+        model.invoke(data)
+        batch_times = []
+        for _ in range(max(5, spec["invokes"] // batch)):
+            t = time.perf_counter()
+            model.invoke(data)
+            batch_times.append(time.perf_counter() - t)
+        stats = latency_stats(batch_times)
+        rows.append(
+            {"batch": batch, **stats, "windows_per_s": round(batch / np.mean(batch_times), 1)}
+        )
+    return {
+        "backend": model.backend,
+        "load_ms": round(load_ms, 3),
+        "interpreter_init_ms": round(model.load_seconds * 1000, 3),
+        "first_inference_ms": round(first_ms, 3),
+        "macs": macs,
+        "peak_rss_mib": peak_rss_mib(),
+        "rows": rows,
+    }
+
+
+def measure_matmul_peak(spec: dict[str, Any]) -> dict[str, Any]:
+    """Best float32 GMAC/s of numpy's dense matrix multiply (BLAS) at this thread count."""
+    n = spec.get("size", 1024)
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n)).astype(np.float32)
+    b = rng.standard_normal((n, n)).astype(np.float32)
+    a @ b
+    best = float("inf")
+    deadline = time.perf_counter() + spec.get("seconds", 2.0)
+    while time.perf_counter() < deadline:
+        t = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t)
+    return {"matmul_size": n, "peak_gmacs": round(n**3 / best / 1e9, 2)}
+
+
+def run_isolated(spec: dict[str, Any], module: str = "harlite.runtime.benchmark") -> dict:
+    """Run one measurement in a fresh Python process and return its JSON result."""
+    env = dict(os.environ)
+    threads = str(spec.get("threads") or 1)
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[name] = threads
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    result = subprocess.run(
+        [sys.executable, "-m", module, json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=spec.get("timeout", 600),
+    )
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    if result.returncode != 0 or not lines:
+        tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+        return {"error": " | ".join(tail) or f"exit status {result.returncode}"}
+    return json.loads(lines[-1])
+
+
+def main() -> None:
+    """Worker entry point: one JSON spec in argv, one JSON result on stdout."""
+    spec = json.loads(sys.argv[1])
+    kind = spec.get("kind", "tflite")
+    result = measure_matmul_peak(spec) if kind == "matmul" else measure_tflite(spec)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

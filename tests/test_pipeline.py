@@ -1,0 +1,52 @@
+"""`harlite pipeline`: the quick run on the real recordings, and a failing stage."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from harlite.cli import cli
+
+
+def test_quick_pipeline_produces_a_complete_report(shared_hapt, tmp_path):
+    out = tmp_path / "pipeline"
+    result = subprocess.run(
+        [sys.executable, "-m", "harlite.cli", "pipeline", "--quick", "--data", str(shared_hapt),
+         "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    for stage in ("[1/6] data", "[2/6] train", "[3/6] convert", "[4/6] verify", "[5/6] bench",
+                  "[6/6] stream"):  # fmt: skip
+        assert stage in result.stderr
+    report = (out / "report.md").read_text()
+    assert "All stages completed." in report
+    sections = ["## Data", "## Training and validation", "## Bundle"]
+    sections += ["## Size, latency and accuracy", "## A streamed validation recording"]
+    for section in sections:
+        assert section in report
+    for image in ("run/history.png", "run/confusion.png", "run/per_subject.png",
+                  "bench/bench.png", "stream/timeline.png"):  # fmt: skip
+        assert f"({image})" in report
+        assert (out / image).stat().st_size > 5000
+    for artifact in ("keras", "pb", "float32", "dynamic", "int8"):
+        assert f"| {artifact} |" in report
+    assert "faster than Keras predict_on_batch" in report
+    assert (out / "bundle" / "manifest.json").is_file()
+    assert (out / "stream" / "predictions.jsonl").read_text().count("\n") > 100
+
+
+def test_a_failing_stage_is_named_and_earlier_work_kept(tiny_hapt, tmp_path):
+    out = tmp_path / "pipeline"
+    result = CliRunner().invoke(
+        cli, ["pipeline", "--quick", "--data", str(tiny_hapt), "--out", str(out), "--preset", "x"]
+    )
+    assert result.exit_code == 1
+    assert "stage 'train' failed: unknown preset 'x'" in result.output
+    report = (out / "report.md").read_text()
+    assert "Stopped: stage **train** failed" in report
+    assert "## Data" in report  # the data stage's figures are kept
