@@ -117,6 +117,11 @@ def main() -> None:
     parser.add_argument("--save", action="store_true", help="record under benchmarks/results/")
     args = parser.parse_args()
 
+    if not (args.bundle / "manifest.json").is_file():
+        sys.exit(
+            f"{args.bundle}: no bundle. Make one from a model trained without subjects 27-30 "
+            "(see this script's docstring) or pass --bundle."
+        )
     figures: dict = {"bundle": str(args.bundle), "subjects": SUBJECTS}
     with tempfile.TemporaryDirectory() as tmp:
         variants = write_variants(args.data, Path(tmp))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,23 @@ from tests.builders import write_hapt, write_uci_har
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_HAPT = Path(os.environ.get("HARLITE_SHARED_HAPT", REPO.parent / "shared" / "data" / "hapt"))
+
+
+#: Cases generated per fuzz/property test, reported at the end of the run.
+FUZZ_CASES: Counter[str] = Counter()
+
+
+def count_case(name: str) -> None:
+    """Count one generated case of a fuzz test (see pytest_terminal_summary)."""
+    FUZZ_CASES[name] += 1
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if FUZZ_CASES:
+        terminalreporter.section("fuzz and property cases generated")
+        for name, count in sorted(FUZZ_CASES.items()):
+            terminalreporter.write_line(f"{count:>6}  {name}")
+        terminalreporter.write_line(f"{sum(FUZZ_CASES.values()):>6}  in all")
 
 
 @pytest.fixture(autouse=True)

@@ -137,7 +137,7 @@ def run_stream(
             rows += len(parsed.rows) + len(parsed.bad)
             for line, reason, detail in parsed.bad:
                 bad_row(line, reason, detail)
-            predictions = classifier.push(parsed.rows, parsed.labels) if len(parsed.rows) else []
+            predictions = classifier.push(parsed.rows, parsed.labels)
             for index, reason in classifier.last_rejected:
                 bad_row(int(parsed.lines[index]), reason, "")
             tally.add(predictions)

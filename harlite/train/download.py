@@ -170,16 +170,18 @@ def install_dataset(
         return dest
 
     dest.parent.mkdir(parents=True, exist_ok=True)
+    if source is not None:
+        archive = Path(source)
+        if not archive.is_file():
+            raise DataError("file not found", archive)
+    else:
+        # Downloaded first, outside the extraction folder: a download killed midway leaves
+        # only its resumable .part file.
+        downloads = dest.parent / ".harlite-downloads"
+        archive = fetch(
+            url or spec.url, downloads / f"{name}.zip", progress=progress, **fetch_options
+        )
     with tempfile.TemporaryDirectory(prefix=".harlite-extract-", dir=dest.parent) as work:
-        if source is not None:
-            archive = Path(source)
-            if not archive.is_file():
-                raise DataError("file not found", archive)
-        else:
-            downloads = dest.parent / ".harlite-downloads"
-            archive = fetch(
-                url or spec.url, downloads / f"{name}.zip", progress=progress, **fetch_options
-            )
         digest = sha256_file(archive)
         if sha256 and digest != sha256.lower():
             raise DataError(f"SHA-256 is {digest}, expected {sha256}", archive)

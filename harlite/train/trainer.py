@@ -296,7 +296,7 @@ def load_model(path: str | Path):
 
     models._reverse_time_layer()  # register harlite's custom layers before loading
     try:
-        return keras().models.load_model(path, compile=False)
+        return keras().models.load_model(path, compile=False, safe_mode=True)
     except (OSError, ValueError) as error:
         raise HarliteError(f"{path}: cannot load the model: {error}") from None
 
