@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from harlite import __version__
+from harlite.cli_batch import batch
 from harlite.cli_stream import stream
 from harlite.errors import HarliteError
 
@@ -551,6 +552,7 @@ def pipeline(data_dir: Path | None, preset: str, out_dir: Path, quick: bool) -> 
 
 
 cli.add_command(stream)
+cli.add_command(batch)
 
 
 def main() -> None:

@@ -66,6 +66,64 @@ def _smoothing(ctx: click.Context, param: click.Parameter, value: str | None):
     return value
 
 
+def model_and_input_options(command):
+    """The options `harlite stream` and `harlite batch` share: which model and how to run
+    it, and how to read the input."""
+    for option in reversed(_SHARED_OPTIONS):
+        command = option(command)
+    return command
+
+
+_SHARED_OPTIONS = [
+    click.option("--artifact", help="Artefact to run (default: the manifest's default)."),
+    click.option(
+        "--backend",
+        type=click.Choice(["ai_edge_litert", "tflite_runtime", "tensorflow"]),
+        help="TFLite interpreter (default: the first available in this order).",
+    ),
+    click.option("--threads", type=int, default=1, show_default=True, help="Interpreter threads."),
+    click.option("--hop", type=int, help="Samples between windows (default: the bundle's, 50%)."),
+    click.option(
+        "--smooth",
+        callback=_smoothing,
+        help="Smooth successive predictions: mean:K (average of K probability vectors) or "
+        "vote:K (majority of K labels); adds about (K-1)/2 hops of delay.",
+    ),
+    click.option(
+        "--format",
+        "input_format",
+        type=click.Choice(["auto", "canonical", "sensorlogger"]),
+        default="auto",
+        show_default=True,
+        help="Input format (auto: Sensor Logger for folders and .zip, CSV otherwise).",
+    ),
+    click.option(
+        "--columns",
+        callback=_columns,
+        help="Column mapping: t=time,acc_x=ax,… (rename header columns), or a plain list "
+        "t,acc_x,…,gyro_z for input without a header ('-' skips a column).",
+    ),
+    click.option("--acc-unit", type=click.Choice(["g", "m/s2"]), help="Acceleration unit."),
+    click.option("--gyro-unit", type=click.Choice(["rad/s", "deg/s"]), help="Angular rate unit."),
+    click.option("--time-unit", type=click.Choice(["s", "ms", "us", "ns"]), help="Time unit."),
+    click.option(
+        "--rate",
+        default="auto",
+        show_default=True,
+        callback=_rate,
+        help="Input sample rate in Hz (samples then taken as evenly spaced), or 'auto' to use "
+        "the timestamps. Any rate is resampled to the model's.",
+    ),
+    click.option(
+        "--max-gap",
+        type=float,
+        default=0.25,
+        show_default=True,
+        help="Seconds without samples after which the window restarts instead of interpolating.",
+    ),
+]
+
+
 @click.command()
 @click.argument("bundle", required=False)
 @click.option(
@@ -77,52 +135,7 @@ def _smoothing(ctx: click.Context, param: click.Parameter, value: str | None):
     "--input give batch mode (with --output-dir).",
 )
 @click.option("--demo", is_flag=True, help="The shipped lstm model on a shipped recording.")
-@click.option("--artifact", help="Artefact to run (default: the manifest's default).")
-@click.option(
-    "--backend",
-    type=click.Choice(["ai_edge_litert", "tflite_runtime", "tensorflow"]),
-    help="TFLite interpreter (default: the first available in this order).",
-)
-@click.option("--threads", type=int, default=1, show_default=True, help="Interpreter threads.")
-@click.option("--hop", type=int, help="Samples between windows (default: the bundle's, 50%).")
-@click.option(
-    "--smooth",
-    callback=_smoothing,
-    help="Smooth successive predictions: mean:K (average of K probability vectors) or "
-    "vote:K (majority of K labels); adds about (K-1)/2 hops of delay.",
-)
-@click.option(
-    "--format",
-    "input_format",
-    type=click.Choice(["auto", "canonical", "sensorlogger"]),
-    default="auto",
-    show_default=True,
-    help="Input format (auto: Sensor Logger for folders and .zip, CSV otherwise).",
-)
-@click.option(
-    "--columns",
-    callback=_columns,
-    help="Column mapping: t=time,acc_x=ax,… (rename header columns), or a plain list "
-    "t,acc_x,…,gyro_z for input without a header ('-' skips a column).",
-)
-@click.option("--acc-unit", type=click.Choice(["g", "m/s2"]), help="Acceleration unit.")
-@click.option("--gyro-unit", type=click.Choice(["rad/s", "deg/s"]), help="Angular rate unit.")
-@click.option("--time-unit", type=click.Choice(["s", "ms", "us", "ns"]), help="Time unit.")
-@click.option(
-    "--rate",
-    default="auto",
-    show_default=True,
-    callback=_rate,
-    help="Input sample rate in Hz (samples then taken as evenly spaced), or 'auto' to use "
-    "the timestamps. Any rate is resampled to the model's.",
-)
-@click.option(
-    "--max-gap",
-    type=float,
-    default=0.25,
-    show_default=True,
-    help="Seconds without samples after which the window restarts instead of interpolating.",
-)
+@model_and_input_options
 @click.option("--replay", is_flag=True, help="Play the input at real-time pace.")
 @click.option(
     "--speed",
@@ -180,26 +193,9 @@ def stream(bundle, inputs, demo, **options) -> None:
     options["speed"] = options["speed"] or 1.0
     if not inputs:
         raise click.UsageError("give --input (a file, '-', udp://HOST:PORT) or --demo")
-    from harlite.runtime.batch import ClassifierSettings
-    from harlite.runtime.sources import InputOptions
-
-    input_options = InputOptions(
-        format=options["input_format"],
-        columns=options["columns"],
-        acc_unit=options["acc_unit"],
-        gyro_unit=options["gyro_unit"],
-        time_unit=options["time_unit"],
-        rate_hz=options["rate"],
-    )
-    settings = ClassifierSettings(
-        bundle=str(bundle_path),
-        artifact=options["artifact"],
-        backend=options["backend"],
-        threads=options["threads"],
-        hop=options["hop"],
-        smoothing=options["smooth"],
-        max_gap_s=options["max_gap"],
-        batch_size=1 if options["replay"] else options["batch_size"],
+    input_options = input_options_from(options)
+    settings = settings_from(
+        bundle_path, options, batch_size=1 if options["replay"] else options["batch_size"]
     )
     if _is_batch(inputs, options):
         _run_batch(inputs, settings, input_options, options)
@@ -212,6 +208,36 @@ def stream(bundle, inputs, demo, **options) -> None:
             "(benchmarks/results/stream_accuracy.json)",
             err=True,
         )
+
+
+def input_options_from(options: dict):
+    """The InputOptions the shared options describe."""
+    from harlite.runtime.sources import InputOptions
+
+    return InputOptions(
+        format=options["input_format"],
+        columns=options["columns"],
+        acc_unit=options["acc_unit"],
+        gyro_unit=options["gyro_unit"],
+        time_unit=options["time_unit"],
+        rate_hz=options["rate"],
+    )
+
+
+def settings_from(bundle_path: Path, options: dict, batch_size: int = 1):
+    """The ClassifierSettings the shared options describe."""
+    from harlite.runtime.batch import ClassifierSettings
+
+    return ClassifierSettings(
+        bundle=str(bundle_path),
+        artifact=options["artifact"],
+        backend=options["backend"],
+        threads=options["threads"],
+        hop=options["hop"],
+        smoothing=options["smooth"],
+        max_gap_s=options["max_gap"],
+        batch_size=batch_size,
+    )
 
 
 def _is_batch(inputs: tuple[str, ...], options: dict) -> bool:
@@ -311,61 +337,24 @@ def _run_single(name: str, settings, input_options, options: dict) -> None:
 
 
 def _run_batch(inputs, settings, input_options, options: dict) -> None:
-    from harlite.atomic import write_text_atomic
-    from harlite.runtime.batch import expand_inputs, run_batch
+    """Batch mode of `harlite stream` (several inputs and --output-dir): the local engine
+    of `harlite batch`, resumable the same way."""
+    from harlite.cli_batch import run_batch_job
 
-    out_dir = options["output_dir"]
-    if out_dir is None:
-        raise click.UsageError("batch mode needs --output-dir")
     if any(i == "-" or i.startswith("udp:") for i in inputs):
         raise click.UsageError("batch mode reads files, not stdin or UDP")
-    files = expand_inputs(list(inputs))
     kind = options["output_format"] or "jsonl"
     if kind == "terminal":
         raise click.UsageError("batch mode writes jsonl or csv files")
-
-    def progress(path, summary, error) -> None:
-        if options["quiet"]:
-            return
-        if error:
-            click.echo(f"FAILED {error}", err=True)
-        else:
-            acc = summary.get("accuracy")
-            extra = f", accuracy {acc:.2%}" if acc is not None else ""
-            click.echo(
-                f"{path.name}: {summary['windows']} windows, {summary['bad_rows']} bad rows{extra}",
-                err=True,
-            )
-
-    result = run_batch(
-        files, out_dir, settings, input_options, options["jobs"], kind, progress=progress
+    run_batch_job(
+        list(inputs),
+        options["output_dir"],
+        settings,
+        input_options,
+        workers=options["jobs"],
+        output_format=kind,
+        quiet=options["quiet"],
     )
-    totals = {
-        "inputs": len(files),
-        "succeeded": len(result.summaries),
-        "failed": result.errors,
-        "windows": sum(s["windows"] for s in result.summaries.values()),
-        "bad_rows": sum(s["bad_rows"] for s in result.summaries.values()),
-        "outputs": result.outputs,
-        "recordings": result.summaries,
-    }
-    labelled = sum(s.get("labelled_windows", 0) or 0 for s in result.summaries.values())
-    if labelled:
-        correct = sum(
-            (s.get("accuracy") or 0) * (s.get("labelled_windows") or 0)
-            for s in result.summaries.values()
-        )
-        totals["labelled_windows"] = labelled
-        totals["accuracy"] = correct / labelled
-    summary_path = options["summary_path"] or out_dir / "batch-summary.json"
-    write_text_atomic(summary_path, json.dumps(totals, indent=2) + "\n")
-    if not options["quiet"]:
-        line = f"{len(result.summaries)}/{len(files)} recordings, {totals['windows']} windows"
-        if "accuracy" in totals:
-            line += f", accuracy {totals['accuracy']:.2%} over {labelled} labelled windows"
-        click.echo(line + f"; outputs in {out_dir}", err=True)
-    if result.errors:
-        raise click.ClickException(f"{len(result.errors)} recording(s) failed")
 
 
 def _terminate_as_interrupt() -> None:

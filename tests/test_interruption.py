@@ -31,6 +31,14 @@ def start(*args: str) -> subprocess.Popen:
     )
 
 
+def start_training(data: Path, run: Path) -> subprocess.Popen:
+    """A long training run (500 epochs) on the small data set, to be stopped midway."""
+    return start(
+        "train", "--data", str(data), "--out", str(run), "--epochs", "500",
+        "--val-subjects", "5", "--batch-size", "64",
+    )  # fmt: skip
+
+
 def wait_for(condition, timeout: float, process: subprocess.Popen) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -63,10 +71,7 @@ def test_stream_interrupted_keeps_predictions_and_summary(tmp_path, how):
 
 def test_training_interrupted_keeps_the_best_checkpoint(small_hapt, tmp_path):
     run = tmp_path / "run"
-    process = start(
-        "train", "--data", str(small_hapt), "--out", str(run), "--epochs", "500",
-        "--val-subjects", "5", "--batch-size", "64",
-    )  # fmt: skip
+    process = start_training(small_hapt, run)
 
     def epochs_done() -> int:
         try:
@@ -88,10 +93,7 @@ def test_training_interrupted_keeps_the_best_checkpoint(small_hapt, tmp_path):
 
 def test_training_killed_leaves_no_half_written_model(small_hapt, tmp_path):
     run = tmp_path / "run"
-    process = start(
-        "train", "--data", str(small_hapt), "--out", str(run), "--epochs", "500",
-        "--val-subjects", "5", "--batch-size", "64",
-    )  # fmt: skip
+    process = start_training(small_hapt, run)
     wait_for(lambda: (run / "model.keras").exists(), 240, process)
     time.sleep(1.5)  # likely in the middle of later epochs and checkpoint writes
     process.kill()

@@ -186,7 +186,7 @@ def test_batch_mode_writes_one_output_per_input(tmp_path):
         assert len((out / f"r{i}.jsonl").read_text().splitlines()) == count_windows(n)
         assert json.loads((out / f"r{i}.summary.json").read_text())["samples"] == n
     batch = json.loads((out / "batch-summary.json").read_text())
-    assert batch["succeeded"] == 3 and len(batch["failed"]) == 1
+    assert batch["processed"] == 3 and len(batch["failed"]) == 1
     assert batch["windows"] == sum(count_windows(n) for n in (300, 500, 700))
 
 

@@ -128,11 +128,17 @@ class StreamClassifier:
             raise ValueError(f"hop must lie in 1..{self.bundle.window}, not {self.hop}")
         self.sample_rate_hz = self.bundle.sample_rate_hz
         self.smoother = smoothing
+        self.max_gap_s = max_gap_s
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new, unrelated stream (another recording) with the same loaded model."""
         self._preprocessor = Preprocessor(self.bundle.design)
         self._windows = SlidingWindow(self.bundle.window, self.hop, channels=9)
         self._label_windows = SlidingWindow(self.bundle.window, self.hop, 1, dtype=np.int16)
-        self._resampler = Resampler(self.sample_rate_hz, max_gap_s)
-
+        self._resampler = Resampler(self.sample_rate_hz, self.max_gap_s)
+        if self.smoother is not None:
+            self.smoother.reset()
         self.samples = 0  #: accepted input samples
         self.windows = 0  #: predictions made
         self.rejected: Counter[str] = Counter()  #: refused samples by reason

@@ -1,0 +1,145 @@
+"""The Ray engine of ``harlite batch``: the same recording tasks as the local engine, spread
+over a Ray cluster (``pip install 'harlite[ray]'``).
+
+- The bundle goes to the cluster once (``ray.put`` of its files); each worker process
+  unpacks it into a private folder and keeps one interpreter for every task it runs.
+- Each recording is a task (one CPU). A task whose worker dies (killed, out of memory, node
+  lost) is retried by Ray; its output is written atomically, so a retried recording still
+  ends with exactly one complete output.
+- Inputs and outputs are paths: on a multi-machine cluster they must be on storage every
+  node sees at the same path (NFS, a shared volume).
+- ``address`` None starts Ray in this process (with ``workers`` CPUs); otherwise it joins
+  a running cluster, e.g. one started with ``ray start --head --node-ip-address 127.0.0.1``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from harlite.errors import HarliteError
+from harlite.runtime.batch import (
+    BatchResult,
+    ClassifierSettings,
+    Progress,
+    RecordingTask,
+    classify_recording,
+    record_error,
+    record_success,
+)
+
+#: Retries of a task whose worker process died.
+TASK_RETRIES = 3
+
+_BUNDLE_DIRS: dict[str, str] = {}
+_CLASSIFIERS: dict[tuple[str, ClassifierSettings], Any] = {}
+
+
+def _ray():
+    try:
+        import ray
+    except ImportError:
+        raise HarliteError(
+            "the Ray engine needs Ray: pip install 'harlite[ray]' (or use --engine local)"
+        ) from None
+    return ray
+
+
+def _bundle_files(bundle: str) -> dict[str, bytes]:
+    """The manifest and every artefact file of a bundle, by name."""
+    folder = Path(bundle)
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+def _worker_classifier(key: str, files: dict[str, bytes], settings: ClassifierSettings):
+    """This worker process's classifier for the bundle ``key`` (unpacked once)."""
+    if key not in _BUNDLE_DIRS:
+        folder = tempfile.mkdtemp(prefix="harlite-bundle-")
+        for name, content in files.items():
+            Path(folder, name).write_bytes(content)
+        _BUNDLE_DIRS[key] = folder
+    if (key, settings) not in _CLASSIFIERS:
+        _CLASSIFIERS[(key, settings)] = settings.build(_BUNDLE_DIRS[key])
+    return _CLASSIFIERS[(key, settings)]
+
+
+def classify_task(task: RecordingTask, key: str, files: dict[str, bytes]) -> dict[str, Any]:
+    """The body of one Ray task (runs in a worker process)."""
+    classifier = _worker_classifier(key, files, task.settings)
+    try:
+        return {"record": classify_recording(task, classifier), "pid": os.getpid()}
+    except HarliteError as error:  # a bad recording: reported, not retried
+        return {"error": str(error), "pid": os.getpid()}
+
+
+def run_ray(
+    tasks: list[RecordingTask],
+    address: str | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> BatchResult:
+    """Run tasks on Ray; at most ``workers`` at a time (default: the cluster's CPUs)."""
+    ray = _ray()
+    result = BatchResult()
+    if not tasks:
+        return result
+    started_here = not ray.is_initialized()
+    if started_here:
+        options: dict[str, Any] = {
+            "include_dashboard": False,
+            "log_to_driver": False,
+            "configure_logging": False,
+        }
+        if address:
+            options["address"] = address
+        else:
+            options["num_cpus"] = workers or os.cpu_count()
+        ray.init(**options)
+    try:
+        limit = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        settings = tasks[0].settings
+        key = settings.model_key()
+        files = ray.put(_bundle_files(settings.bundle))  # sent to the cluster once
+        remote = ray.remote(num_cpus=1, max_retries=TASK_RETRIES)(classify_task)
+        pending = list(tasks)
+        running: dict[Any, RecordingTask] = {}
+        while pending or running:
+            while pending and len(running) < limit:
+                task = pending.pop(0)
+                running[remote.remote(task, key, files)] = task
+            ready, _ = ray.wait(list(running), num_returns=1)
+            for ref in ready:
+                task = running.pop(ref)
+                try:
+                    outcome = ray.get(ref)
+                except ray.exceptions.RayError as error:
+                    record_error(
+                        result, task, f"failed after {TASK_RETRIES} retries: {error}", progress
+                    )
+                    continue
+                if "error" in outcome:
+                    record_error(result, task, outcome["error"], progress)
+                else:
+                    record_success(result, task, outcome["record"], progress)
+    finally:
+        if started_here:
+            ray.shutdown()
+    return result
+
+
+def wait_for_cluster(address: str, timeout: float = 60.0) -> None:
+    """Block until a Ray cluster at ``address`` accepts a driver (for scripts and tests)."""
+    ray = _ray()
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+            ray.shutdown()
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)
