@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -117,6 +118,36 @@ def test_a_damaged_model_file_is_refused_by_hash(bundle_dir, tmp_path, damage):
     result = CliRunner().invoke(cli, ["verify", str(bundle)])
     assert result.exit_code == 1
     assert "float32" in result.output and "FAILED" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("artifact", "content"),
+    [
+        ("float32", "pb"),  # another format, hash updated to match: the manifest is consistent
+        ("float32", b"TFL3" + bytes(200)),
+        ("pb", b"\x0a\xff\xff\xff junk"),
+        ("keras", b"PK\x03\x04 not a zip"),
+        ("keras", bytes(100)),
+    ],
+)
+def test_a_file_of_the_wrong_format_is_a_clear_error(bundle_dir, tmp_path, artifact, content):
+    from harlite.convert.artifacts import predictor
+    from harlite.runtime.bundle import sha256_file
+
+    bundle = fresh_copy(bundle_dir, tmp_path)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    entry = manifest["artifacts"][artifact]
+    target = bundle / entry["file"]
+    if content == "pb":
+        content = (bundle / manifest["artifacts"]["pb"]["file"]).read_bytes()
+    target.write_bytes(content)
+    entry["size"], entry["sha256"] = len(content), sha256_file(target)
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(HarliteError, match=re.escape(entry["file"])):
+        predictor(Bundle.open(bundle), artifact)(np.zeros((1, 128, 9), np.float32))
+    result = CliRunner().invoke(cli, ["verify", str(bundle)])
+    assert result.exit_code == 1 and "FAILED" in result.output
     assert "Traceback" not in result.output
 
 

@@ -36,16 +36,26 @@ def predictor(bundle: Bundle, name: str | None = None, backend: str | None = Non
         keras()
     except HarliteError as error:
         raise NeedsTensorFlow(f"artifact {name!r} needs TensorFlow ({error})") from None
+    # A file that passed its hash check can still be of the wrong format (a bundle built
+    # wrongly): whatever the parser raises becomes an error naming the file.
     if entry["format"] == "tf-graphdef":
         from harlite.convert.freeze import FrozenGraphRunner
 
-        runner = FrozenGraphRunner(
-            path.read_bytes(), entry["inputs"][0]["name"], entry["outputs"][0]["name"]
-        )
+        try:
+            runner = FrozenGraphRunner(
+                path.read_bytes(), entry["inputs"][0]["name"], entry["outputs"][0]["name"]
+            )
+        except Exception as error:
+            raise BundleError(f"{path}: not a loadable frozen graph ({error})") from None
         return runner.predict
     if entry["format"] == "keras":
         from harlite.train.trainer import load_model, predict_logits
 
-        model = load_model(path)
+        try:
+            model = load_model(path)
+        except HarliteError:
+            raise
+        except Exception as error:
+            raise BundleError(f"{path}: not a loadable Keras model ({error})") from None
         return lambda windows: softmax(predict_logits(model, windows))
     raise BundleError(f"artifact {name!r}: unknown format {entry['format']!r}")
