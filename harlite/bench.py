@@ -264,12 +264,15 @@ def write_chart(result: dict[str, Any], path: Path) -> Path | None:
     values = [r["p50_ms"] for r in best]
     ax.barh(names, values, color="tab:blue")
     ax.set_xscale("log")
+    ticks = [t for t in (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100) if min(values) / 2 <= t]
+    ax.set_xticks([t for t in ticks if t <= max(values) * 2])
     ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
     ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("batch-1 p50 latency per window (ms, log scale)")
     for i, r in enumerate(best):
         acc = f", {r['val_accuracy']:.1%}" if r.get("val_accuracy") is not None else ""
-        ax.text(values[i], i, f"  {r['size_bytes'] / 1000:.0f} KB{acc}", va="center", fontsize=8)
+        label = f"  {values[i]:.3g} ms, {r['size_bytes'] / 1000:.0f} KB{acc}"
+        ax.text(values[i], i, label, va="center", fontsize=8)
     ax.invert_yaxis()
     ax.set_title("Latency, size and validation accuracy per artefact")
     fig.tight_layout()
