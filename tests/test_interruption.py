@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_download import hapt_zip  # noqa: F401  (fixture)
-from tests.test_stream_cli import write_csv
+from tests.test_stream_cli import wait_for_predictions, write_csv
 
 HARLITE = [sys.executable, "-m", "harlite.cli"]
 
@@ -58,7 +58,7 @@ def test_stream_interrupted_keeps_predictions_and_summary(tmp_path, how):
         "stream", "lstm", "--input", str(source), "--replay", "--speed", "20",
         "--output", str(output), "--summary", str(summary),
     )  # fmt: skip
-    time.sleep(3.0)
+    wait_for_predictions(tmp_path, "out.csv", process)
     process.send_signal(how)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130, stderr

@@ -39,6 +39,18 @@ def write_csv(path: Path, n: int, seed: int = 0, label: str | None = None, rate:
     return path
 
 
+def wait_for_predictions(folder: Path, output: str, process, lines: int = 3) -> None:
+    """Wait until a streaming process has flushed ``lines`` lines into its (temporary,
+    not yet renamed) output file."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        for partial in folder.glob(f".{output}.*.tmp"):
+            if partial.read_bytes().count(b"\n") >= lines:
+                return
+        time.sleep(0.05)
+    raise AssertionError("the stream wrote no predictions in time")
+
+
 def run(*args: str, input: str | bytes | None = None):
     return CliRunner().invoke(cli, ["stream", *args], input=input, catch_exceptions=False)
 
@@ -210,7 +222,7 @@ def test_sigterm_keeps_the_predictions_made_and_writes_the_summary(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )  # fmt: skip
-    time.sleep(2.5)
+    wait_for_predictions(tmp_path, "out.jsonl", process)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130, stderr
