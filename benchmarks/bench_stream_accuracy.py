@@ -28,6 +28,7 @@ from common import save
 
 from harlite.convert.evaluate_bundle import evaluate_bundle
 from harlite.runtime.session import run_stream
+from harlite.runtime.sinks import CollectingSink
 from harlite.runtime.smoothing import parse_smoothing
 from harlite.runtime.sources import CsvSource, InputOptions
 from harlite.runtime.stream import StreamClassifier
@@ -42,19 +43,6 @@ from harlite.train.recordings import (
 SUBJECTS = [27, 28, 29, 30]
 SMOOTHING = [None, "mean:3", "mean:5", "vote:5"]
 PHONE_UNITS = {"acc_unit": "m/s2", "gyro_unit": "deg/s", "time_unit": "ns"}
-
-
-class Collector:
-    """A sink that keeps (label, smoothed label, true label) per window."""
-
-    def __init__(self) -> None:
-        self.rows: list[tuple[str, str | None, str | None]] = []
-
-    def write(self, predictions) -> None:
-        self.rows += [(p.label, p.smoothed_label, p.true_label) for p in predictions]
-
-    def close(self) -> None:
-        pass
 
 
 def write_variants(data: str, folder: Path) -> dict[str, list[tuple[Path, InputOptions]]]:
@@ -89,19 +77,18 @@ def stream_accuracy(bundle: Path, artifact: str, files, smoothing: str | None) -
         classifier = StreamClassifier(
             bundle, artifact=artifact, smoothing=parse_smoothing(smoothing)
         )
-        sink = Collector()
+        sink = CollectingSink()
         run_stream(CsvSource(path, options), classifier, [sink], name=str(path))
         lag = 0 if smoothing is None else (classifier.smoother.size - 1) // 2
-        for i, (label, smoothed, truth) in enumerate(sink.rows):
-            if truth is None:
+        said = [p.smoothed_label if smoothing else p.label for p in sink.predictions]
+        for i, p in enumerate(sink.predictions):
+            if p.true_label is None:
                 continue
-            said = smoothed if smoothing else label
             labelled += 1
-            correct += said == truth
-            if i + lag < len(sink.rows):
+            correct += said[i] == p.true_label
+            if i + lag < len(said):
                 aligned_total += 1
-                later = sink.rows[i + lag]
-                aligned += (later[1] if smoothing else later[0]) == truth
+                aligned += said[i + lag] == p.true_label
     return {
         "labelled_windows": labelled,
         "accuracy": round(correct / labelled, 5),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import platform
 import time
 from collections.abc import Callable
@@ -111,7 +112,7 @@ def benchmark_bundle(
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "machine": {
             "processor": platform.processor() or platform.machine(),
-            "cpu_count": __import__("os").cpu_count(),
+            "cpu_count": os.cpu_count(),
             "python": platform.python_version(),
         },
         "rows": rows,
@@ -131,26 +132,66 @@ def best_rows(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return best
 
 
+#: The table's columns: text-table heading and width (negative: left-aligned), and the
+#: Markdown heading.
+_COLUMNS = (
+    ("artifact", -9, "artefact"),
+    ("backend", -17, "backend"),
+    ("thr", 3, "threads"),
+    ("batch", 5, "batch"),
+    ("size KB", 8, "size (KB)"),
+    ("load ms", 8, "load (ms)"),
+    ("1st ms", 7, "first (ms)"),
+    ("p50 ms", 8, "p50 (ms)"),
+    ("p90 ms", 8, "p90 (ms)"),
+    ("p99 ms", 8, "p99 (ms)"),
+    ("win/s", 9, "windows/s"),
+    ("MMAC", 6, "MMAC"),
+    ("GMAC/s", 7, "GMAC/s"),
+    ("RSS MiB", 8, "peak RSS (MiB)"),
+    ("val acc", 8, "val acc"),
+    ("agree", 7, "Keras agreement"),
+)
+
+
+def _cells(r: dict[str, Any]) -> list[str]:
+    """One row's values as text, in the order of _COLUMNS ("-" where not measured)."""
+
+    def optional(value: float | None, form: str) -> str:
+        return "-" if value is None else format(value, form)
+
+    return [
+        r["artifact"],
+        r["backend"],
+        str(r["threads"]),
+        str(r["batch"]),
+        f"{r['size_bytes'] / 1000:.1f}",
+        f"{r['load_ms']:.1f}",
+        f"{r['first_inference_ms']:.2f}",
+        f"{r['p50_ms']:.4f}",
+        f"{r['p90_ms']:.4f}",
+        f"{r['p99_ms']:.4f}",
+        f"{r['windows_per_s']:,.0f}",
+        optional(r["macs"] / 1e6 if r.get("macs") else None, ".2f"),
+        optional(r.get("gmacs_per_s") or None, ".2f"),
+        f"{r['peak_rss_mib']:.1f}",
+        optional(r.get("val_accuracy"), ".2%"),
+        optional(r.get("keras_agreement"), ".2%"),
+    ]
+
+
+def _aligned(cells: list[str]) -> str:
+    return " ".join(
+        f"{cell[: abs(width)]:<{-width}}" if width < 0 else f"{cell:>{width}}"
+        for cell, (_, width, _) in zip(cells, _COLUMNS, strict=True)
+    )
+
+
 def format_table(result: dict[str, Any]) -> str:
     """The rows as an aligned text table, then the peak-compute line."""
-    header = (
-        f"{'artifact':<9} {'backend':<17} {'thr':>3} {'batch':>5} {'size KB':>8} "
-        f"{'load ms':>8} {'1st ms':>7} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
-        f"{'win/s':>9} {'MMAC':>6} {'GMAC/s':>7} {'RSS MiB':>8} {'val acc':>8} {'agree':>7}"
-    )
+    header = _aligned([heading for heading, _, _ in _COLUMNS])
     lines = [header, "-" * len(header)]
-    for r in result["rows"]:
-        macs = f"{r['macs'] / 1e6:.2f}" if r.get("macs") else "-"
-        gmacs = f"{r['gmacs_per_s']:.2f}" if r.get("gmacs_per_s") else "-"
-        acc = f"{r['val_accuracy']:.2%}" if r.get("val_accuracy") is not None else "-"
-        agree = f"{r['keras_agreement']:.2%}" if r.get("keras_agreement") is not None else "-"
-        lines.append(
-            f"{r['artifact']:<9} {r['backend'][:17]:<17} {r['threads']:>3} {r['batch']:>5} "
-            f"{r['size_bytes'] / 1000:>8.1f} {r['load_ms']:>8.1f} {r['first_inference_ms']:>7.2f} "
-            f"{r['p50_ms']:>8.4f} {r['p90_ms']:>8.4f} {r['p99_ms']:>8.4f} "
-            f"{r['windows_per_s']:>9,.0f} {macs:>6} {gmacs:>7} {r['peak_rss_mib']:>8.1f} "
-            f"{acc:>8} {agree:>7}"
-        )
+    lines += [_aligned(_cells(r)) for r in result["rows"]]
     for threads, peak in result["peak"].items():
         if "peak_gmacs" in peak:
             lines.append(
@@ -216,26 +257,10 @@ def write_report(result: dict[str, Any], out_dir: str | Path) -> Path:
 def markdown_table(result: dict[str, Any]) -> str:
     """The rows as a Markdown table."""
     lines = [
-        "| artefact | backend | threads | batch | size (KB) | load (ms) | first (ms) | p50 (ms) "
-        "| p90 (ms) | p99 (ms) | windows/s | MMAC | GMAC/s | peak RSS (MiB) | val acc | "
-        "Keras agreement |",
-        "|" + " --- |" * 16,
+        "| " + " | ".join(heading for _, _, heading in _COLUMNS) + " |",
+        "|" + " --- |" * len(_COLUMNS),
     ]
-    for r in result["rows"]:
-        lines.append(
-            f"| {r['artifact']} | {r['backend']} | {r['threads']} | {r['batch']} | "
-            f"{r['size_bytes'] / 1000:.1f} | {r['load_ms']:.1f} | {r['first_inference_ms']:.2f} | "
-            f"{r['p50_ms']:.4f} | {r['p90_ms']:.4f} | {r['p99_ms']:.4f} | "
-            f"{r['windows_per_s']:,.0f} | "
-            + (f"{r['macs'] / 1e6:.2f}" if r.get("macs") else "-")
-            + " | "
-            + (f"{r['gmacs_per_s']:.2f}" if r.get("gmacs_per_s") else "-")
-            + f" | {r['peak_rss_mib']:.1f} | "
-            + (f"{r['val_accuracy']:.2%}" if r.get("val_accuracy") is not None else "-")
-            + " | "
-            + (f"{r['keras_agreement']:.2%}" if r.get("keras_agreement") is not None else "-")
-            + " |"
-        )
+    lines += ["| " + " | ".join(_cells(r)) + " |" for r in result["rows"]]
     peaks = [
         f"{p['peak_gmacs']:.1f} GMAC/s with {t} thread(s)"
         for t, p in result["peak"].items()

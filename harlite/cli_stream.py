@@ -248,8 +248,10 @@ def _is_batch(inputs: tuple[str, ...], options: dict) -> bool:
     only = inputs[0]
     if only == "-" or only.startswith("udp:"):
         return False
+    from harlite.runtime.sources import is_recording_folder
+
     path = Path(only)
-    if path.is_dir() and not (path / "Gyroscope.csv").is_file():
+    if path.is_dir() and not is_recording_folder(path):
         raise click.UsageError(f"{only} is a folder: give --output-dir for batch mode")
     if not path.exists() and any(c in only for c in "*?["):
         raise click.UsageError(f"{only} is a glob: give --output-dir for batch mode")

@@ -171,7 +171,7 @@ def _bench(state: PipelineState, log) -> None:
 def _stream(state: PipelineState, log) -> None:
     from harlite.atomic import atomic_file
     from harlite.runtime.session import run_stream
-    from harlite.runtime.sinks import JsonLinesSink
+    from harlite.runtime.sinks import CollectingSink, JsonLinesSink
     from harlite.runtime.sources import CsvSource
     from harlite.runtime.stream import StreamClassifier
     from harlite.train.plots import plot_timeline
@@ -187,19 +187,18 @@ def _stream(state: PipelineState, log) -> None:
     raw, labels = labelled_recording(state.data_dir, experiment)
     write_stream_csv(recording, raw, labels)
     classifier = StreamClassifier(state.bundle_dir)
+    kept = CollectingSink()
     with atomic_file(folder / "predictions.jsonl", "w", encoding="utf-8") as handle:
         summary = run_stream(
             CsvSource(recording),
             classifier,
-            [JsonLinesSink(handle, classifier.labels)],
+            [JsonLinesSink(handle, classifier.labels), kept],
             name=str(recording),
         )
     record = summary.to_dict()
     write_text_atomic(folder / "summary.json", json.dumps(record, indent=2) + "\n")
-    lines = (folder / "predictions.jsonl").read_text().splitlines()
-    records = [json.loads(line) for line in lines]
     plot_timeline(
-        records,
+        [p.to_dict(classifier.labels) for p in kept.predictions],
         classifier.labels,
         folder / "timeline.png",
         f"subject {experiment.user}, experiment {experiment.experiment} streamed with "

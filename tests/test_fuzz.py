@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from harlite.errors import DataError, HarliteError
 from harlite.runtime.bundle import Bundle, BundleError, validate_manifest
 from harlite.runtime.session import run_stream
+from harlite.runtime.sinks import CollectingSink
 from harlite.runtime.sources import (
     CsvSource,
     InputOptions,
@@ -114,20 +115,11 @@ def test_extreme_values_are_refused_not_propagated(tmp_path_factory, values, dat
         rows[i, j] = value
     path = tmp_path_factory.mktemp("fuzz") / "rec.csv"
     path.write_bytes(b"\n".join([HEADER.encode()] + [row_line(r) for r in rows]) + b"\n")
-    classifier = StreamClassifier(LSTM)
-    predictions = []
-
-    class Keep:
-        def write(self, batch):
-            predictions.extend(batch)
-
-        def close(self):
-            pass
-
-    summary = run_stream(CsvSource(path), classifier, [Keep()], name=str(path))
+    sink = CollectingSink()
+    summary = run_stream(CsvSource(path), StreamClassifier(LSTM), [sink], name=str(path))
     bad = {i for (i, _), v in zip(cells, values, strict=True) if not abs(v) < 40}
     assert summary.bad_rows == len(bad)
-    assert all(np.isfinite(p.probabilities).all() for p in predictions)
+    assert all(np.isfinite(p.probabilities).all() for p in sink.predictions)
 
 
 @FUZZ

@@ -15,17 +15,15 @@ from typing import Any
 import numpy as np
 
 from harlite.quiet import native_output_silenced
-from harlite.runtime.benchmark import BATCHES, latency_stats, peak_rss_mib, sample_windows
+from harlite.runtime.benchmark import (
+    BATCHES,
+    batch_calls,
+    peak_rss_mib,
+    sample_windows,
+    throughput_row,
+    timed_calls,
+)
 from harlite.runtime.bundle import Bundle
-
-
-def _timed_calls(call, data: np.ndarray, count: int) -> list[float]:
-    times = []
-    for _ in range(count):
-        t = time.perf_counter()
-        call(data)
-        times.append(time.perf_counter() - t)
-    return times
 
 
 def measure(spec: dict[str, Any]) -> dict[str, Any]:
@@ -67,19 +65,11 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
         call(windows[:1])
         first_ms = (time.perf_counter() - started) * 1000
-        _timed_calls(call, windows[:1], spec.get("warmup", 50))
+        timed_calls(call, [windows[:1]] * spec.get("warmup", 50))
         rows = []
         for batch in batches:
             data = np.resize(windows, (batch, *windows.shape[1:]))
-            count = spec["invokes"] if batch == 1 else max(5, spec["invokes"] // batch)
-            times = _timed_calls(call, data, count)
-            rows.append(
-                {
-                    "batch": batch,
-                    **latency_stats(times),
-                    "windows_per_s": round(batch / np.mean(times), 1),
-                }
-            )
+            rows.append(throughput_row(batch, timed_calls(call, [data] * batch_calls(spec, batch))))
     return {
         "backend": f"tensorflow {tf.__version__}",
         "load_ms": round(load_ms, 3),

@@ -27,14 +27,13 @@ from harlite.atomic import atomic_file, write_text_atomic
 from harlite.errors import DataError, HarliteError
 from harlite.runtime.bundle import Bundle, sha256_file
 from harlite.runtime.session import run_stream
-from harlite.runtime.sinks import make_sink
+from harlite.runtime.sinks import FILE_FORMATS, make_sink, require_pyarrow
 from harlite.runtime.smoothing import parse_smoothing
-from harlite.runtime.sources import InputOptions, open_source
+from harlite.runtime.sources import InputOptions, is_recording_folder, open_source
 from harlite.runtime.stream import DEFAULT_MAX_GAP_S, StreamClassifier
 
 #: File names batch mode picks up inside a folder.
 RECORDING_PATTERNS = ("*.csv", "*.csv.gz", "*.zip")
-OUTPUT_FORMATS = ("jsonl", "csv", "parquet")
 SUMMARY_SUFFIX = ".summary.json"
 
 
@@ -104,7 +103,7 @@ def expand_inputs(inputs: list[str]) -> list[Path]:
     found: list[Path] = []
     for item in inputs:
         path = Path(item)
-        if path.is_dir() and not (path / "Gyroscope.csv").is_file():
+        if path.is_dir() and not is_recording_folder(path):
             matches = sorted(p for pattern in RECORDING_PATTERNS for p in path.glob(pattern))
             if not matches:
                 raise DataError("no .csv, .csv.gz or .zip recordings in this folder", path)
@@ -153,10 +152,10 @@ def plan_batch(
     output_format: str = "jsonl",
 ) -> tuple[list[RecordingTask], list[RecordingTask]]:
     """The tasks still to run and the ones whose outputs are complete and current."""
-    if output_format not in OUTPUT_FORMATS:
-        raise HarliteError(f"unknown output format {output_format!r}: {', '.join(OUTPUT_FORMATS)}")
+    if output_format not in FILE_FORMATS:
+        raise HarliteError(f"unknown output format {output_format!r}: {', '.join(FILE_FORMATS)}")
     if output_format == "parquet":
-        _require_pyarrow()
+        require_pyarrow()
     Bundle.open(settings.bundle).artifact(settings.artifact)  # fail early on a bad bundle
     model_key = settings.model_key()
     todo, done = [], []
@@ -204,14 +203,9 @@ def classify_recording(
         classifier.reset()
     _remove_stale_temporaries(task)
     source = open_source(task.input, task.options)
-    binary = task.output_format == "parquet"
-    with atomic_file(
-        task.output, "wb" if binary else "w", encoding=None if binary else "utf-8"
-    ) as handle:
-        if binary:
-            sink = ParquetSink(handle, classifier.labels)
-        else:
-            sink = make_sink(task.output_format, handle, classifier.labels)
+    mode, encoding = ("wb", None) if task.output_format == "parquet" else ("w", "utf-8")
+    with atomic_file(task.output, mode, encoding=encoding) as handle:
+        sink = make_sink(task.output_format, handle, classifier.labels)
         summary = run_stream(source, classifier, [sink], name=task.input)
         if summary.interrupted:  # inside: the partial output is discarded, not renamed
             raise KeyboardInterrupt
@@ -351,54 +345,3 @@ def batch_summary(
         summary["labelled_windows"] = labelled
         summary["accuracy"] = correct / labelled
     return summary
-
-
-class ParquetSink:
-    """Predictions as a Parquet table (needs pyarrow), written when the stream ends."""
-
-    def __init__(self, handle, labels: list[str]) -> None:
-        self.handle = handle
-        self.labels = labels
-        self.columns: dict[str, list] = {
-            name: []
-            for name in (
-                "window",
-                "start_time",
-                "end_time",
-                "label",
-                "confidence",
-                "latency_ms",
-                "smoothed_label",
-                "true_label",
-            )
-        }
-        for label in labels:
-            self.columns[f"p_{label}"] = []
-
-    def write(self, predictions) -> None:
-        for p in predictions:
-            self.columns["window"].append(p.index)
-            self.columns["start_time"].append(p.start_time)
-            self.columns["end_time"].append(p.end_time)
-            self.columns["label"].append(p.label)
-            self.columns["confidence"].append(p.confidence)
-            self.columns["latency_ms"].append(p.latency_ms)
-            self.columns["smoothed_label"].append(p.smoothed_label)
-            self.columns["true_label"].append(p.true_label)
-            for label, value in zip(self.labels, p.probabilities, strict=True):
-                self.columns[f"p_{label}"].append(float(value))
-
-    def close(self) -> None:
-        pa, pq = _require_pyarrow()
-        pq.write_table(pa.table(self.columns), self.handle)
-
-
-def _require_pyarrow():
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise HarliteError(
-            "Parquet output needs pyarrow: pip install pyarrow (or use jsonl/csv)"
-        ) from None
-    return pa, pq

@@ -53,6 +53,30 @@ def latency_stats(seconds: list[float]) -> dict[str, float]:
     }
 
 
+def timed_calls(call, inputs: list) -> list[float]:
+    """Seconds of ``call(x)`` for each input."""
+    times = []
+    for x in inputs:
+        started = time.perf_counter()
+        call(x)
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def batch_calls(spec: dict[str, Any], batch: int) -> int:
+    """Timed calls at a batch size: as many windows as the batch-1 run, at least 5 calls."""
+    return spec["invokes"] if batch == 1 else max(5, spec["invokes"] // batch)
+
+
+def throughput_row(batch: int, times: list[float]) -> dict[str, Any]:
+    """A result row: latency percentiles of the calls and windows per second."""
+    return {
+        "batch": batch,
+        **latency_stats(times),
+        "windows_per_s": round(batch / np.mean(times), 1),
+    }
+
+
 def peak_rss_mib() -> float:
     """This process's peak resident memory so far, in MiB.
 
@@ -125,30 +149,20 @@ def measure_tflite(spec: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     model.invoke(single)
     first_ms = (time.perf_counter() - started) * 1000
-    for i in range(spec.get("warmup", 50)):
-        model.invoke(windows[i % len(windows)][None])
-    times = []
-    for i in range(spec["invokes"]):
-        x = windows[i % len(windows)][None]
-        t = time.perf_counter()
-        model.invoke(x)
-        times.append(time.perf_counter() - t)
-    rows = [{"batch": 1, **latency_stats(times)}]
-    rows[0]["windows_per_s"] = round(1 / np.mean(times), 1)
+
+    def cycled(count: int) -> list[np.ndarray]:
+        return [windows[i % len(windows)][None] for i in range(count)]
+
+    timed_calls(model.invoke, cycled(spec.get("warmup", 50)))
+    rows = [throughput_row(1, timed_calls(model.invoke, cycled(spec["invokes"])))]
     macs = macs_per_window(model)
     for batch in BATCHES[1:]:
         if not model.resize(batch):
             continue
         data = np.resize(windows, (batch, *windows.shape[1:]))
         model.invoke(data)
-        batch_times = []
-        for _ in range(max(5, spec["invokes"] // batch)):
-            t = time.perf_counter()
-            model.invoke(data)
-            batch_times.append(time.perf_counter() - t)
-        stats = latency_stats(batch_times)
         rows.append(
-            {"batch": batch, **stats, "windows_per_s": round(batch / np.mean(batch_times), 1)}
+            throughput_row(batch, timed_calls(model.invoke, [data] * batch_calls(spec, batch)))
         )
     return {
         "backend": model.backend,

@@ -24,15 +24,23 @@ BACKENDS: dict[str, str] = {
 }
 
 
+def _load_interpreter(name: str):
+    """Backend ``name``'s Interpreter class; raises ImportError with the reason if absent."""
+    module = importlib.import_module(BACKENDS[name])
+    if not hasattr(module, "Interpreter"):  # TensorFlow ≥ 2.20 moved it to LiteRT
+        raise ImportError(f"{BACKENDS[name]} has no Interpreter")
+    return module.Interpreter
+
+
 def available_backends() -> list[str]:
     """The backends importable here, in preference order."""
     found = []
-    for name, module in BACKENDS.items():
+    for name in BACKENDS:
         try:
-            if hasattr(importlib.import_module(module), "Interpreter"):
-                found.append(name)
+            _load_interpreter(name)
         except Exception:
             continue
+        found.append(name)
     return found
 
 
@@ -44,14 +52,9 @@ def interpreter_class(backend: str | None = None):
         if name not in BACKENDS:
             raise HarliteError(f"unknown backend {name!r}: choose from {', '.join(BACKENDS)}")
         try:
-            module = importlib.import_module(BACKENDS[name])
+            return name, _load_interpreter(name)
         except Exception as error:
             errors.append(f"{name}: {error}")
-            continue
-        if not hasattr(module, "Interpreter"):  # TensorFlow ≥ 2.20 moved it to LiteRT
-            errors.append(f"{name}: {BACKENDS[name]} has no Interpreter")
-            continue
-        return name, module.Interpreter
     raise HarliteError(
         "no TFLite interpreter could be loaded ("
         + "; ".join(errors)

@@ -1,15 +1,17 @@
-"""Where predictions go: JSON lines, CSV, or a live view in the terminal."""
+"""Where predictions go: JSON lines, CSV, Parquet, or a live view in the terminal."""
 
 from __future__ import annotations
 
 import csv
 import json
 from collections import deque
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
+from harlite.errors import HarliteError
 from harlite.runtime.stream import Prediction
 
-SINK_FORMATS = ("jsonl", "csv")
+#: Output formats for files; "parquet" is binary and needs pyarrow.
+FILE_FORMATS = ("jsonl", "csv", "parquet")
 
 #: One letter per activity for the terminal timeline.
 _LETTERS = {
@@ -39,43 +41,56 @@ class JsonLinesSink:
         self.handle.flush()
 
 
+#: Columns of the tabular outputs (CSV, Parquet), then one ``p_<LABEL>`` per class.
+TABLE_COLUMNS = (
+    "window",
+    "start_time",
+    "end_time",
+    "label",
+    "confidence",
+    "latency_ms",
+    "smoothed_label",
+    "smoothed_confidence",
+    "true_label",
+)
+
+
+def table_row(p: Prediction) -> list:
+    """A prediction's values in the order of TABLE_COLUMNS, then its probabilities."""
+    return [
+        p.index,
+        p.start_time,
+        p.end_time,
+        p.label,
+        p.confidence,
+        p.latency_ms,
+        p.smoothed_label,
+        p.smoothed_confidence,
+        p.true_label,
+        *(float(x) for x in p.probabilities),
+    ]
+
+
 class CsvSink:
     """One CSV row per prediction: window, times, label, confidence, latency, the optional
     smoothed and true labels, and a ``p_<LABEL>`` column per class."""
+
+    #: How each column is written; probabilities use the last one.
+    _FORMATS = ("{}", "{:.6f}", "{:.6f}", "{}", "{:.5f}", "{:.4f}", "{}", "{:.5f}", "{}", "{:.5f}")
 
     def __init__(self, handle: TextIO, labels: list[str]) -> None:
         self.handle = handle
         self.labels = labels
         self._writer = csv.writer(handle, lineterminator="\n")
-        self._writer.writerow(
-            [
-                "window",
-                "start_time",
-                "end_time",
-                "label",
-                "confidence",
-                "latency_ms",
-                "smoothed_label",
-                "smoothed_confidence",
-                "true_label",
-                *(f"p_{name}" for name in labels),
-            ]
-        )
+        self._writer.writerow([*TABLE_COLUMNS, *(f"p_{name}" for name in labels)])
 
     def write(self, predictions: list[Prediction]) -> None:
+        last = len(self._FORMATS) - 1
         for p in predictions:
             self._writer.writerow(
                 [
-                    p.index,
-                    f"{p.start_time:.6f}",
-                    f"{p.end_time:.6f}",
-                    p.label,
-                    f"{p.confidence:.5f}",
-                    f"{p.latency_ms:.4f}",
-                    p.smoothed_label or "",
-                    "" if p.smoothed_confidence is None else f"{p.smoothed_confidence:.5f}",
-                    p.true_label or "",
-                    *(f"{float(x):.5f}" for x in p.probabilities),
+                    "" if value is None else self._FORMATS[min(i, last)].format(value)
+                    for i, value in enumerate(table_row(p))
                 ]
             )
         if predictions:
@@ -83,6 +98,50 @@ class CsvSink:
 
     def close(self) -> None:
         self.handle.flush()
+
+
+class ParquetSink:
+    """Predictions as a Parquet table with the CSV's columns (needs pyarrow), written to a
+    binary handle when the stream ends."""
+
+    def __init__(self, handle: BinaryIO, labels: list[str]) -> None:
+        require_pyarrow()
+        self.handle = handle
+        self.names = [*TABLE_COLUMNS, *(f"p_{name}" for name in labels)]
+        self.rows: list[list] = []
+
+    def write(self, predictions: list[Prediction]) -> None:
+        self.rows.extend(table_row(p) for p in predictions)
+
+    def close(self) -> None:
+        pa, pq = require_pyarrow()
+        columns = {name: [row[i] for row in self.rows] for i, name in enumerate(self.names)}
+        pq.write_table(pa.table(columns), self.handle)
+
+
+def require_pyarrow():
+    """pyarrow and pyarrow.parquet, or a clear error saying how to get them."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise HarliteError(
+            "Parquet output needs pyarrow: pip install pyarrow (or use jsonl/csv)"
+        ) from None
+    return pa, pq
+
+
+class CollectingSink:
+    """Keeps the predictions in memory (for plots and evaluations of one recording)."""
+
+    def __init__(self) -> None:
+        self.predictions: list[Prediction] = []
+
+    def write(self, predictions: list[Prediction]) -> None:
+        self.predictions.extend(predictions)
+
+    def close(self) -> None:
+        pass
 
 
 class TerminalView:
@@ -127,11 +186,13 @@ class TerminalView:
 
 
 def make_sink(kind: str, handle: TextIO, labels: list[str]):
-    """A sink by name: ``jsonl``, ``csv`` or ``terminal``."""
+    """A sink by name: ``jsonl``, ``csv``, ``parquet`` (binary handle) or ``terminal``."""
     if kind == "jsonl":
         return JsonLinesSink(handle, labels)
     if kind == "csv":
         return CsvSink(handle, labels)
+    if kind == "parquet":
+        return ParquetSink(handle, labels)
     if kind == "terminal":
         return TerminalView(handle, labels)
     raise ValueError(f"unknown output format {kind!r}")

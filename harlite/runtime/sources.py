@@ -122,6 +122,24 @@ def _decode(raw: bytes, max_line: int) -> str | LineProblem:
         return LineProblem(NOT_UTF8)
 
 
+def first_line_parser(
+    text: str, number: int, name: str, options: InputOptions, units: Units
+) -> tuple[ColumnLayout, RowParser, bool]:
+    """The layout and parser a first line implies, and whether that line is a header (a
+    line of numbers is data in the canonical order, or in ``--columns`` order)."""
+    delimiter = options.delimiter or sniff_delimiter(text)
+    fields = text.split(delimiter)
+    is_header = not is_numeric_line(fields)
+    try:
+        if is_header:
+            layout = layout_from_header(fields, options.columns)
+        else:
+            layout = positional_layout(len(fields), options.columns)
+        return layout, RowParser(layout, units, delimiter, options.rate_hz), is_header
+    except ValueError as error:
+        raise DataError(str(error), name, number) from None
+
+
 class CsvSource:
     """Rows of a sensor CSV: a file (``.csv`` or ``.csv.gz``), or ``-`` for stdin.
 
@@ -195,19 +213,10 @@ class CsvSource:
                 raise DataError(
                     "not a text CSV (control characters in the first line)", self.name, number
                 )
-            delimiter = self.options.delimiter or sniff_delimiter(text)
-            fields = text.split(delimiter)
-            try:
-                if is_numeric_line(fields):
-                    self.layout = positional_layout(len(fields), self.options.columns)
-                    rest = batch[position:]
-                else:
-                    self.layout = layout_from_header(fields, self.options.columns)
-                    rest = batch[position + 1 :]
-                parser = RowParser(self.layout, self.units, delimiter, self.options.rate_hz)
-            except ValueError as error:
-                raise DataError(str(error), self.name, number) from None
-            return parser, rest
+            self.layout, parser, is_header = first_line_parser(
+                text, number, self.name, self.options, self.units
+            )
+            return parser, batch[position + is_header :]
         return None, []
 
 
@@ -273,19 +282,10 @@ class UdpSource:
         for position, (number, text) in enumerate(lines):
             if isinstance(text, LineProblem) or not text.strip():
                 continue
-            delimiter = self.options.delimiter or sniff_delimiter(text)
-            fields = text.split(delimiter)
-            try:
-                if is_numeric_line(fields):
-                    self.layout = positional_layout(len(fields), self.options.columns)
-                    rest = lines[position:]
-                else:
-                    self.layout = layout_from_header(fields, self.options.columns)
-                    rest = lines[position + 1 :]
-                self._parser = RowParser(self.layout, self.units, delimiter, self.options.rate_hz)
-            except ValueError as error:
-                raise DataError(str(error), self.name, number) from None
-            return rest
+            self.layout, self._parser, is_header = first_line_parser(
+                text, number, self.name, self.options, self.units
+            )
+            return lines[position + is_header :]
         return []
 
 
@@ -411,6 +411,12 @@ def paced(source, speed: float = 1.0, slice_s: float = 0.05) -> Iterator[ParsedR
                 None if parsed.labels is None else parsed.labels[a:b],
                 parsed.bad if i == 0 else [],
             )
+
+
+def is_recording_folder(path: Path) -> bool:
+    """Whether a folder is one recording (an unzipped Sensor Logger export) rather than a
+    folder of recordings."""
+    return path.is_dir() and (path / "Gyroscope.csv").is_file()
 
 
 def open_source(path: str, options: InputOptions):
