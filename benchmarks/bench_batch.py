@@ -26,8 +26,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import save
 
-from harlite.runtime.batch import ClassifierSettings, plan_batch, run_local
+from harlite.runtime.batch import plan_batch, run_local
 from harlite.runtime.sources import InputOptions
+from harlite.runtime.stream import ClassifierSettings
 from harlite.shipped import model_path
 from harlite.train.recordings import experiments, labelled_recording, write_stream_csv
 
@@ -51,8 +52,7 @@ def assemble(data: str, folder: Path, count: int, hours: float) -> list[Path]:
 def timed(engine: str, files: list[Path], out: Path, workers: int) -> dict:
     if out.exists():
         shutil.rmtree(out)
-    settings = ClassifierSettings(str(model_path("lstm")))
-    todo, _ = plan_batch(files, out, settings, InputOptions())
+    todo, _ = plan_batch(files, out, model_path("lstm"), ClassifierSettings(), InputOptions())
     started = time.perf_counter()
     if engine == "ray":
         from harlite.runtime.batch_ray import run_ray

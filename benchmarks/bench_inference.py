@@ -18,8 +18,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, save
 
-from harlite.bench import benchmark_bundle, best_rows, format_table, summary_lines, write_report
-from harlite.cli_stream import resolve_bundle
+from harlite.benchmark import benchmark_bundle
+from harlite.benchmark.report import format_table, summary_lines, write_report
+from harlite.shipped import resolve_bundle
 
 
 def main() -> None:
@@ -39,19 +40,19 @@ def main() -> None:
     lines = summary_lines(result)
     print("\n".join(lines))
 
-    best = best_rows(result)
+    best = result.best_rows()
     keras = best.get("keras")
     int8_weights = [best[n] for n in ("int8", "dynamic") if n in best]
     if keras and "float32" in best and int8_weights:
-        fastest_int8 = min(int8_weights, key=lambda r: r["p50_ms"])
+        fastest_int8 = min(int8_weights, key=lambda r: r.p50_ms)
         for row in (best["float32"], fastest_int8):
-            share = row["p50_ms"] / keras["p50_ms"]
+            share = row.p50_ms / keras.p50_ms
             verdict = "meets" if share <= 0.2 else "MISSES"
-            print(f"{row['artifact']}: p50 {share:.3f} of Keras predict_on_batch ({verdict} ≤ 1/5)")
+            print(f"{row.artifact}: p50 {share:.3f} of Keras predict_on_batch ({verdict} ≤ 1/5)")
     if args.save:
         name = f"inference_{bundle.name}"
         write_report(result, RESULTS / name)
-        print(f"saved {save(name, {'summary': lines, **result})}")
+        print(f"saved {save(name, {'summary': lines, **result.to_dict()})}")
 
 
 if __name__ == "__main__":

@@ -24,21 +24,17 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common import save
 
-from harlite.convert.evaluate_bundle import evaluate_bundle
+from harlite.runtime.sensorcsv import Units
 from harlite.runtime.session import run_stream
 from harlite.runtime.sinks import CollectingSink
-from harlite.runtime.smoothing import parse_smoothing
 from harlite.runtime.sources import CsvSource, InputOptions
 from harlite.runtime.stream import StreamClassifier
-from harlite.train.recordings import (
-    experiments,
-    labelled_recording,
-    resampled_recording,
-    write_sensor_csv,
-    write_stream_csv,
-)
+from harlite.train.evaluation import evaluate
+from harlite.train.recordings import experiments, labelled_recording, write_stream_csv
+from tools.simulated_sensor import resampled_recording
 
 SUBJECTS = [27, 28, 29, 30]
 SMOOTHING = [None, "mean:3", "mean:5", "vote:5"]
@@ -57,16 +53,15 @@ def write_variants(data: str, folder: Path) -> dict[str, list[tuple[Path, InputO
 
         up, up_labels = resampled_recording(raw, labels, 100)
         path = folder / f"{name}-100.csv"
-        write_sensor_csv(
-            path, 1.76e9 + np.arange(len(up)) / 100, up, up_labels, "m/s2", "deg/s", "ns"
-        )
+        times = 1.76e9 + np.arange(len(up)) / 100
+        write_stream_csv(path, up, up_labels, times_s=times, units=Units("m/s2", "deg/s", "ns"))
         variants["100 Hz"].append((path, InputOptions(**PHONE_UNITS)))
 
         fast, fast_labels = resampled_recording(raw, labels, 200)
         times = np.arange(len(fast)) / 200 + rng.uniform(-0.001, 0.001, len(fast))
         times = np.maximum.accumulate(times)  # jittered but never backwards
         path = folder / f"{name}-200.csv"
-        write_sensor_csv(path, times, fast, fast_labels, "m/s2", "deg/s", "s")
+        write_stream_csv(path, fast, fast_labels, times_s=times, units=Units("m/s2", "deg/s"))
         variants["200 Hz"].append((path, InputOptions(acc_unit="m/s2", gyro_unit="deg/s")))
     return variants
 
@@ -74,9 +69,7 @@ def write_variants(data: str, folder: Path) -> dict[str, list[tuple[Path, InputO
 def stream_accuracy(bundle: Path, artifact: str, files, smoothing: str | None) -> dict:
     correct = aligned = labelled = aligned_total = 0
     for path, options in files:
-        classifier = StreamClassifier(
-            bundle, artifact=artifact, smoothing=parse_smoothing(smoothing)
-        )
+        classifier = StreamClassifier(bundle, artifact=artifact, smoothing=smoothing)
         sink = CollectingSink()
         run_stream(CsvSource(path, options), classifier, [sink], name=str(path))
         lag = 0 if smoothing is None else (classifier.smoother.size - 1) // 2
@@ -113,18 +106,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         variants = write_variants(args.data, Path(tmp))
         for artifact in args.artifacts.split(","):
-            report, _ = evaluate_bundle(
-                args.bundle, args.data, subjects=SUBJECTS, artifact=artifact
-            )
+            report, _ = evaluate(args.bundle, args.data, subjects=SUBJECTS, artifact=artifact)
             entry = {
                 "offline": {
-                    "windows": report["n_windows"],
-                    "accuracy": round(report["accuracy"], 5),
+                    "windows": report.n_windows,
+                    "accuracy": round(report.accuracy, 5),
                 }
             }
-            print(
-                f"{artifact:<8} offline windows: {report['accuracy']:.2%} of {report['n_windows']}"
-            )
+            print(f"{artifact:<8} offline windows: {report.accuracy:.2%} of {report.n_windows}")
             for variant, files in variants.items():
                 for smoothing in SMOOTHING if variant == "50 Hz" else [None]:
                     result = stream_accuracy(args.bundle, artifact, files, smoothing)

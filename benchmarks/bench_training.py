@@ -62,7 +62,7 @@ def main() -> None:
         epochs = get_preset(args.preset).config().epochs if full_length else args.epochs
         config = get_preset(args.preset).config(epochs=epochs, unroll=unroll, patience=0)
         with tempfile.TemporaryDirectory() as run_dir:
-            train(config, args.data, run_dir, verbose=False)
+            train(config, args.data, run_dir)
             history = json.loads((Path(run_dir) / "history.json").read_text())
         if full_length:
             full = history

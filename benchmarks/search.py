@@ -50,9 +50,9 @@ def run(args: argparse.Namespace) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             run_dir = args.keep / f"{args.preset}-seed{seed}" if args.keep else tmp
             start = time.perf_counter()
-            result = train(config, args.data, run_dir, verbose=False)
+            result = train(config, args.data, run_dir)
             seconds = time.perf_counter() - start
-        ss = result.report["sitting_standing"]
+        ss = result.report.sitting_standing
         record = {
             "tag": args.tag,
             "preset": args.preset,
@@ -60,15 +60,15 @@ def run(args: argparse.Namespace) -> None:
             "settings": {k: v for k, v in config.to_dict().items() if k not in ("seed", "design")},
             "overrides": overrides,
             "val_subjects": list(config.val_subjects),
-            "val_accuracy": round(result.report["accuracy"], 4),
-            "f1_weighted": round(result.report["f1_weighted"], 4),
+            "val_accuracy": round(result.report.accuracy, 4),
+            "f1_weighted": round(result.report.f1_weighted, 4),
             "sitting_recall": round(ss["sitting_recall"], 4),
             "standing_recall": round(ss["standing_recall"], 4),
             "best_epoch": result.best_epoch,
             "epochs_run": result.epochs_run,
             "seconds": round(seconds, 1),
             "threads": args.threads,
-            "parameters": result.report["parameters"],
+            "parameters": result.report.parameters,
         }
         RESULTS.parent.mkdir(exist_ok=True)
         with RESULTS.open("a") as handle:

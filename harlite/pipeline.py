@@ -9,25 +9,49 @@ stays, and the report says where it stopped.
 
 from __future__ import annotations
 
-import json
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harlite.atomic import write_text_atomic
 from harlite.errors import HarliteError
+from harlite.runtime.spec import HOP_SAMPLES, WINDOW_SAMPLES
+
+if TYPE_CHECKING:  # the stages import their libraries only when they run
+    from harlite.benchmark import BenchResult
+    from harlite.convert.verify import VerifyRow
+    from harlite.runtime.session import StreamSummary
+    from harlite.train.config import TrainConfig
+    from harlite.train.datasets import DatasetInfo
+    from harlite.train.trainer import EpochProgress, TrainResult
 
 #: Training length of ``--quick`` (the preset's full schedule otherwise).
 QUICK_EPOCHS = 25
 QUICK_INVOKES = 300
+#: The artefacts the pipeline converts, verifies and benchmarks.
+FORMATS = ("keras", "pb", "float32", "dynamic", "int8")
+
+Log = Callable[[str], None]
 
 
 @dataclass
 class PipelineState:
-    """What the stages produced so far (paths, figures, timings)."""
+    """What the stages produced so far; each field is set by its stage.
+
+    Attributes:
+        out: the output folder; ``run_dir``, ``bundle_dir`` lie inside it.
+        stage_seconds: wall time per stage run.
+        failed: (stage, message) of the stage that stopped the run.
+        info: the data set's contents (data stage).
+        config, trained: the resolved settings and the run's result (train stage).
+        manifest: the bundle's manifest (convert stage).
+        verified: one row per artefact (verify stage).
+        bench: the benchmark (bench stage).
+        recording, streamed: the validation recording streamed and its summary.
+    """
 
     out: Path
     quick: bool
@@ -35,12 +59,14 @@ class PipelineState:
     data_dir: Path | None = None
     stage_seconds: dict[str, float] = field(default_factory=dict)
     failed: tuple[str, str] | None = None
-    info: dict[str, Any] | None = None
-    train: dict[str, Any] | None = None
+    info: DatasetInfo | None = None
+    config: TrainConfig | None = None
+    trained: TrainResult | None = None
     manifest: dict[str, Any] | None = None
-    verify: list[dict[str, Any]] | None = None
-    bench: dict[str, Any] | None = None
-    stream: dict[str, Any] | None = None
+    verified: list[VerifyRow] | None = None
+    bench: BenchResult | None = None
+    recording: Path | None = None
+    streamed: StreamSummary | None = None
 
     @property
     def run_dir(self) -> Path:
@@ -56,15 +82,25 @@ def run_pipeline(
     data_dir: str | Path | None = None,
     preset: str = "lstm",
     quick: bool = False,
-    log: Callable[[str], None] = print,
+    log: Log = lambda text: None,
+    progress: EpochProgress | None = None,
 ) -> PipelineState:
     """Run every stage; raises HarliteError naming the stage that failed (after writing the
-    report of what was done)."""
+    report of what was done).
+
+    Args:
+        out: the output folder.
+        data_dir: a HAPT raw folder (None: download UCI HAPT).
+        preset: the model preset to train.
+        quick: a short training and fewer timed invokes.
+        log: receives the stage lines and each stage's figures.
+        progress: called after every training epoch.
+    """
     state = PipelineState(Path(out), quick, preset, None if data_dir is None else Path(data_dir))
     state.out.mkdir(parents=True, exist_ok=True)
     stages = [
         ("data", _data),
-        ("train", _train),
+        ("train", lambda s, log: _train(s, log, progress)),
         ("convert", _convert),
         ("verify", _verify),
         ("bench", _bench),
@@ -94,7 +130,7 @@ def run_pipeline(
     return state
 
 
-def _data(state: PipelineState, log) -> None:
+def _data(state: PipelineState, log: Log) -> None:
     from harlite.train.datasets import dataset_info
 
     if state.data_dir is None:
@@ -103,49 +139,41 @@ def _data(state: PipelineState, log) -> None:
         log("  no --data: downloading UCI HAPT")
         state.data_dir = install_dataset("hapt")
     info = dataset_info(state.data_dir)
-    state.info = info.to_dict()
+    state.info = info
     log(
         f"  {info.path}: {len(info.subjects)} subjects, {info.hours:.2f} h of signal, "
         f"{info.windows} windows"
     )
 
 
-def _train(state: PipelineState, log) -> None:
+def _train(state: PipelineState, log: Log, progress: EpochProgress | None) -> None:
     from harlite.train.models import get_preset
+    from harlite.train.plots import plot_per_subject
     from harlite.train.trainer import train
 
     overrides = {"epochs": QUICK_EPOCHS} if state.quick else {}
-    config = get_preset(state.preset).config(**overrides)
-    result = train(config, state.data_dir, state.run_dir, verbose=True)
-    state.train = {
-        "config": config.to_dict(),
-        "report": result.report,
-        "best_epoch": result.best_epoch,
-        "epochs_run": result.epochs_run,
-        "seconds": round(result.seconds, 1),
-    }
-    from harlite.train.plots import plot_per_subject
-
-    plot_per_subject(result.report, state.run_dir / "per_subject.png")
+    state.config = get_preset(state.preset).config(**overrides)
+    state.trained = train(state.config, state.data_dir, state.run_dir, log=log, progress=progress)
+    plot_per_subject(state.trained.report, state.run_dir / "per_subject.png")
 
 
-def _convert(state: PipelineState, log) -> None:
+def _convert(state: PipelineState, log: Log) -> None:
     from harlite.convert.bundle_writer import convert_model
 
     state.manifest = convert_model(
         state.run_dir,
         state.bundle_dir,
         state.data_dir,
-        formats=("keras", "pb", "float32", "dynamic", "int8"),
+        formats=FORMATS,
         log=lambda text: log("  " + text.strip()),
     )
 
 
-def _verify(state: PipelineState, log) -> None:
-    from harlite.convert.verify import format_rows, rows_as_dicts, verify_bundle
+def _verify(state: PipelineState, log: Log) -> None:
+    from harlite.convert.verify import format_rows, verify_bundle
 
     rows = verify_bundle(state.bundle_dir)
-    state.verify = rows_as_dicts(rows)
+    state.verified = rows
     for line in format_rows(rows).splitlines():
         log("  " + line)
     failed = [r.artifact for r in rows if r.status == "FAILED"]
@@ -153,8 +181,9 @@ def _verify(state: PipelineState, log) -> None:
         raise HarliteError(f"verification failed for {', '.join(failed)}")
 
 
-def _bench(state: PipelineState, log) -> None:
-    from harlite.bench import benchmark_bundle, summary_lines, write_report
+def _bench(state: PipelineState, log: Log) -> None:
+    from harlite.benchmark import benchmark_bundle
+    from harlite.benchmark.report import summary_lines, write_report
 
     result = benchmark_bundle(
         state.bundle_dir,
@@ -168,16 +197,15 @@ def _bench(state: PipelineState, log) -> None:
         log("  " + line)
 
 
-def _stream(state: PipelineState, log) -> None:
-    from harlite.atomic import atomic_file
-    from harlite.runtime.session import run_stream
-    from harlite.runtime.sinks import CollectingSink, JsonLinesSink
+def _stream(state: PipelineState, log: Log) -> None:
+    from harlite.runtime.session import classify_recording
+    from harlite.runtime.sinks import CollectingSink
     from harlite.runtime.sources import CsvSource
     from harlite.runtime.stream import StreamClassifier
     from harlite.train.plots import plot_timeline
     from harlite.train.recordings import experiments, labelled_recording, write_stream_csv
 
-    subjects = state.train["config"]["val_subjects"] if state.train else []
+    subjects = list(state.config.val_subjects) if state.config else []
     found = experiments(state.data_dir, subjects or None)
     if not found:
         raise HarliteError("no recording of a validation subject to stream")
@@ -188,15 +216,14 @@ def _stream(state: PipelineState, log) -> None:
     write_stream_csv(recording, raw, labels)
     classifier = StreamClassifier(state.bundle_dir)
     kept = CollectingSink()
-    with atomic_file(folder / "predictions.jsonl", "w", encoding="utf-8") as handle:
-        summary = run_stream(
-            CsvSource(recording),
-            classifier,
-            [JsonLinesSink(handle, classifier.labels), kept],
-            name=str(recording),
-        )
-    record = summary.to_dict()
-    write_text_atomic(folder / "summary.json", json.dumps(record, indent=2) + "\n")
+    summary = classify_recording(
+        CsvSource(recording),
+        classifier,
+        folder / "predictions.jsonl",
+        name=str(recording),
+        summary_path=folder / "summary.json",
+        extra_sinks=[kept],
+    )
     plot_timeline(
         [p.to_dict(classifier.labels) for p in kept.predictions],
         classifier.labels,
@@ -205,14 +232,30 @@ def _stream(state: PipelineState, log) -> None:
         f"{classifier.artifact}: {summary.accuracy:.1%} of {summary.labelled_windows} "
         "labelled windows",
     )
-    state.stream = {"recording": str(recording), **record}
+    state.recording, state.streamed = recording, summary
     for line in summary.format().splitlines():
         log("  " + line)
 
 
 def write_pipeline_report(state: PipelineState) -> Path:
     """``OUT/report.md``: stage times, then each stage's figures and plots."""
-    out = state.out
+    lines = _stages_section(state)
+    for section, ready in (
+        (_data_section, state.info),
+        (_training_section, state.trained),
+        (_bundle_section, state.manifest),
+        (_verify_section, state.verified),
+        (_bench_section, state.bench),
+        (_stream_section, state.streamed),
+    ):
+        if ready:
+            lines += section(state)
+    path = state.out / "report.md"
+    write_text_atomic(path, "\n".join(lines))
+    return path
+
+
+def _stages_section(state: PipelineState) -> list[str]:
     lines = [
         f"# harlite pipeline: {state.preset}" + (" (quick)" if state.quick else ""),
         "",
@@ -231,92 +274,102 @@ def write_pipeline_report(state: PipelineState) -> Path:
     ]
     if state.failed and "\n" in state.failed[1]:
         lines += ["```", state.failed[1], "```", ""]
-    if state.info:
-        info = state.info
-        lines += [
-            "## Data",
-            "",
-            f"`{info['path']}` ({info['layout']}): {len(info['subjects'])} subjects, "
-            f"{info['experiments']} experiments, {info['hours']:.2f} h of signal, "
-            f"{info['windows']} windows of 128 samples (hop 64).",
-            "",
-        ]
-    if state.train:
-        report = state.train["report"]
-        config = state.train["config"]
-        lines += [
-            "## Training and validation",
-            "",
-            f"Preset `{config['preset']}`, {state.train['epochs_run']} epochs "
-            f"({state.train['seconds']} s), kept epoch {state.train['best_epoch']}. Validation "
-            f"subjects {', '.join(map(str, report['subjects']))} ({report['n_windows']} windows, "
-            "never trained on): "
-            f"**accuracy {report['accuracy']:.2%}**, weighted F1 {report['f1_weighted']:.2%}.",
-            "",
-            "| class | recall | precision | F1 | windows |",
-            "| --- | --- | --- | --- | --- |",
-            *(
-                f"| {name} | {c['recall']:.2%} | {c['precision']:.2%} | {c['f1']:.2%} | "
-                f"{c['support']} |"
-                for name, c in report["per_class"].items()
-            ),
-            "",
-            "![training curves](run/history.png)",
-            "",
-            "![confusion matrix](run/confusion.png)",
-            "",
-            "![accuracy per subject](run/per_subject.png)",
-            "",
-        ]
-    if state.manifest:
-        lines += [
-            "## Bundle",
-            "",
-            f"`{state.bundle_dir.relative_to(out)}/`, default artefact "
-            f"`{state.manifest['default_artifact']}`.",
-            "",
-            "| artefact | size (bytes) | val accuracy | agrees with Keras |",
-            "| --- | --- | --- | --- |",
-            *(
-                f"| {name} | {a['size']:,} | {a.get('val_accuracy', 0):.2%} | "
-                f"{a.get('keras_agreement', 0):.2%} |"
-                for name, a in state.manifest["artifacts"].items()
-            ),
-            "",
-        ]
-    if state.verify:
-        lines += [
-            "Verification (hashes, schema, reference windows): "
-            + ", ".join(f"{r['artifact']} {r['status']}" for r in state.verify),
-            "",
-        ]
-    if state.bench:
-        from harlite.bench import markdown_table, summary_lines
+    return lines
 
-        lines += [
-            "## Size, latency and accuracy",
-            "",
-            *(f"- {line}" for line in summary_lines(state.bench)),
-            "",
-            markdown_table(state.bench),
-            "",
-            "![latency, size and accuracy](bench/bench.png)",
-            "",
-        ]
-    if state.stream:
-        s = state.stream
-        lines += [
-            "## A streamed validation recording",
-            "",
-            f"`{Path(s['recording']).name}` streamed through `StreamClassifier` as the device "
-            f"runs it: {s['windows']} windows from {s['samples']} samples "
-            f"({s['duration_s']:.0f} s of signal) in {s['elapsed_s']:.2f} s "
-            f"({s.get('realtime_factor', 0):,.0f}× real time); accuracy "
-            f"{s.get('accuracy', 0):.2%} over {s.get('labelled_windows', 0)} labelled windows.",
-            "",
-            "![timeline](stream/timeline.png)",
-            "",
-        ]
-    path = out / "report.md"
-    write_text_atomic(path, "\n".join(lines))
-    return path
+
+def _data_section(state: PipelineState) -> list[str]:
+    info = state.info
+    return [
+        "## Data",
+        "",
+        f"`{info.path}` ({info.layout}): {len(info.subjects)} subjects, "
+        f"{info.experiments} experiments, {info.hours:.2f} h of signal, "
+        f"{info.windows} windows of {WINDOW_SAMPLES} samples (hop {HOP_SAMPLES}).",
+        "",
+    ]
+
+
+def _training_section(state: PipelineState) -> list[str]:
+    trained, report = state.trained, state.trained.report
+    return [
+        "## Training and validation",
+        "",
+        f"Preset `{state.config.preset}`, {trained.epochs_run} epochs "
+        f"({trained.seconds:.1f} s), kept epoch {trained.best_epoch}. Validation "
+        f"subjects {', '.join(map(str, report.subjects))} ({report.n_windows} windows, "
+        "never trained on): "
+        f"**accuracy {report.accuracy:.2%}**, weighted F1 {report.f1_weighted:.2%}.",
+        "",
+        "| class | recall | precision | F1 | windows |",
+        "| --- | --- | --- | --- | --- |",
+        *(
+            f"| {name} | {c['recall']:.2%} | {c['precision']:.2%} | {c['f1']:.2%} | "
+            f"{c['support']} |"
+            for name, c in report.per_class.items()
+        ),
+        "",
+        "![training curves](run/history.png)",
+        "",
+        "![confusion matrix](run/confusion.png)",
+        "",
+        "![accuracy per subject](run/per_subject.png)",
+        "",
+    ]
+
+
+def _bundle_section(state: PipelineState) -> list[str]:
+    manifest = state.manifest
+    return [
+        "## Bundle",
+        "",
+        f"`{state.bundle_dir.relative_to(state.out)}/`, default artefact "
+        f"`{manifest['default_artifact']}`.",
+        "",
+        "| artefact | size (bytes) | val accuracy | agrees with Keras |",
+        "| --- | --- | --- | --- |",
+        *(
+            f"| {name} | {a['size']:,} | {a.get('val_accuracy', 0):.2%} | "
+            f"{a.get('keras_agreement', 0):.2%} |"
+            for name, a in manifest["artifacts"].items()
+        ),
+        "",
+    ]
+
+
+def _verify_section(state: PipelineState) -> list[str]:
+    return [
+        "Verification (hashes, schema, reference windows): "
+        + ", ".join(f"{r.artifact} {r.status}" for r in state.verified),
+        "",
+    ]
+
+
+def _bench_section(state: PipelineState) -> list[str]:
+    from harlite.benchmark.report import markdown_table, summary_lines
+
+    return [
+        "## Size, latency and accuracy",
+        "",
+        *(f"- {line}" for line in summary_lines(state.bench)),
+        "",
+        markdown_table(state.bench),
+        "",
+        "![latency, size and accuracy](bench/bench.png)",
+        "",
+    ]
+
+
+def _stream_section(state: PipelineState) -> list[str]:
+    s = state.streamed
+    return [
+        "## A streamed validation recording",
+        "",
+        f"`{state.recording.name}` streamed through `StreamClassifier` as the device "
+        f"runs it: {s.windows} windows from {s.samples} samples "
+        f"({s.duration_s:.0f} s of signal) in {s.elapsed_s:.2f} s "
+        f"({s.realtime_factor or 0:,.0f}× real time); accuracy "
+        f"{s.accuracy or 0:.2%} over {s.labelled_windows or 0} labelled windows.",
+        "",
+        "![timeline](stream/timeline.png)",
+        "",
+    ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 
+from harlite.runtime.sources import CsvSource, InputOptions, read_lines
 from harlite.runtime.spec import MODEL_CHANNELS
 
 
@@ -48,3 +50,38 @@ def write_uci_har(root: Path, splits: dict[str, tuple[np.ndarray, np.ndarray, np
         np.savetxt(base / split / f"y_{split}.txt", y, fmt="%d")
         np.savetxt(base / split / f"subject_{split}.txt", subject, fmt="%d")
     return root
+
+
+def timed_rows(n: int, rate: float = 50.0, seed: int = 0, start: float = 0.0) -> np.ndarray:
+    """(n, 7) rows: time at ``rate`` from ``start``, then a plausible raw signal."""
+    return np.column_stack((start + np.arange(n) / rate, raw_signal(n, seed)))
+
+
+def reader_of(data: bytes, block: int = 7):
+    stream = io.BytesIO(data)
+    return [pair for batch in read_lines(stream.read, block, max_line=64) for pair in batch]
+
+
+def write(tmp_path, name: str, text: str | bytes):
+    path = tmp_path / name
+    if isinstance(text, str):
+        path.write_text(text, encoding="utf-8", newline="")
+    else:
+        path.write_bytes(text)
+    return path
+
+
+def canonical_csv(rows: np.ndarray, labels=None, header=True, newline="\n") -> str:
+    lines = ["t,acc_x,acc_y,acc_z,gyro_x,gyro_y,gyro_z" + (",label" if labels else "")] * header
+    for i, row in enumerate(rows):
+        line = ",".join(f"{v:.9g}" for v in row)
+        lines.append(line + (f",{labels[i]}" if labels else ""))
+    return newline.join(lines) + newline
+
+
+def parse_all(path, **options):
+    source = CsvSource(path, InputOptions(**options))
+    batches = list(source)
+    rows = np.concatenate([b.rows for b in batches])
+    bad = [x for b in batches for x in b.bad]
+    return source, rows, bad

@@ -88,3 +88,27 @@ def small_hapt(tmp_path_factory) -> Path:
         for i, activity in enumerate((1, 4, 5, 6)):
             segments.append((experiment, user, activity, 20 + 340 * i, 20 + 340 * i + 319))
     return write_hapt(tmp_path_factory.mktemp("small") / "hapt", experiments, segments)
+
+
+@pytest.fixture(scope="module")
+def lstm_classifier_factory():
+    """Makes StreamClassifiers of the shipped lstm bundle with the given settings."""
+    from harlite.runtime.stream import StreamClassifier
+    from harlite.shipped import model_path
+
+    def make(**kwargs):
+        return StreamClassifier(model_path("lstm"), **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def recordings(tmp_path) -> Path:
+    """Four labelled canonical CSV recordings of 700–1,300 samples (batch tests)."""
+    from tests.test_stream_cli import write_csv
+
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    for i, n in enumerate((900, 1300, 700, 1100)):
+        write_csv(folder / f"rec{i}.csv", n, seed=i, label="WALKING")
+    return folder

@@ -11,8 +11,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from harlite.benchmark.measure import macs_per_window
 from harlite.cli import cli
-from harlite.runtime.benchmark import macs_per_window
 from harlite.runtime.bundle import Bundle
 from harlite.shipped import model_path
 

@@ -20,15 +20,15 @@ from harlite.convert.verify import verify_bundle
 from harlite.errors import HarliteError
 from harlite.runtime.bundle import Bundle, BundleError
 from harlite.runtime.spec import ACTIVITY_LABELS
-from harlite.train.models import get_preset
-from harlite.train.trainer import load_model, predict_logits, train
+from harlite.train.models import get_preset, load_model, predict_logits
+from harlite.train.trainer import train
 
 
 @pytest.fixture(scope="session")
 def tiny_run(small_hapt, tmp_path_factory):
     config = get_preset("lstm").config(epochs=2, batch_size=16, val_subjects=(5,), seed=0)
     run = tmp_path_factory.mktemp("run") / "lstm"
-    train(config, small_hapt, run, verbose=False)
+    train(config, small_hapt, run)
     return run
 
 
@@ -79,7 +79,7 @@ def test_frozen_pb_reloads_with_compat_v1_and_matches_keras(bundle_dir, tiny_run
     definition = tf.compat.v1.GraphDef()
     definition.ParseFromString(graph_def)
     assert not {node.op for node in definition.node} & LOOP_OPS
-    runner = FrozenGraphRunner(graph_def, entry["inputs"][0]["name"], entry["outputs"][0]["name"])
+    runner = FrozenGraphRunner(graph_def, entry.inputs[0]["name"], entry.outputs[0]["name"])
     x = np.random.default_rng(0).standard_normal((5, 128, 9)).astype(np.float32)
     logits = predict_logits(load_model(tiny_run / "model.keras"), x)
     expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
@@ -217,7 +217,7 @@ def test_evaluate_any_artifact_of_a_bundle(bundle_dir, small_hapt, artifact):
     assert result.exit_code == 0, result.output
     report = json.loads(result.output.strip().splitlines()[-1])
     assert report["artifact"] == artifact and report["subjects"] == [5]
-    recorded = Bundle.open(bundle_dir).artifacts[artifact]["val_accuracy"]
+    recorded = Bundle.open(bundle_dir).artifacts[artifact].val_accuracy
     assert report["accuracy"] == pytest.approx(recorded)
 
 
@@ -247,4 +247,4 @@ def test_a_bundle_converts_again_from_its_own_keras_model(bundle_dir, small_hapt
         ],
     )
     assert result.exit_code == 0, result.output
-    assert Bundle.open(tmp_path / "pb").artifacts["pb"]["keras_agreement"] == 1.0
+    assert Bundle.open(tmp_path / "pb").artifacts["pb"].keras_agreement == 1.0

@@ -84,7 +84,7 @@ def test_training_interrupted_keeps_the_best_checkpoint(small_hapt, tmp_path):
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr[-2000:]
     assert "interrupted after" in stderr
-    from harlite.train.trainer import load_model
+    from harlite.train.models import load_model
 
     load_model(run / "model.keras")  # complete and loadable
     report = json.loads((run / "report.json").read_text())
@@ -98,7 +98,7 @@ def test_training_killed_leaves_no_half_written_model(small_hapt, tmp_path):
     time.sleep(1.5)  # likely in the middle of later epochs and checkpoint writes
     process.kill()
     process.communicate(timeout=30)
-    from harlite.train.trainer import load_model
+    from harlite.train.models import load_model
 
     load_model(run / "model.keras")  # the last complete checkpoint
     json.loads((run / "history.json").read_text())

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from harlite.cli import cli
-from harlite.cli_stream import DEMO_RECORDING
+from harlite.cli.stream import DEMO_RECORDING
 from harlite.runtime.windowing import count_windows
 from harlite.shipped import model_path
 from tests.builders import raw_signal

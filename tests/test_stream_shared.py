@@ -14,15 +14,15 @@ from click.testing import CliRunner
 from harlite.cli import cli
 from harlite.convert.artifacts import predictor
 from harlite.runtime.bundle import Bundle
+from harlite.runtime.sensorcsv import Units
 from harlite.shipped import model_path
 from harlite.train.datasets import load_windows
 from harlite.train.recordings import (
     experiments,
     labelled_recording,
-    resampled_recording,
-    write_sensor_csv,
     write_stream_csv,
 )
+from tools.simulated_sensor import resampled_recording
 
 pytestmark = pytest.mark.shared_data
 
@@ -74,7 +74,9 @@ def test_100_hz_phone_units_stay_within_a_point_of_50_hz(shared_hapt, tmp_path):
             else:
                 raw, labels = resampled_recording(raw, labels, rate)
                 times = 1.7e9 + np.arange(len(raw)) / rate
-                write_sensor_csv(path, times, raw, labels, "m/s2", "deg/s", "ns")
+                write_stream_csv(
+                    path, raw, labels, times_s=times, units=Units("m/s2", "deg/s", "ns")
+                )
                 options = ["--acc-unit", "m/s2", "--gyro-unit", "deg/s", "--time-unit", "ns"]
             records = stream("lstm", "--input", str(path), *options)
             scored = [r for r in records if "true_label" in r]

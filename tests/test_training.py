@@ -23,7 +23,7 @@ def tiny_config(preset="lstm", **overrides):
 
 
 def test_training_writes_every_artefact(small_hapt, tmp_path):
-    result = train(tiny_config(), small_hapt, tmp_path / "run", verbose=False)
+    result = train(tiny_config(), small_hapt, tmp_path / "run")
     run = tmp_path / "run"
     for name in (
         "model.keras",
@@ -38,14 +38,14 @@ def test_training_writes_every_artefact(small_hapt, tmp_path):
     history = json.loads((run / "history.json").read_text())
     assert len(history["loss"]) == len(history["val_accuracy"]) == 3 == result.epochs_run
     report = json.loads((run / "report.json").read_text())
-    assert report["subjects"] == [5] and report["n_windows"] == result.report["n_windows"]
+    assert report["subjects"] == [5] and report["n_windows"] == result.report.n_windows
     assert json.loads((run / "config.json").read_text())["preset"] == "lstm"
 
 
 def test_a_fixed_seed_reproduces(small_hapt, tmp_path):
-    a = train(tiny_config(epochs=2), small_hapt, tmp_path / "a", verbose=False)
-    b = train(tiny_config(epochs=2), small_hapt, tmp_path / "b", verbose=False)
-    c = train(tiny_config(epochs=2, seed=2), small_hapt, tmp_path / "c", verbose=False)
+    a = train(tiny_config(epochs=2), small_hapt, tmp_path / "a")
+    b = train(tiny_config(epochs=2), small_hapt, tmp_path / "b")
+    c = train(tiny_config(epochs=2, seed=2), small_hapt, tmp_path / "c")
     history = [json.loads((r.run_dir / "history.json").read_text())["loss"] for r in (a, b, c)]
     assert history[0] == history[1]
     assert history[0] != history[2]
@@ -63,14 +63,14 @@ def test_selection_reads_validation_subjects_only(small_hapt, tmp_path, monkeypa
         return real_dataset(windows, config)
 
     monkeypatch.setattr(trainer, "_dataset", spy)
-    result = train(tiny_config(epochs=4), small_hapt, tmp_path / "run", verbose=False)
+    result = train(tiny_config(epochs=4), small_hapt, tmp_path / "run")
     assert seen["train"] == [1, 3]  # test subject 2 and validation subject 5 never trained on
-    assert result.report["subjects"] == [5]
+    assert result.report.subjects == [5]
     history = json.loads((tmp_path / "run" / "history.json").read_text())
     scores = list(zip(history["val_accuracy"], [-v for v in history["val_loss"]], strict=True))
     assert result.best_epoch == 1 + max(range(len(scores)), key=scores.__getitem__)
     with pytest.raises(Exception, match="test subjects"):
-        train(tiny_config(val_subjects=(2,)), small_hapt, tmp_path / "bad", verbose=False)
+        train(tiny_config(val_subjects=(2,)), small_hapt, tmp_path / "bad")
 
 
 def test_ctrl_c_keeps_the_best_checkpoint_usable(small_hapt, tmp_path, monkeypatch):
@@ -82,7 +82,7 @@ def test_ctrl_c_keeps_the_best_checkpoint_usable(small_hapt, tmp_path, monkeypat
             raise KeyboardInterrupt
 
     monkeypatch.setattr(trainer._RunRecorder, "on_epoch_end", interrupt_after_two)
-    result = train(tiny_config(epochs=10), small_hapt, tmp_path / "run", verbose=False)
+    result = train(tiny_config(epochs=10), small_hapt, tmp_path / "run")
     assert result.interrupted and result.epochs_run == 2
     model = trainer.load_model(tmp_path / "run" / "model.keras")
     assert model.predict(np.zeros((1, 128, 9), np.float32), verbose=0).shape == (1, 6)
@@ -119,7 +119,7 @@ def test_evaluation_figures_match_a_case_worked_by_hand():
     y_true = np.array([0, 0, 0, 1, 1, 3, 3, 4, 4, 4])
     y_pred = np.array([0, 0, 1, 1, 1, 4, 3, 4, 4, 3])
     subjects = np.array([1, 1, 1, 1, 1, 2, 2, 2, 2, 2])
-    report = evaluate_predictions(y_true, y_pred, subjects)
+    report = evaluate_predictions(y_true, y_pred, subjects).to_dict()
     assert report["accuracy"] == pytest.approx(7 / 10)
     # recall: WALKING 2/3, UPSTAIRS 2/2, SITTING 1/2, STANDING 2/3
     assert report["per_class"]["WALKING"]["recall"] == pytest.approx(2 / 3)

@@ -20,13 +20,10 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+from simulated_sensor import resampled_recording
 
-from harlite.train.recordings import (
-    CANONICAL_HEADER,
-    experiments,
-    labelled_recording,
-    resampled_recording,
-)
+from harlite.runtime.sensorcsv import CANONICAL_COLUMNS
+from harlite.train.recordings import experiments, labelled_recording
 
 DEMO = Path(__file__).resolve().parents[1] / "harlite" / "demo"
 EXPERIMENT, SUBJECT = 54, 27
@@ -37,7 +34,7 @@ EPOCH_NS = 1_764_000_000_000_000_000
 
 def demo_csv(raw: np.ndarray, labels: np.ndarray) -> bytes:
     start, end = DEMO_SAMPLES
-    lines = [CANONICAL_HEADER]
+    lines = [",".join(CANONICAL_COLUMNS)]
     for i in range(start, end):
         values = ",".join(f"{v:.7g}" for v in raw[i])
         lines.append(f"{i / 50:.2f},{values},{labels[i]}")

@@ -20,6 +20,7 @@ from pathlib import Path
 from harlite.convert.bundle_writer import convert_model
 from harlite.shipped import MODELS_DIR
 from harlite.train.config import TrainConfig
+from harlite.train.evaluation import EvaluationReport
 from harlite.train.models import get_preset
 from harlite.train.trainer import TrainResult, train
 
@@ -33,14 +34,14 @@ def reuse_run(run_dir: Path, config: TrainConfig) -> TrainResult:
     kept = TrainConfig.load(run_dir / "config.json")
     if kept.override(seed=config.seed) != config:
         raise SystemExit(f"{run_dir} was trained with other settings than the preset's")
-    report = json.loads((run_dir / "report.json").read_text())
+    report = EvaluationReport.from_dict(json.loads((run_dir / "report.json").read_text()))
     return TrainResult(
         run_dir,
         report,
-        report["best_epoch"],
-        report["epochs_run"],
-        report["train_seconds"],
-        report["interrupted"],
+        report.best_epoch,
+        report.epochs_run,
+        report.train_seconds,
+        report.interrupted,
     )
 
 
@@ -84,16 +85,16 @@ def main() -> None:
         info = {
             "name": args.preset,
             "description": preset.description,
-            "trained_on_subjects": final.report["subjects"],
+            "trained_on_subjects": final.report.subjects,
             "epochs": epochs,
             "train_seconds": round(final.seconds, 1),
             "validation": {
                 "note": "the same settings trained without subjects 27-30 and evaluated on "
                 "them; the shipped weights were then trained on all 21 training subjects",
-                "subjects": validation.report["subjects"],
-                "accuracy": validation.report["accuracy"],
-                "f1_weighted": validation.report["f1_weighted"],
-                "sitting_standing": validation.report["sitting_standing"],
+                "subjects": validation.report.subjects,
+                "accuracy": validation.report.accuracy,
+                "f1_weighted": validation.report.f1_weighted,
+                "sitting_standing": validation.report.sitting_standing,
                 "best_epoch": validation.best_epoch,
                 "artifacts": {
                     name: {k: entry[k] for k in ("size", "val_accuracy", "keras_agreement")}

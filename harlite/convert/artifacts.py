@@ -26,8 +26,9 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 def predictor(bundle: Bundle, name: str | None = None, backend: str | None = None) -> Predictor:
     """A function windows (n, 128, 9) → probabilities (n, classes) for one artefact,
     after checking the artefact's hash."""
-    name, entry = bundle.artifact(name)
-    if entry["format"] == "tflite":
+    artifact = bundle.artifact(name)
+    name = artifact.name
+    if artifact.is_tflite:
         return bundle.load_tflite(name, backend=backend).predict
     path = bundle.checked_file(name)
     try:
@@ -38,18 +39,18 @@ def predictor(bundle: Bundle, name: str | None = None, backend: str | None = Non
         raise NeedsTensorFlow(f"artifact {name!r} needs TensorFlow ({error})") from None
     # A file that passed its hash check can still be of the wrong format (a bundle built
     # wrongly): whatever the parser raises becomes an error naming the file.
-    if entry["format"] == "tf-graphdef":
+    if artifact.format == "tf-graphdef":
         from harlite.convert.freeze import FrozenGraphRunner
 
         try:
             runner = FrozenGraphRunner(
-                path.read_bytes(), entry["inputs"][0]["name"], entry["outputs"][0]["name"]
+                path.read_bytes(), artifact.inputs[0]["name"], artifact.outputs[0]["name"]
             )
         except Exception as error:
             raise BundleError(f"{path}: not a loadable frozen graph ({error})") from None
         return runner.predict
-    if entry["format"] == "keras":
-        from harlite.train.trainer import load_model, predict_logits
+    if artifact.format == "keras":
+        from harlite.train.models import load_model, predict_logits
 
         try:
             model = load_model(path)
@@ -58,4 +59,4 @@ def predictor(bundle: Bundle, name: str | None = None, backend: str | None = Non
         except Exception as error:
             raise BundleError(f"{path}: not a loadable Keras model ({error})") from None
         return lambda windows: softmax(predict_logits(model, windows))
-    raise BundleError(f"artifact {name!r}: unknown format {entry['format']!r}")
+    raise BundleError(f"artifact {name!r}: unknown format {artifact.format!r}")

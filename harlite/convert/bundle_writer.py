@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +33,15 @@ from harlite.runtime.spec import (
     ACTIVITY_LABELS,
     MODEL_CHANNEL_UNITS,
     MODEL_CHANNELS,
+    N_MODEL_CHANNELS,
     RAW_CHANNELS,
 )
 from harlite.train.config import DEFAULT_VAL_SUBJECTS, TrainConfig
 from harlite.train.datasets import load_windows
-from harlite.train.evaluate_run import resolve_model
+from harlite.train.evaluation import resolve_model
+from harlite.train.models import load_model, predict_logits, save_model_atomic
 from harlite.train.splits import UCI_TEST_SUBJECTS
-from harlite.train.trainer import load_model, predict_logits, save_model_atomic, split_windows
+from harlite.train.trainer import split_windows
 from harlite.train.windowset import WindowSet
 
 ALL_FORMATS = ("keras", "pb", "float32", "dynamic", "int8", "float16")
@@ -99,11 +103,25 @@ def _evaluation_windows(
     data_dir: Path, config: TrainConfig, val_subjects: list[int] | None
 ) -> tuple[WindowSet, WindowSet, bool]:
     """(training windows for calibration, evaluation windows, were those in training?)."""
-    windows = load_windows(data_dir, config.filter_design, config.window, config.hop)
+    windows = load_windows(data_dir, config.design, config.window, config.hop)
     chosen = tuple(val_subjects or config.val_subjects or DEFAULT_VAL_SUBJECTS)
     trained_on = set(windows.subjects) - set(UCI_TEST_SUBJECTS) - set(config.val_subjects)
     train_set, val_set = split_windows(windows, config.override(val_subjects=chosen))
     return train_set, val_set, bool(set(chosen) & trained_on)
+
+
+@dataclass(frozen=True)
+class _Conversion:
+    """What every artefact of one conversion is made from and measured against."""
+
+    model: Any
+    config: TrainConfig
+    unrolled: bool
+    val_set: WindowSet
+    keras_probs: np.ndarray  # the Keras model's probabilities on the validation windows
+    calibration: np.ndarray  # training windows for int8 calibration
+    fidelity: np.ndarray  # training windows to choose the int8 quantizer on
+    labels: list[str]
 
 
 def convert_model(
@@ -116,87 +134,30 @@ def convert_model(
     val_subjects: list[int] | None = None,
     default: str | None = None,
     calibration_windows: int = 500,
-    log=print,
+    log: Callable[[str], None] = lambda text: None,
 ) -> dict[str, Any]:
-    """Convert a run dir or ``.keras`` file into a bundle at ``out_dir``; returns the manifest."""
+    """Convert a run dir or ``.keras`` file into a bundle at ``out_dir``; returns the manifest.
+
+    Each artefact is measured against the Keras model on the validation windows; its own
+    outputs on a few of them go into ``reference.npz`` for ``harlite verify``.
+    """
     unknown = set(formats) - set(ALL_FORMATS)
     if unknown:
         raise HarliteError(
             f"unknown formats {sorted(unknown)}: choose from {', '.join(ALL_FORMATS)}"
         )
-    model_file, config = resolve_model(model_path)
+    model_file, config = resolve_model(model_path, log)
     model = load_model(model_file)
     train_set, val_set, seen = _evaluation_windows(Path(data_dir), config, val_subjects)
     rng = np.random.default_rng(0)
-    calibration = train_set.X[
-        rng.choice(len(train_set), min(calibration_windows, len(train_set)), replace=False)
-    ]
-    fidelity = train_set.X[rng.choice(len(train_set), min(1000, len(train_set)), replace=False)]
-    keras_probs = softmax(predict_logits(model, val_set.X))
+    conversion = _prepare(model, config, unrolled, train_set, val_set, calibration_windows, rng)
     reference_idx = rng.choice(len(val_set), min(REFERENCE_WINDOWS, len(val_set)), replace=False)
-    labels = list(ACTIVITY_LABELS)
-
     artifacts: dict[str, dict[str, Any]] = {}
     recorded: dict[str, np.ndarray] = {}  # each artefact's own outputs on the reference windows
     with atomic_dir(out_dir) as folder:
         for kind in formats:
             start = time.perf_counter()
-            entry: dict[str, Any] = {"file": FILES[kind]}
-            path = folder / FILES[kind]
-            if kind == "keras":
-                save_model_atomic(model, path)  # loaded without optimizer state: smaller
-                probs = keras_probs
-                entry.update(format="keras", **_parity(keras_probs, keras_probs, val_set.y))
-            elif kind == "pb":
-                frozen = freeze(model, config.window, len(MODEL_CHANNELS))
-                path.write_bytes(frozen.graph_def)
-                runner = FrozenGraphRunner(frozen.graph_def, frozen.input_name, frozen.output_name)
-                probs = runner.predict(val_set.X)
-                runner.close()
-                entry.update(
-                    format="tf-graphdef",
-                    inputs=[
-                        {
-                            "name": frozen.input_name,
-                            "dtype": "float32",
-                            "shape": [1, config.window, len(MODEL_CHANNELS)],
-                        }
-                    ],
-                    outputs=[
-                        {"name": frozen.output_name, "dtype": "float32", "shape": [1, len(labels)]}
-                    ],
-                    loop_ops=False,
-                    **_parity(probs, keras_probs, val_set.y),
-                )
-            else:
-                outside = kind == "int8" and has_normalization(model)
-                normalization = input_normalization(model) if outside else None
-                if outside:
-                    entry["input_normalization"] = {
-                        "mean": normalization[0].tolist(),
-                        "std": normalization[1].tolist(),
-                        "note": "apply (x - mean) / std per channel before quantising the input",
-                    }
-                if kind == "int8":
-                    content, entry["quantizer"], entry["train_fidelity"] = _best_int8(
-                        model, calibration, fidelity, unrolled, normalization
-                    )
-                else:
-                    content = convert(model, kind, calibration, unrolled=unrolled)
-                content = add_labels_metadata(content, labels)
-                path.write_bytes(content)
-                tflite = TFLiteModel(content, input_normalization=normalization)
-                probs = tflite.predict(val_set.X)
-                entry.update(
-                    format="tflite",
-                    lstm="unrolled" if unrolled else "fused",
-                    inputs=_tensor_entries([tflite.input_details]),
-                    outputs=_tensor_entries([tflite.output_details]),
-                    ops=tflite.op_names(),
-                    labels_metadata=True,
-                    **_parity(probs, keras_probs, val_set.y),
-                )
-            entry.update(size=path.stat().st_size, sha256=sha256_file(path))
+            entry, probs = _write_artifact(conversion, kind, folder / FILES[kind])
             artifacts[kind] = entry
             recorded[f"probabilities_{kind}"] = probs[reference_idx].astype(np.float32)
             log(
@@ -204,11 +165,10 @@ def convert_model(
                 f"{entry['val_accuracy']:.2%}  agrees with Keras on "
                 f"{entry['keras_agreement']:.2%}  ({time.perf_counter() - start:.1f} s)"
             )
-
         np.savez_compressed(
             folder / REFERENCE,
             windows=val_set.X[reference_idx],
-            keras_probabilities=keras_probs[reference_idx].astype(np.float32),
+            keras_probabilities=conversion.keras_probs[reference_idx].astype(np.float32),
             labels=val_set.y[reference_idx],
             **recorded,
         )
@@ -218,10 +178,111 @@ def convert_model(
     return manifest
 
 
+def _prepare(
+    model,
+    config: TrainConfig,
+    unrolled: bool,
+    train_set: WindowSet,
+    val_set: WindowSet,
+    calibration_windows: int,
+    rng: np.random.Generator,
+) -> _Conversion:
+    """The Keras reference outputs and the training windows to calibrate int8 with."""
+
+    def sample(count: int) -> np.ndarray:
+        return train_set.X[rng.choice(len(train_set), min(count, len(train_set)), replace=False)]
+
+    return _Conversion(
+        model=model,
+        config=config,
+        unrolled=unrolled,
+        val_set=val_set,
+        keras_probs=softmax(predict_logits(model, val_set.X)),
+        calibration=sample(calibration_windows),
+        fidelity=sample(1000),
+        labels=list(ACTIVITY_LABELS),
+    )
+
+
+def _write_artifact(
+    conversion: _Conversion, kind: str, path: Path
+) -> tuple[dict[str, Any], np.ndarray]:
+    """Write one artefact; return its manifest entry and its validation probabilities."""
+    if kind == "keras":
+        save_model_atomic(conversion.model, path)  # loaded without optimizer state: smaller
+        entry, probs = {"format": "keras"}, conversion.keras_probs
+    elif kind == "pb":
+        entry, probs = _write_pb(conversion, path)
+    else:
+        entry, probs = _write_tflite(conversion, kind, path)
+    parity = _parity(probs, conversion.keras_probs, conversion.val_set.y)
+    entry = {"file": FILES[kind], **entry, **parity}
+    entry.update(size=path.stat().st_size, sha256=sha256_file(path))
+    return entry, probs
+
+
+def _write_pb(conversion: _Conversion, path: Path) -> tuple[dict[str, Any], np.ndarray]:
+    window = conversion.config.window
+    frozen = freeze(conversion.model, window, N_MODEL_CHANNELS)
+    path.write_bytes(frozen.graph_def)
+    runner = FrozenGraphRunner(frozen.graph_def, frozen.input_name, frozen.output_name)
+    probs = runner.predict(conversion.val_set.X)
+    runner.close()
+    entry = {
+        "format": "tf-graphdef",
+        "inputs": [
+            {"name": frozen.input_name, "dtype": "float32", "shape": [1, window, N_MODEL_CHANNELS]}
+        ],
+        "outputs": [
+            {
+                "name": frozen.output_name,
+                "dtype": "float32",
+                "shape": [1, len(conversion.labels)],
+            }
+        ],
+        "loop_ops": False,
+    }
+    return entry, probs
+
+
+def _write_tflite(
+    conversion: _Conversion, kind: str, path: Path
+) -> tuple[dict[str, Any], np.ndarray]:
+    model = conversion.model
+    entry: dict[str, Any] = {}
+    # int8 takes normalised windows: its one input scale then suits every channel.
+    outside = kind == "int8" and has_normalization(model)
+    normalization = input_normalization(model) if outside else None
+    if outside:
+        entry["input_normalization"] = {
+            "mean": normalization[0].tolist(),
+            "std": normalization[1].tolist(),
+            "note": "apply (x - mean) / std per channel before quantising the input",
+        }
+    if kind == "int8":
+        content, entry["quantizer"], entry["train_fidelity"] = _best_int8(
+            model, conversion.calibration, conversion.fidelity, conversion.unrolled, normalization
+        )
+    else:
+        content = convert(model, kind, conversion.calibration, unrolled=conversion.unrolled)
+    content = add_labels_metadata(content, conversion.labels)
+    path.write_bytes(content)
+    tflite = TFLiteModel(content, input_normalization=normalization)
+    entry.update(
+        format="tflite",
+        lstm="unrolled" if conversion.unrolled else "fused",
+        inputs=_tensor_entries([tflite.input_details]),
+        outputs=_tensor_entries([tflite.output_details]),
+        ops=tflite.op_names(),
+        labels_metadata=True,
+    )
+    return entry, tflite.predict(conversion.val_set.X)
+
+
 def _manifest(
     config: TrainConfig, model, artifacts: dict, val_set: WindowSet, seen: bool, default: str | None
 ) -> dict[str, Any]:
-    design = config.filter_design
+    design = config.design
     normalize = model.get_layer("normalize").get_config() if config.normalize else None
     runnable = [n for n in ("float32", "dynamic", "int8", "float16") if n in artifacts]
     default = default or (runnable[0] if runnable else next(iter(artifacts)))
@@ -245,7 +306,7 @@ def _manifest(
             "sample_rate_hz": design.sample_rate_hz,
             "window": config.window,
             "hop": config.hop,
-            "shape": [1, config.window, len(MODEL_CHANNELS)],
+            "shape": [1, config.window, N_MODEL_CHANNELS],
             "dtype": "float32",
         },
         "output": {"kind": "probabilities", "shape": [1, len(ACTIVITY_LABELS)]},

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from harlite.convert.export import deployable
+from harlite.runtime.spec import N_MODEL_CHANNELS, WINDOW_SAMPLES
 from harlite.train.tf_setup import tensorflow
 
 #: Op types that mean the graph still holds a loop or control flow.
@@ -38,10 +39,9 @@ class FrozenGraph:
     graph_def: bytes
     input_name: str
     output_name: str
-    op_types: frozenset[str]
 
 
-def freeze(model, window: int = 128, channels: int = 9) -> FrozenGraph:
+def freeze(model, window: int = WINDOW_SAMPLES, channels: int = N_MODEL_CHANNELS) -> FrozenGraph:
     """Freeze ``model`` (batch 1, unrolled, probabilities out) into a GraphDef."""
     tf = tensorflow()
     from tensorflow.python.framework.convert_to_constants import (
@@ -61,7 +61,6 @@ def freeze(model, window: int = 128, channels: int = 9) -> FrozenGraph:
         graph_def=graph_def.SerializeToString(),
         input_name=frozen.inputs[0].name,
         output_name=frozen.outputs[0].name,
-        op_types=op_types,
     )
 
 
@@ -86,7 +85,7 @@ class FrozenGraphRunner:
                 [self._session.run(self._output, {self._input: w[None]}) for w in windows]
             )
             if len(windows)
-            else np.empty((0, 6), np.float32)
+            else np.empty((0, int(self._output.shape[-1])), np.float32)
         )
 
     def close(self) -> None:

@@ -41,7 +41,7 @@ def verify_bundle(path: str | Path, backend: str | None = None) -> list[VerifyRo
     """Verify every artefact of the bundle at ``path``; raises BundleError if the manifest
     itself is unusable, else returns one row per artefact (status FAILED on a mismatch)."""
     bundle = Bundle.open(path)
-    reference_path = bundle.path / bundle.manifest["evaluation"]["reference_windows"]
+    reference_path = bundle.path / bundle.evaluation["reference_windows"]
     try:
         with np.load(reference_path, allow_pickle=False) as data:
             reference = {key: data[key] for key in data.files}
@@ -51,16 +51,16 @@ def verify_bundle(path: str | Path, backend: str | None = None) -> list[VerifyRo
     if "windows" not in reference:
         raise BundleError(f"{reference_path}: no reference windows")
     rows = []
-    for name, entry in bundle.artifacts.items():
+    for name, artifact in bundle.artifacts.items():
         row = VerifyRow(
             name,
-            entry["file"],
-            entry["size"],
+            artifact.file,
+            artifact.size,
             "ok",
             None,
             None,
-            entry.get("val_accuracy"),
-            entry.get("keras_agreement"),
+            artifact.val_accuracy,
+            artifact.keras_agreement,
         )
         try:
             probabilities = predictor(bundle, name, backend)(windows)
@@ -114,3 +114,16 @@ def format_rows(rows: list[VerifyRow]) -> str:
 def rows_as_dicts(rows: list[VerifyRow]) -> list[dict[str, Any]]:
     """JSON-ready rows."""
     return [asdict(r) for r in rows]
+
+
+def evaluation_note(path: str | Path) -> str:
+    """Which windows the manifest's ``val acc`` figures come from, and whether the model was
+    trained on them."""
+    evaluation = Bundle.open(path).evaluation
+    subjects = ", ".join(map(str, evaluation.get("subjects", [])))
+    if evaluation.get("subjects_seen_in_training"):
+        return (
+            f"val acc: windows of subjects {subjects} (in this model's training data: see "
+            "training/model-info.json for the held-out figures)"
+        )
+    return f"val acc: windows of subjects {subjects} (held out from training)"

@@ -23,53 +23,35 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harlite.atomic import atomic_file, write_text_atomic
 from harlite.errors import DataError, HarliteError
 from harlite.runtime.bundle import Bundle, sha256_file
-from harlite.runtime.session import run_stream
-from harlite.runtime.sinks import FILE_FORMATS, make_sink, require_pyarrow
-from harlite.runtime.smoothing import parse_smoothing
+from harlite.runtime.session import classify_recording as classify_into
+from harlite.runtime.sinks import FILE_FORMATS, require_pyarrow
 from harlite.runtime.sources import InputOptions, is_recording_folder, open_source
-from harlite.runtime.stream import DEFAULT_MAX_GAP_S, StreamClassifier
+from harlite.runtime.stream import ClassifierSettings, StreamClassifier
 
 #: File names batch mode picks up inside a folder.
 RECORDING_PATTERNS = ("*.csv", "*.csv.gz", "*.zip")
 SUMMARY_SUFFIX = ".summary.json"
 
+#: The per-recording summary keys that batch-summary.json repeats.
+RECORDING_KEYS = (
+    "output",
+    "windows",
+    "bad_rows",
+    "duration_s",
+    "accuracy",
+    "labelled_windows",
+    "samples",
+)
 
-@dataclass(frozen=True)
-class ClassifierSettings:
-    """Everything needed to build an identical :class:`StreamClassifier` in any process."""
 
-    bundle: str
-    artifact: str | None = None
-    backend: str | None = None
-    threads: int | None = 1
-    hop: int | None = None
-    smoothing: str | None = None
-    max_gap_s: float = DEFAULT_MAX_GAP_S
-    batch_size: int = 1
-
-    def build(self, bundle: str | Path | None = None) -> StreamClassifier:
-        """A classifier (from ``bundle`` if given: a local copy of the same bundle)."""
-        return StreamClassifier(
-            bundle or self.bundle,
-            artifact=self.artifact,
-            backend=self.backend,
-            threads=self.threads,
-            hop=self.hop,
-            smoothing=parse_smoothing(self.smoothing),
-            max_gap_s=self.max_gap_s,
-            batch_size=self.batch_size,
-        )
-
-    def model_key(self) -> str:
-        """SHA-256 of the bundle's manifest (which holds every artefact's hash) and of the
-        settings that change predictions: the same key means the same predictions."""
-        digest = hashlib.sha256((Path(self.bundle) / "manifest.json").read_bytes())
-        relevant = {k: v for k, v in asdict(self).items() if k not in ("bundle", "threads")}
-        digest.update(json.dumps(relevant, sort_keys=True).encode())
-        return digest.hexdigest()
+def model_key(bundle: str | Path, settings: ClassifierSettings) -> str:
+    """SHA-256 of the bundle's manifest (which holds every artefact's hash) and of the
+    settings that change predictions: the same key means the same predictions."""
+    digest = hashlib.sha256((Path(bundle) / "manifest.json").read_bytes())
+    digest.update(json.dumps(settings.prediction_key(), sort_keys=True).encode())
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -80,6 +62,7 @@ class RecordingTask:
     input: str
     output: str
     summary: str
+    bundle: str
     settings: ClassifierSettings
     options: InputOptions
     output_format: str
@@ -96,6 +79,50 @@ class BatchResult:
     skipped: list[str] = field(default_factory=list)
     processed: list[str] = field(default_factory=list)
     interrupted: bool = False
+
+
+@dataclass
+class BatchSummary:
+    """What a batch run did, over the recordings classified now and those skipped as done;
+    :meth:`to_dict` is ``batch-summary.json``.
+
+    ``recordings`` maps each input to the main figures of its own summary; ``accuracy`` and
+    ``labelled_windows`` are set when some recordings carried labels.
+    """
+
+    engine: str
+    interrupted: bool
+    inputs: int
+    processed: int
+    skipped: int
+    failed: dict[str, str]
+    windows: int
+    bad_rows: int
+    seconds: float
+    signal_seconds_processed: float
+    realtime_factor: float | None
+    recordings: dict[str, dict[str, Any]]
+    labelled_windows: int | None = None
+    accuracy: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types; accuracy keys only when something was labelled."""
+        record = asdict(self)
+        if self.labelled_windows is None:
+            del record["labelled_windows"], record["accuracy"]
+        return record
+
+    def describe(self) -> str:
+        """One line for a person."""
+        line = (
+            f"{self.processed} classified, {self.skipped} skipped, "
+            f"{len(self.failed)} failed; {self.windows} windows in all"
+        )
+        if self.accuracy is not None:
+            line += f", accuracy {self.accuracy:.2%} over {self.labelled_windows} windows"
+        if self.realtime_factor:
+            line += f"; {self.realtime_factor:,.0f}× real time"
+        return line
 
 
 def expand_inputs(inputs: list[str]) -> list[Path]:
@@ -147,6 +174,7 @@ def input_digest(path: Path) -> str:
 def plan_batch(
     inputs: list[Path],
     out_dir: Path,
+    bundle: str | Path,
     settings: ClassifierSettings,
     options: InputOptions,
     output_format: str = "jsonl",
@@ -156,19 +184,20 @@ def plan_batch(
         raise HarliteError(f"unknown output format {output_format!r}: {', '.join(FILE_FORMATS)}")
     if output_format == "parquet":
         require_pyarrow()
-    Bundle.open(settings.bundle).artifact(settings.artifact)  # fail early on a bad bundle
-    model_key = settings.model_key()
+    Bundle.open(bundle).artifact(settings.artifact)  # fail early on a bad bundle
+    key = model_key(bundle, settings)
     todo, done = [], []
     for path, name in output_names(inputs).items():
         task = RecordingTask(
             input=str(path),
             output=str(out_dir / f"{name}.{output_format}"),
             summary=str(out_dir / f"{name}{SUMMARY_SUFFIX}"),
+            bundle=str(bundle),
             settings=settings,
             options=options,
             output_format=output_format,
             input_sha256=input_digest(path),
-            model_key=model_key,
+            model_key=key,
         )
         (done if is_complete(task) else todo).append(task)
     return todo, done
@@ -189,37 +218,23 @@ def is_complete(task: RecordingTask) -> bool:
         return False
 
 
-def classify_recording(
-    task: RecordingTask, classifier: StreamClassifier | None = None
-) -> dict[str, Any]:
-    """Classify one recording into its output and summary (both atomic, summary last).
-
-    ``classifier`` lets a worker reuse one loaded interpreter for many recordings; it is
-    reset first. Returns the summary record.
-    """
-    if classifier is None:
-        classifier = task.settings.build()
-    else:
-        classifier.reset()
+def run_task(task: RecordingTask, classifier: StreamClassifier) -> dict[str, Any]:
+    """Classify one recording into its output and summary (both atomic, summary last) with
+    a loaded classifier (reset first). Returns the summary record."""
+    classifier.reset()
     _remove_stale_temporaries(task)
-    source = open_source(task.input, task.options)
-    mode, encoding = ("wb", None) if task.output_format == "parquet" else ("w", "utf-8")
-    with atomic_file(task.output, mode, encoding=encoding) as handle:
-        sink = make_sink(task.output_format, handle, classifier.labels)
-        summary = run_stream(source, classifier, [sink], name=task.input)
-        if summary.interrupted:  # inside: the partial output is discarded, not renamed
-            raise KeyboardInterrupt
-    record = summary.to_dict()
-    output = Path(task.output)
-    record.update(
-        output=output.name,
-        output_bytes=output.stat().st_size,
-        output_sha256=sha256_file(output),
-        input_sha256=task.input_sha256,
-        model_key=task.model_key,
+    fields = {"input_sha256": task.input_sha256, "model_key": task.model_key}
+    summary = classify_into(
+        open_source(task.input, task.options),
+        classifier,
+        task.output,
+        name=task.input,
+        output_format=task.output_format,
+        summary_path=task.summary,
+        summary_fields=fields,
+        keep_interrupted=False,
     )
-    write_text_atomic(task.summary, json.dumps(record, indent=2) + "\n")
-    return record
+    return {**summary.to_dict(), **fields}
 
 
 def _remove_stale_temporaries(task: RecordingTask) -> None:
@@ -230,7 +245,16 @@ def _remove_stale_temporaries(task: RecordingTask) -> None:
             stale.unlink(missing_ok=True)
 
 
-_WORKER_CLASSIFIER: dict[ClassifierSettings, StreamClassifier] = {}
+_WORKER_CLASSIFIERS: dict[tuple[str, ClassifierSettings], StreamClassifier] = {}
+
+
+def worker_classifier(bundle: str, settings: ClassifierSettings) -> StreamClassifier:
+    """This process's classifier for (bundle, settings): loaded once, reused for every
+    recording a worker gets (both engines)."""
+    key = (bundle, settings)
+    if key not in _WORKER_CLASSIFIERS:
+        _WORKER_CLASSIFIERS[key] = StreamClassifier(bundle, settings)
+    return _WORKER_CLASSIFIERS[key]
 
 
 def _worker_init() -> None:
@@ -246,9 +270,7 @@ def _worker_init() -> None:
 def _classify_in_worker(task: RecordingTask) -> tuple[RecordingTask, dict | None, str | None]:
     """Pool worker: one interpreter per process, reused for every recording it gets."""
     try:
-        if task.settings not in _WORKER_CLASSIFIER:
-            _WORKER_CLASSIFIER[task.settings] = task.settings.build()
-        return task, classify_recording(task, _WORKER_CLASSIFIER[task.settings]), None
+        return task, run_task(task, worker_classifier(task.bundle, task.settings)), None
     except HarliteError as error:
         return task, None, str(error)
 
@@ -302,46 +324,30 @@ def record_error(result: BatchResult, task: RecordingTask, error: str, progress)
 
 def batch_summary(
     result: BatchResult, done: list[RecordingTask], engine: str, seconds: float
-) -> dict[str, Any]:
+) -> BatchSummary:
     """The run summary: per recording (processed now or before), totals and accuracy."""
-    recordings = {}
-    for task in done:
-        recordings[task.input] = json.loads(Path(task.summary).read_text())
+    recordings = {task.input: json.loads(Path(task.summary).read_text()) for task in done}
     recordings.update(result.summaries)
     labelled = sum(r.get("labelled_windows") or 0 for r in recordings.values())
     correct = sum(
         (r.get("accuracy") or 0) * (r.get("labelled_windows") or 0) for r in recordings.values()
     )
     signal_s = sum(r.get("duration_s", 0) for r in result.summaries.values())
-    summary = {
-        "engine": engine,
-        "interrupted": result.interrupted,
-        "inputs": len(recordings) + len(result.errors),
-        "processed": len(result.processed),
-        "skipped": len(done),
-        "failed": result.errors,
-        "windows": sum(r["windows"] for r in recordings.values()),
-        "bad_rows": sum(r["bad_rows"] for r in recordings.values()),
-        "seconds": round(seconds, 3),
-        "signal_seconds_processed": round(signal_s, 1),
-        "realtime_factor": round(signal_s / seconds, 1) if seconds > 0 and signal_s else None,
-        "recordings": {
-            path: {
-                key: r.get(key)
-                for key in (
-                    "output",
-                    "windows",
-                    "bad_rows",
-                    "duration_s",
-                    "accuracy",
-                    "labelled_windows",
-                    "samples",
-                )
-            }
-            for path, r in recordings.items()
+    return BatchSummary(
+        engine=engine,
+        interrupted=result.interrupted,
+        inputs=len(recordings) + len(result.errors),
+        processed=len(result.processed),
+        skipped=len(done),
+        failed=result.errors,
+        windows=sum(r["windows"] for r in recordings.values()),
+        bad_rows=sum(r["bad_rows"] for r in recordings.values()),
+        seconds=round(seconds, 3),
+        signal_seconds_processed=round(signal_s, 1),
+        realtime_factor=round(signal_s / seconds, 1) if seconds > 0 and signal_s else None,
+        recordings={
+            path: {key: r.get(key) for key in RECORDING_KEYS} for path, r in recordings.items()
         },
-    }
-    if labelled:
-        summary["labelled_windows"] = labelled
-        summary["accuracy"] = correct / labelled
-    return summary
+        labelled_windows=labelled or None,
+        accuracy=correct / labelled if labelled else None,
+    )

@@ -16,26 +16,25 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 from harlite.errors import HarliteError
 from harlite.runtime.batch import (
     BatchResult,
-    ClassifierSettings,
     Progress,
     RecordingTask,
-    classify_recording,
+    model_key,
     record_error,
     record_success,
+    run_task,
+    worker_classifier,
 )
 
 #: Retries of a task whose worker process died.
 TASK_RETRIES = 3
 
 _BUNDLE_DIRS: dict[str, str] = {}
-_CLASSIFIERS: dict[tuple[str, ClassifierSettings], Any] = {}
 
 
 def _ray():
@@ -54,23 +53,21 @@ def _bundle_files(bundle: str) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
 
 
-def _worker_classifier(key: str, files: dict[str, bytes], settings: ClassifierSettings):
-    """This worker process's classifier for the bundle ``key`` (unpacked once)."""
+def _local_bundle(key: str, files: dict[str, bytes]) -> str:
+    """This worker process's copy of the bundle ``key`` (unpacked once)."""
     if key not in _BUNDLE_DIRS:
         folder = tempfile.mkdtemp(prefix="harlite-bundle-")
         for name, content in files.items():
             Path(folder, name).write_bytes(content)
         _BUNDLE_DIRS[key] = folder
-    if (key, settings) not in _CLASSIFIERS:
-        _CLASSIFIERS[(key, settings)] = settings.build(_BUNDLE_DIRS[key])
-    return _CLASSIFIERS[(key, settings)]
+    return _BUNDLE_DIRS[key]
 
 
 def classify_task(task: RecordingTask, key: str, files: dict[str, bytes]) -> dict[str, Any]:
     """The body of one Ray task (runs in a worker process)."""
-    classifier = _worker_classifier(key, files, task.settings)
+    classifier = worker_classifier(_local_bundle(key, files), task.settings)
     try:
-        return {"record": classify_recording(task, classifier), "pid": os.getpid()}
+        return {"record": run_task(task, classifier), "pid": os.getpid()}
     except HarliteError as error:  # a bad recording: reported, not retried
         return {"error": str(error), "pid": os.getpid()}
 
@@ -100,9 +97,9 @@ def run_ray(
         ray.init(**options)
     try:
         limit = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        settings = tasks[0].settings
-        key = settings.model_key()
-        files = ray.put(_bundle_files(settings.bundle))  # sent to the cluster once
+        first = tasks[0]
+        key = model_key(first.bundle, first.settings)
+        files = ray.put(_bundle_files(first.bundle))  # sent to the cluster once
         remote = ray.remote(num_cpus=1, max_retries=TASK_RETRIES)(classify_task)
         pending = list(tasks)
         running: dict[Any, RecordingTask] = {}
@@ -128,18 +125,3 @@ def run_ray(
         if started_here:
             ray.shutdown()
     return result
-
-
-def wait_for_cluster(address: str, timeout: float = 60.0) -> None:
-    """Block until a Ray cluster at ``address`` accepts a driver (for scripts and tests)."""
-    ray = _ray()
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            ray.init(address=address, include_dashboard=False, log_to_driver=False)
-            ray.shutdown()
-            return
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(1.0)

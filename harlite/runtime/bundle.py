@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from harlite.errors import HarliteError
 from harlite.runtime.interpreter import TFLiteModel
@@ -68,6 +71,7 @@ def validate_manifest(manifest: Any, where: str) -> None:
         FilterDesign.from_dict(_require(preprocessing, "design", dict, f"{where}: preprocessing"))
     except (TypeError, ValueError) as error:
         raise BundleError(f"{where}: preprocessing.design: {error}") from None
+    _check_rates(signal, preprocessing["design"], where)
     artifacts = _require(manifest, "artifacts", dict, where)
     if not artifacts:
         raise BundleError(f"{where}: field 'artifacts' is empty")
@@ -79,6 +83,73 @@ def validate_manifest(manifest: Any, where: str) -> None:
     default = _require(manifest, "default_artifact", str, where)
     if default not in artifacts:
         raise BundleError(f"{where}: default_artifact {default!r} is not among the artifacts")
+
+
+def _check_rates(signal: dict, design: dict, where: str) -> None:
+    """The manifest states the sample rate twice (input and filter design): they must agree."""
+    stated = signal["sample_rate_hz"]
+    designed = design.get("sample_rate_hz")
+    if not (isinstance(stated, int | float) and math.isfinite(stated) and stated > 0):
+        raise BundleError(f"{where}: input.sample_rate_hz must be a positive number, not {stated}")
+    if designed is not None and designed != stated:
+        raise BundleError(
+            f"{where}: input.sample_rate_hz ({stated}) differs from "
+            f"preprocessing.design.sample_rate_hz ({designed})"
+        )
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One ``artifacts.NAME`` entry of a manifest (docs/bundle.md): the file and how it did.
+
+    ``entry`` keeps the whole entry as written, for the fields that only some formats have
+    (``ops``, ``lstm``, ``quantizer``…).
+    """
+
+    name: str
+    file: str
+    format: str
+    size: int
+    sha256: str
+    val_accuracy: float | None = None
+    keras_agreement: float | None = None
+    max_abs_diff: float | None = None
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+    entry: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_entry(cls, name: str, entry: dict[str, Any]) -> Artifact:
+        """The typed view of a validated manifest entry."""
+        return cls(
+            name=name,
+            file=entry["file"],
+            format=entry["format"],
+            size=entry["size"],
+            sha256=entry["sha256"],
+            val_accuracy=entry.get("val_accuracy"),
+            keras_agreement=entry.get("keras_agreement"),
+            max_abs_diff=entry.get("max_abs_diff"),
+            inputs=list(entry.get("inputs", [])),
+            outputs=list(entry.get("outputs", [])),
+            entry=entry,
+        )
+
+    @property
+    def is_tflite(self) -> bool:
+        """Whether the device runtime can run it."""
+        return self.format == "tflite"
+
+    @property
+    def input_normalization(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(mean, std) per channel for artefacts that take normalised windows (int8)."""
+        normalization = self.entry.get("input_normalization")
+        if normalization is None:
+            return None
+        return (
+            np.asarray(normalization["mean"], np.float32),
+            np.asarray(normalization["std"], np.float32),
+        )
 
 
 @dataclass(frozen=True)
@@ -125,31 +196,39 @@ class Bundle:
         return float(self.manifest["input"]["sample_rate_hz"])
 
     @property
-    def artifacts(self) -> dict[str, dict[str, Any]]:
-        return self.manifest["artifacts"]
+    def artifacts(self) -> dict[str, Artifact]:
+        """Every artefact by name, in manifest order."""
+        return {
+            name: Artifact.from_entry(name, entry)
+            for name, entry in self.manifest["artifacts"].items()
+        }
 
-    def artifact(self, name: str | None = None) -> tuple[str, dict[str, Any]]:
-        """(name, entry) of artefact ``name``, or the default artefact."""
+    @property
+    def evaluation(self) -> dict[str, Any]:
+        """Where the artefacts' figures were measured (``evaluation`` of the manifest)."""
+        return self.manifest.get("evaluation", {})
+
+    def artifact(self, name: str | None = None) -> Artifact:
+        """Artefact ``name``, or the default artefact."""
         name = name or self.manifest["default_artifact"]
-        if name not in self.artifacts:
-            raise BundleError(
-                f"{self.path}: no artifact {name!r} (has {', '.join(self.artifacts)})"
-            )
-        return name, self.artifacts[name]
+        artifacts = self.artifacts
+        if name not in artifacts:
+            raise BundleError(f"{self.path}: no artifact {name!r} (has {', '.join(artifacts)})")
+        return artifacts[name]
 
     def checked_file(self, name: str | None = None) -> Path:
         """The artefact's file, after checking its size and SHA-256 against the manifest."""
-        name, entry = self.artifact(name)
-        path = self.path / entry["file"]
+        artifact = self.artifact(name)
+        path = self.path / artifact.file
         if not path.is_file():
-            raise BundleError(f"{path}: file missing (artifact {name!r})")
+            raise BundleError(f"{path}: file missing (artifact {artifact.name!r})")
         size = path.stat().st_size
-        if size != entry["size"]:
+        if size != artifact.size:
             raise BundleError(
-                f"{path}: {size} bytes, the manifest says {entry['size']} (truncated or replaced?)"
+                f"{path}: {size} bytes, the manifest says {artifact.size} (truncated or replaced?)"
             )
         digest = sha256_file(path)
-        if digest != entry["sha256"]:
+        if digest != artifact.sha256:
             raise BundleError(
                 f"{path}: SHA-256 {digest[:16]}… does not match the manifest "
                 "(corrupted or tampered with)"
@@ -160,22 +239,19 @@ class Bundle:
         self, name: str | None = None, backend: str | None = None, threads: int | None = None
     ) -> TFLiteModel:
         """Open a TFLite artefact (checked by hash first) with a runtime interpreter."""
-        name, entry = self.artifact(name)
-        if entry["format"] != "tflite":
+        artifact = self.artifact(name)
+        if not artifact.is_tflite:
             raise BundleError(
-                f"artifact {name!r} is {entry['format']}, not TFLite: the device "
+                f"artifact {artifact.name!r} is {artifact.format}, not TFLite: the device "
                 f"runtime runs {', '.join(self.tflite_names()) or 'none'}"
             )
-        normalization = entry.get("input_normalization")
         return TFLiteModel(
-            self.checked_file(name),
+            self.checked_file(artifact.name),
             backend=backend,
             threads=threads,
-            input_normalization=None
-            if normalization is None
-            else (normalization["mean"], normalization["std"]),
+            input_normalization=artifact.input_normalization,
         )
 
     def tflite_names(self) -> list[str]:
         """Names of the TFLite artefacts in this bundle."""
-        return [n for n, a in self.artifacts.items() if a["format"] == "tflite"]
+        return [n for n, a in self.artifacts.items() if a.is_tflite]

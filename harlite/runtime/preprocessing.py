@@ -117,11 +117,6 @@ class Preprocessor:
         self._noise_zi: np.ndarray | None = None
         self._gravity_zi: np.ndarray | None = None
 
-    @property
-    def started(self) -> bool:
-        """Whether the filter holds state from earlier samples."""
-        return self._history is not None
-
     def _start(self, first: np.ndarray) -> None:
         self._history = np.repeat(first[np.newaxis, :], self.design.median_kernel - 1, axis=0)
         self._noise_zi = self._noise_zi_unit * first

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from harlite.errors import DataError
+from harlite.runtime.spec import RAW_CHANNELS
 
 #: Multiply by these to get the runtime's units (g, rad/s, seconds).
 ACC_UNITS: dict[str, float] = {"g": 1.0, "m/s2": 1.0 / 9.80665}
@@ -27,7 +27,7 @@ GYRO_UNITS: dict[str, float] = {"rad/s": 1.0, "deg/s": math.pi / 180.0}
 TIME_UNITS: dict[str, float] = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 
 TIME = "t"
-SIGNALS = ("acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z")
+SIGNALS = RAW_CHANNELS
 LABEL = "label"
 CANONICAL_COLUMNS = (TIME, *SIGNALS, LABEL)
 
@@ -186,10 +186,12 @@ def positional_layout(n_fields: int, columns: dict[str, str] | None = None) -> C
             time=where.get(TIME),
             label=where.get(LABEL),
         )
-    if n_fields in (7, 8):
-        return ColumnLayout(n_fields, tuple(range(1, 7)), 0, 7 if n_fields == 8 else None)
-    if n_fields == 6:
-        return ColumnLayout(n_fields, tuple(range(6)))
+    signals = len(SIGNALS)
+    if n_fields in (signals + 1, signals + 2):  # time first, then the label if present
+        label = signals + 1 if n_fields == signals + 2 else None
+        return ColumnLayout(n_fields, tuple(range(1, signals + 1)), 0, label)
+    if n_fields == signals:
+        return ColumnLayout(n_fields, tuple(range(signals)))
     raise ValueError(
         f"{n_fields} fields and no header: expected t,acc_x,acc_y,acc_z,gyro_x,gyro_y,gyro_z"
         "[,label] (or acc and gyro alone with --rate), or map them with --columns"
@@ -324,8 +326,3 @@ class RowParser:
                 self._time_origin = first - index[0] / self.rate_hz
             rows[:, 0] = self._time_origin + index / self.rate_hz
         return rows
-
-
-def header_error(where: str, message: str) -> DataError:
-    """A DataError about the first line of an input."""
-    return DataError(message, where, 1)

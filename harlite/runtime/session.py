@@ -1,16 +1,29 @@
 """One streaming run: a source through a :class:`StreamClassifier` into sinks, with the
-accounting of every row (classified, or bad with its line and reason) and a summary."""
+accounting of every row (classified, or bad with its line and reason) and a summary.
+
+:func:`classify_recording` is the one way a recording becomes a predictions file and a
+summary: ``harlite stream``, ``harlite batch`` and the pipeline all call it.
+"""
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
 
+from harlite.atomic import atomic_file, write_text_atomic
 from harlite.errors import DataError
+from harlite.runtime.bundle import sha256_file
 from harlite.runtime.sensorcsv import ParsedRows
+from harlite.runtime.sinks import Sink, make_sink
 from harlite.runtime.stream import Prediction, StreamClassifier
+
+#: Called with (line, reason, detail) for each bad row.
+BadRowCallback = Callable[[int, str, str], None]
 
 #: Bad rows listed one by one in the summary (all are counted).
 LISTED_BAD_ROWS = 20
@@ -41,6 +54,9 @@ class StreamSummary:
     elapsed_s: float = 0.0
     realtime_factor: float | None = None
     interrupted: bool = False
+    output: str | None = None
+    output_bytes: int | None = None
+    output_sha256: str | None = None
 
     def to_dict(self) -> dict:
         """Plain JSON types; keys without a value (e.g. accuracy of unlabelled input) left out."""
@@ -78,15 +94,29 @@ class StreamSummary:
         return "\n".join(lines)
 
 
-class _Tally:
-    """Counts of predictions against their true labels."""
+class _Accounting:
+    """Counts of rows and predictions over a run: bad rows by reason (the first listed),
+    and predictions against their true labels."""
 
-    def __init__(self) -> None:
-        self.labelled = self.correct = self.smoothed_correct = 0
+    def __init__(self, on_bad_row: BadRowCallback | None) -> None:
+        self.on_bad_row = on_bad_row
+        self.reasons: Counter[str] = Counter()
+        self.listed: list[dict] = []
+        self.rows = 0
+        self.labelled_input = False
+        self.windows = self.labelled = self.correct = self.smoothed_correct = 0
         self.latency_total = 0.0
-        self.windows = 0
 
-    def add(self, predictions: list[Prediction]) -> None:
+    def bad_row(self, line: int, reason: str, detail: str) -> None:
+        self.reasons[reason] += 1
+        if len(self.listed) < LISTED_BAD_ROWS:
+            self.listed.append(
+                {"line": line, "reason": reason, **({"detail": detail} if detail else {})}
+            )
+        if self.on_bad_row is not None:
+            self.on_bad_row(line, reason, detail)
+
+    def predictions(self, predictions: list[Prediction]) -> None:
         for p in predictions:
             self.windows += 1
             self.latency_total += p.latency_ms
@@ -99,11 +129,11 @@ class _Tally:
 def run_stream(
     source: Iterable[ParsedRows],
     classifier: StreamClassifier,
-    sinks: list,
+    sinks: Sequence[Sink],
     *,
     name: str,
     strict: bool = False,
-    on_bad_row: Callable[[int, str, str], None] | None = None,
+    on_bad_row: BadRowCallback | None = None,
 ) -> StreamSummary:
     """Stream ``source`` through ``classifier`` into ``sinks`` and account for every row.
 
@@ -113,77 +143,78 @@ def run_stream(
     a single good sample is an error.
     """
     started = time.perf_counter()
-    reasons: Counter[str] = Counter()
-    listed: list[dict] = []
-    tally = _Tally()
-    rows = 0
-    labelled_input = False
-
-    def bad_row(line: int, reason: str, detail: str) -> None:
-        reasons[reason] += 1
-        if len(listed) < LISTED_BAD_ROWS:
-            listed.append(
-                {"line": line, "reason": reason, **({"detail": detail} if detail else {})}
-            )
-        if on_bad_row is not None:
-            on_bad_row(line, reason, detail)
-
+    counts = _Accounting(on_bad_row)
     interrupted = False
     try:
         for parsed in source:
-            labelled_input |= parsed.labels is not None
-            if strict:
-                _raise_first_bad(parsed, classifier, name)
-            rows += len(parsed.rows) + len(parsed.bad)
-            for line, reason, detail in parsed.bad:
-                bad_row(line, reason, detail)
-            predictions = classifier.push(parsed.rows, parsed.labels)
-            for index, reason in classifier.last_rejected:
-                bad_row(int(parsed.lines[index]), reason, "")
-            tally.add(predictions)
-            for sink in sinks:
-                sink.write(predictions)
+            _push(parsed, classifier, sinks, counts, strict, name)
     except KeyboardInterrupt:
         interrupted = True
     for sink in sinks:
         sink.close()
     if classifier.samples == 0 and not interrupted:
-        what = f"{rows} data rows, all bad" if rows else "no data rows"
+        what = f"{counts.rows} data rows, all bad" if counts.rows else "no data rows"
         raise DataError(f"no valid samples ({what})", name)
+    return _summarise(name, classifier, counts, time.perf_counter() - started, interrupted)
 
-    elapsed = time.perf_counter() - started
+
+def _push(
+    parsed: ParsedRows,
+    classifier: StreamClassifier,
+    sinks: Sequence[Sink],
+    counts: _Accounting,
+    strict: bool,
+    name: str,
+) -> None:
+    """One parsed batch: its bad lines counted, its rows classified, predictions written."""
+    counts.labelled_input |= parsed.labels is not None
+    if strict:
+        _raise_first_bad(parsed, classifier, name)
+    counts.rows += len(parsed.rows) + len(parsed.bad)
+    for line, reason, detail in parsed.bad:
+        counts.bad_row(line, reason, detail)
+    predictions = classifier.push(parsed.rows, parsed.labels)
+    for index, reason in classifier.last_rejected:
+        counts.bad_row(int(parsed.lines[index]), reason, "")
+    counts.predictions(predictions)
+    for sink in sinks:
+        sink.write(predictions)
+
+
+def _summarise(
+    name: str, classifier: StreamClassifier, counts: _Accounting, elapsed: float, interrupted: bool
+) -> StreamSummary:
     duration = (
         classifier.last_time - classifier.first_time if classifier.first_time is not None else 0.0
     )
-    smoother = classifier.smoother
+    rate = classifier.input_rate_hz
     summary = StreamSummary(
         input=name,
         artifact=classifier.artifact,
         backend=classifier.backend,
-        windows=tally.windows,
+        windows=counts.windows,
         samples=classifier.samples,
-        rows=rows,
-        bad_rows=sum(reasons.values()),
-        bad_row_reasons=dict(reasons.most_common()),
-        first_bad_rows=listed,
+        rows=counts.rows,
+        bad_rows=sum(counts.reasons.values()),
+        bad_row_reasons=dict(counts.reasons.most_common()),
+        first_bad_rows=counts.listed,
         duration_s=round(duration, 6),
-        input_rate_hz=None
-        if classifier.input_rate_hz is None
-        else round(classifier.input_rate_hz, 3),
+        input_rate_hz=None if rate is None else round(rate, 3),
         gaps=classifier.gaps,
         elapsed_s=round(elapsed, 4),
         realtime_factor=round(duration / elapsed, 1) if elapsed > 0 and duration > 0 else None,
-        latency_ms_mean=round(tally.latency_total / tally.windows, 4) if tally.windows else None,
+        latency_ms_mean=round(counts.latency_total / counts.windows, 4) if counts.windows else None,
         interrupted=interrupted,
     )
-    if labelled_input:
-        summary.labelled_windows = tally.labelled
-        summary.accuracy = tally.correct / tally.labelled if tally.labelled else None
+    if counts.labelled_input:
+        summary.labelled_windows = counts.labelled
+        summary.accuracy = counts.correct / counts.labelled if counts.labelled else None
+    smoother = classifier.smoother
     if smoother is not None:
         summary.smoothing = smoother.describe()
         summary.smoothing_delay_s = smoother.delay_s(classifier.hop_seconds)
-        if labelled_input and tally.labelled:
-            summary.smoothed_accuracy = tally.smoothed_correct / tally.labelled
+        if counts.labelled_input and counts.labelled:
+            summary.smoothed_accuracy = counts.smoothed_correct / counts.labelled
     return summary
 
 
@@ -196,3 +227,63 @@ def _raise_first_bad(parsed: ParsedRows, classifier: StreamClassifier, name: str
     if candidates:
         line, reason, detail = min(candidates)
         raise DataError(f"{reason}{': ' + detail if detail else ''} (--strict)", name, line)
+
+
+def classify_recording(
+    source: Iterable[ParsedRows],
+    classifier: StreamClassifier,
+    output: str | Path | TextIO,
+    *,
+    name: str,
+    output_format: str = "jsonl",
+    summary_path: str | Path | None = None,
+    summary_fields: dict[str, Any] | None = None,
+    extra_sinks: Sequence[Sink] = (),
+    strict: bool = False,
+    on_bad_row: BadRowCallback | None = None,
+    keep_interrupted: bool = True,
+) -> StreamSummary:
+    """Classify one recording into a predictions output and, optionally, a summary file.
+
+    Args:
+        source: parsed rows (a source from :mod:`harlite.runtime.sources`).
+        classifier: the classifier (reset by the caller when reused).
+        output: a file path, written atomically (the old file stays until the new one is
+            complete), or an open text handle such as stdout.
+        name: the input's name in messages and the summary.
+        output_format: ``jsonl``, ``csv``, ``parquet`` (paths only) or ``terminal``.
+        summary_path: where to write the summary JSON (atomically), after the output.
+        summary_fields: extra keys for the summary file (e.g. input and model hashes).
+        extra_sinks: further sinks fed the same predictions (e.g. a collecting sink).
+        strict, on_bad_row: as in :func:`run_stream`.
+        keep_interrupted: on Ctrl-C keep the predictions so far (True), or discard the
+            partial output and re-raise KeyboardInterrupt (False, for batch work that is
+            redone on the next run).
+
+    Returns:
+        The run's summary; for a file output it names the file, its size and SHA-256.
+    """
+
+    def run(handle) -> StreamSummary:
+        sinks = [make_sink(output_format, handle, classifier.labels), *extra_sinks]
+        return run_stream(
+            source, classifier, sinks, name=name, strict=strict, on_bad_row=on_bad_row
+        )
+
+    if isinstance(output, str | Path):
+        path = Path(output)
+        binary = output_format == "parquet"
+        mode, encoding = ("wb", None) if binary else ("w", "utf-8")
+        with atomic_file(path, mode, encoding=encoding) as handle:
+            summary = run(handle)
+            if summary.interrupted and not keep_interrupted:
+                raise KeyboardInterrupt  # inside: the partial output is discarded, not renamed
+        summary.output = path.name
+        summary.output_bytes = path.stat().st_size
+        summary.output_sha256 = sha256_file(path)
+    else:
+        summary = run(output)
+    if summary_path is not None:
+        record = {**summary.to_dict(), **(summary_fields or {})}
+        write_text_atomic(summary_path, json.dumps(record, indent=2) + "\n")
+    return summary

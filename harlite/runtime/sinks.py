@@ -5,13 +5,24 @@ from __future__ import annotations
 import csv
 import json
 from collections import deque
-from typing import BinaryIO, TextIO
+from typing import BinaryIO, Protocol, TextIO
 
 from harlite.errors import HarliteError
 from harlite.runtime.stream import Prediction
 
 #: Output formats for files; "parquet" is binary and needs pyarrow.
 FILE_FORMATS = ("jsonl", "csv", "parquet")
+
+
+class Sink(Protocol):
+    """Where a stream's predictions go, batch by batch."""
+
+    def write(self, predictions: list[Prediction]) -> None:
+        """Take the predictions of one pushed batch (possibly none)."""
+
+    def close(self) -> None:
+        """The stream has ended: flush what is held."""
+
 
 #: One letter per activity for the terminal timeline.
 _LETTERS = {
@@ -185,7 +196,7 @@ class TerminalView:
         self.handle.flush()
 
 
-def make_sink(kind: str, handle: TextIO, labels: list[str]):
+def make_sink(kind: str, handle: TextIO | BinaryIO, labels: list[str]) -> Sink:
     """A sink by name: ``jsonl``, ``csv``, ``parquet`` (binary handle) or ``terminal``."""
     if kind == "jsonl":
         return JsonLinesSink(handle, labels)

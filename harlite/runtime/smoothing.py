@@ -48,6 +48,11 @@ class Smoother:
         best = next(v for v in reversed(votes) if counts[v] == top)
         return best, top / len(votes)
 
+    @property
+    def spec(self) -> str:
+        """The ``--smooth`` text that makes this smoother, e.g. ``mean:5``."""
+        return f"{self.kind}:{self.size}"
+
     def describe(self) -> str:
         """E.g. ``mean of 5``."""
         return f"{self.kind} of {self.size}"

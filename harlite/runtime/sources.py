@@ -38,8 +38,6 @@ from harlite.runtime.sensorcsv import (
     sniff_delimiter,
 )
 
-FORMATS = ("auto", "canonical", "sensorlogger")
-
 #: Default units of each format; options override them.
 DEFAULT_UNITS = {
     "canonical": Units("g", "rad/s", "s"),
@@ -122,22 +120,55 @@ def _decode(raw: bytes, max_line: int) -> str | LineProblem:
         return LineProblem(NOT_UTF8)
 
 
-def first_line_parser(
-    text: str, number: int, name: str, options: InputOptions, units: Units
-) -> tuple[ColumnLayout, RowParser, bool]:
-    """The layout and parser a first line implies, and whether that line is a header (a
-    line of numbers is data in the canonical order, or in ``--columns`` order)."""
-    delimiter = options.delimiter or sniff_delimiter(text)
-    fields = text.split(delimiter)
-    is_header = not is_numeric_line(fields)
-    try:
-        if is_header:
-            layout = layout_from_header(fields, options.columns)
-        else:
-            layout = positional_layout(len(fields), options.columns)
-        return layout, RowParser(layout, units, delimiter, options.rate_hz), is_header
-    except ValueError as error:
-        raise DataError(str(error), name, number) from None
+@dataclass(frozen=True)
+class ParserStart:
+    """How an input's data lines are read, found from its first line: the layout, the
+    parser, and the lines after the header (or from the first data line)."""
+
+    layout: ColumnLayout
+    parser: RowParser
+    rest: list[tuple[int, str | LineProblem]]
+
+
+def start_parser(
+    lines: list[tuple[int, str | LineProblem]],
+    name: str,
+    options: InputOptions,
+    units: Units,
+    *,
+    file: bool,
+) -> ParserStart | None:
+    """The parser the first usable line implies (None while no such line has come).
+
+    A line of numbers is data in the canonical order (or ``--columns`` order); anything else
+    is a header. Blank and ``#`` lines are skipped. In a file (``file=True``) a first line
+    that is not text is an error, since the whole file is then not a CSV; on a socket such a
+    datagram is skipped.
+    """
+    for position, (number, text) in enumerate(lines):
+        if isinstance(text, LineProblem):
+            if file:
+                raise DataError(
+                    "not a text CSV (binary data or another encoding than UTF-8?)", name, number
+                )
+            continue
+        if not text.strip() or text.startswith("#"):
+            continue
+        if file and any(ord(c) < 32 and c != "\t" for c in text):
+            raise DataError("not a text CSV (control characters in the first line)", name, number)
+        delimiter = options.delimiter or sniff_delimiter(text)
+        fields = text.split(delimiter)
+        is_header = not is_numeric_line(fields)
+        try:
+            if is_header:
+                layout = layout_from_header(fields, options.columns)
+            else:
+                layout = positional_layout(len(fields), options.columns)
+            parser = RowParser(layout, units, delimiter, options.rate_hz)
+        except ValueError as error:
+            raise DataError(str(error), name, number) from None
+        return ParserStart(layout, parser, lines[position + is_header :])
+    return None
 
 
 class CsvSource:
@@ -164,11 +195,11 @@ class CsvSource:
             parser = None
             for batch in self._guard(read_lines(read, block)):
                 if parser is None:
-                    parser, batch = self._start(batch)
-                    if parser is None:
+                    start = start_parser(batch, self.name, self.options, self.units, file=True)
+                    if start is None:
                         continue
-                parsed = parser.parse(batch)
-                yield parsed
+                    self.layout, parser, batch = start.layout, start.parser, start.rest
+                yield parser.parse(batch)
             if parser is None:
                 raise DataError("empty input: no header and no data", self.name)
         finally:
@@ -197,27 +228,6 @@ class CsvSource:
             yield from lines
         except (OSError, EOFError, zlib.error) as error:
             raise DataError(f"cannot read: {error}", self.name) from None
-
-    def _start(self, batch: list[tuple[int, str | LineProblem]]):
-        """Find the header in the first lines; return the parser and the data lines."""
-        for position, (number, text) in enumerate(batch):
-            if isinstance(text, LineProblem):
-                raise DataError(
-                    "not a text CSV (binary data or another encoding than UTF-8?)",
-                    self.name,
-                    number,
-                )
-            if not text.strip() or text.startswith("#"):
-                continue
-            if any(ord(c) < 32 and c != "\t" for c in text):
-                raise DataError(
-                    "not a text CSV (control characters in the first line)", self.name, number
-                )
-            self.layout, parser, is_header = first_line_parser(
-                text, number, self.name, self.options, self.units
-            )
-            return parser, batch[position + is_header :]
-        return None, []
 
 
 class UdpSource:
@@ -271,22 +281,13 @@ class UdpSource:
                         self._line += 1
                         lines.append((self._line, _decode(raw, MAX_LINE_BYTES)))
                 if self._parser is None:
-                    lines = self._start(lines)
-                    if self._parser is None:
+                    start = start_parser(lines, self.name, self.options, self.units, file=False)
+                    if start is None:
                         continue
+                    self.layout, self._parser, lines = start.layout, start.parser, start.rest
                 yield self._parser.parse(lines)
         finally:
             self.close()
-
-    def _start(self, lines):
-        for position, (number, text) in enumerate(lines):
-            if isinstance(text, LineProblem) or not text.strip():
-                continue
-            self.layout, self._parser, is_header = first_line_parser(
-                text, number, self.name, self.options, self.units
-            )
-            return lines[position + is_header :]
-        return []
 
 
 class SensorLoggerSource:

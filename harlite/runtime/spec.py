@@ -1,4 +1,8 @@
-"""The fixed facts of the HAR model's input: labels, channels, rate and windows."""
+"""The fixed facts of the HAR model's input: labels, channels, rate and windows.
+
+Every other module takes these numbers from here (or from a bundle's manifest, which records
+them for the model it holds); no module repeats them as literals.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +31,8 @@ MODEL_CHANNELS: tuple[str, ...] = (
     "total_acc_y",
     "total_acc_z",
 )
+
+N_MODEL_CHANNELS: int = len(MODEL_CHANNELS)
 
 #: Units of the model channels (body and total acceleration in g, angular rate in rad/s).
 MODEL_CHANNEL_UNITS: tuple[str, ...] = ("g",) * 3 + ("rad/s",) * 3 + ("g",) * 3

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -18,7 +19,8 @@ from numpy.typing import ArrayLike
 from harlite.runtime.bundle import Bundle
 from harlite.runtime.preprocessing import Preprocessor
 from harlite.runtime.resample import Resampler
-from harlite.runtime.smoothing import Smoother
+from harlite.runtime.smoothing import Smoother, parse_smoothing
+from harlite.runtime.spec import N_MODEL_CHANNELS
 from harlite.runtime.windowing import SlidingWindow
 
 #: Largest plausible readings, in g and rad/s; phone sensors saturate at 8–32 g and
@@ -36,6 +38,45 @@ BACKWARDS = "timestamp went backwards"
 REPEATED = "timestamp repeated"
 
 UNLABELLED = -1
+
+
+@dataclass(frozen=True)
+class ClassifierSettings:
+    """How a :class:`StreamClassifier` runs a bundle: the one list of its settings, shared
+    by the library, ``harlite stream``/``batch`` and batch workers in other processes.
+
+    Attributes:
+        artifact: the TFLite artefact to run (None: the manifest's default).
+        backend: ``ai_edge_litert``, ``tflite_runtime`` or ``tensorflow`` (None: first found).
+        threads: interpreter threads (None: the backend's default).
+        hop: samples between window starts (None: the bundle's, 50% overlap).
+        smoothing: ``mean:K`` or ``vote:K`` over successive predictions, or None.
+        max_gap_s: a longer pause between samples restarts the windows instead of being
+            interpolated across.
+        batch_size: windows per interpreter call where the artefact allows a resize; larger
+            batches are faster over files, 1 gives the lowest latency live.
+    """
+
+    artifact: str | None = None
+    backend: str | None = None
+    threads: int | None = 1
+    hop: int | None = None
+    smoothing: str | None = None
+    max_gap_s: float = DEFAULT_MAX_GAP_S
+    batch_size: int = 1
+
+    def __post_init__(self) -> None:
+        if isinstance(self.smoothing, Smoother):  # accept a Smoother: keep its spec
+            object.__setattr__(self, "smoothing", self.smoothing.spec)
+        parse_smoothing(self.smoothing)  # validates
+
+    def changed(self, **changes: Any) -> ClassifierSettings:
+        """A copy with the given settings changed."""
+        return replace(self, **changes) if changes else self
+
+    def prediction_key(self) -> dict[str, Any]:
+        """The settings that change predictions (threads do not)."""
+        return {k: v for k, v in asdict(self).items() if k != "threads"}
 
 
 @dataclass(frozen=True)
@@ -85,15 +126,8 @@ class StreamClassifier:
 
     Args:
         bundle: a bundle folder or an open :class:`Bundle`.
-        artifact: the TFLite artefact to run (default: the manifest's default).
-        backend: ``ai_edge_litert``, ``tflite_runtime`` or ``tensorflow`` (default: first found).
-        threads: interpreter threads.
-        hop: samples between window starts (default: the bundle's, 50% overlap).
-        smoothing: a :class:`Smoother` for successive predictions, or None.
-        max_gap_s: a longer pause between samples restarts the windows instead of being
-            interpolated across.
-        batch_size: windows per interpreter call where the artefact allows a resize; larger
-            batches are faster over files, 1 gives the lowest latency live.
+        settings: how to run it (:class:`ClassifierSettings`; default settings if None).
+        **changes: settings to change, by name (``artifact="int8"``, ``hop=32``…).
 
     Samples are in g and rad/s, with timestamps in seconds at any rate (they are resampled
     to the model's rate). Bad samples (NaN/inf, implausible values, timestamps that go back or
@@ -109,32 +143,31 @@ class StreamClassifier:
     def __init__(
         self,
         bundle: str | Path | Bundle,
-        artifact: str | None = None,
-        backend: str | None = None,
-        threads: int | None = None,
-        hop: int | None = None,
-        smoothing: Smoother | None = None,
-        max_gap_s: float = DEFAULT_MAX_GAP_S,
-        batch_size: int = 1,
+        settings: ClassifierSettings | None = None,
+        **changes: Any,
     ) -> None:
+        self.settings = (settings or ClassifierSettings()).changed(**changes)
         self.bundle = bundle if isinstance(bundle, Bundle) else Bundle.open(bundle)
-        self.artifact, _ = self.bundle.artifact(artifact)
-        self.model = self.bundle.load_tflite(self.artifact, backend=backend, threads=threads)
+        self.artifact = self.bundle.artifact(self.settings.artifact).name
+        self.model = self.bundle.load_tflite(
+            self.artifact, backend=self.settings.backend, threads=self.settings.threads
+        )
+        batch_size = self.settings.batch_size
         self.batch_size = batch_size if batch_size > 1 and self.model.resize(batch_size) else 1
         self.labels = self.bundle.labels
         self._codes = {name: i for i, name in enumerate(self.labels)}
-        self.hop = hop or self.bundle.hop
+        self.hop = self.settings.hop or self.bundle.hop
         if not 1 <= self.hop <= self.bundle.window:
             raise ValueError(f"hop must lie in 1..{self.bundle.window}, not {self.hop}")
         self.sample_rate_hz = self.bundle.sample_rate_hz
-        self.smoother = smoothing
-        self.max_gap_s = max_gap_s
+        self.smoother = parse_smoothing(self.settings.smoothing)
+        self.max_gap_s = self.settings.max_gap_s
         self.reset()
 
     def reset(self) -> None:
         """Start a new, unrelated stream (another recording) with the same loaded model."""
         self._preprocessor = Preprocessor(self.bundle.design)
-        self._windows = SlidingWindow(self.bundle.window, self.hop, channels=9)
+        self._windows = SlidingWindow(self.bundle.window, self.hop, N_MODEL_CHANNELS)
         self._label_windows = SlidingWindow(self.bundle.window, self.hop, 1, dtype=np.int16)
         self._resampler = Resampler(self.sample_rate_hz, self.max_gap_s)
         if self.smoother is not None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from harlite.runtime.spec import HOP_SAMPLES, WINDOW_SAMPLES
+from harlite.runtime.spec import HOP_SAMPLES, N_MODEL_CHANNELS, WINDOW_SAMPLES
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class SlidingWindow:
         self,
         window: int = WINDOW_SAMPLES,
         hop: int = HOP_SAMPLES,
-        channels: int = 9,
+        channels: int = N_MODEL_CHANNELS,
         dtype: np.dtype | type = np.float32,
     ) -> None:
         if window < 1 or hop < 1:

@@ -33,7 +33,7 @@ class TrainConfig:
             random gain in [1 − scale, 1 + scale] (0 turns each off).
         dropout: dropout before the classifier (preset-dependent use).
         unroll: train the recurrent layers as 128 static steps instead of a loop (the same
-            numbers; the exported graph is unrolled either way).
+            numbers; conversion chooses the exported form separately).
         window, hop, design: how windows are cut and filtered (the device uses the same).
     """
 
@@ -53,7 +53,7 @@ class TrainConfig:
     unroll: bool = False
     window: int = WINDOW_SAMPLES
     hop: int = HOP_SAMPLES
-    design: dict[str, Any] = field(default_factory=lambda: FilterDesign().to_dict())
+    design: FilterDesign = field(default_factory=FilterDesign)
 
     def __post_init__(self) -> None:
         if self.select not in ("best", "last"):
@@ -61,12 +61,10 @@ class TrainConfig:
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ValueError("epochs, batch_size and lr must be positive")
         object.__setattr__(self, "val_subjects", tuple(int(s) for s in self.val_subjects))
-        FilterDesign.from_dict(self.design)  # validates
-
-    @property
-    def filter_design(self) -> FilterDesign:
-        """The preprocessing settings as a FilterDesign."""
-        return FilterDesign.from_dict(self.design)
+        if isinstance(self.design, dict):  # as read from JSON
+            object.__setattr__(self, "design", FilterDesign.from_dict(self.design))
+        if not 1 <= self.hop <= self.window:
+            raise ValueError(f"hop must lie in 1..{self.window}, not {self.hop}")
 
     def override(self, **changes: Any) -> TrainConfig:
         """A copy with the given fields changed; None values are ignored."""
@@ -74,7 +72,7 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types."""
-        data = asdict(self)
+        data = asdict(self)  # the design becomes its dict too
         data["val_subjects"] = list(self.val_subjects)
         return data
 

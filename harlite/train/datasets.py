@@ -16,6 +16,9 @@ from harlite.train.windowset import WindowSet
 HAPT = "hapt"
 UCI_HAR = "uci-har"
 
+#: The sample rate of each layout's recordings.
+DATA_RATE_HZ = {HAPT: hapt.RATE_HZ, UCI_HAR: uci_har.RATE_HZ}
+
 
 def detect_layout(root: str | Path) -> str:
     """``"hapt"`` (raw recordings) or ``"uci-har"`` (UCI's windows); DataError otherwise."""
@@ -51,6 +54,12 @@ def load_windows(
     root = Path(root)
     layout = detect_layout(root)
     design = design or FilterDesign()
+    if design.sample_rate_hz != DATA_RATE_HZ[layout]:
+        raise DataError(
+            f"the recordings are sampled at {DATA_RATE_HZ[layout]:g} Hz, but the filter design "
+            f"is for {design.sample_rate_hz:g} Hz",
+            root,
+        )
     if cache_dir is True:
         cache_dir = default_cache_dir()
     cache = Path(cache_dir) if cache_dir else None
@@ -63,7 +72,7 @@ def load_windows(
         files = uci_har.input_files(root)
         key = cache_key(files, root, {"layout": layout})
         return cached_windows(key, cache, lambda: uci_har.read_windows(root))[0]
-    raw_dir = hapt.find_raw_dir(root)
+    raw_dir = hapt.require_raw_dir(root)
     files = [raw_dir / "labels.txt", *sorted(raw_dir.glob("*_exp*_user*.txt"))]
     settings = {"layout": layout, "design": design.to_dict(), "window": window, "hop": hop}
     key = cache_key(files, raw_dir, settings)
@@ -105,10 +114,10 @@ def dataset_info(root: str | Path, cache_dir: str | Path | bool | None = True) -
     layout = detect_layout(root)
     windows = load_windows(root, cache_dir=cache_dir)
     if layout == HAPT:
-        subjects, experiments, hours = hapt.signal_hours(root, FilterDesign().sample_rate_hz)
+        subjects, experiments, hours = hapt.signal_hours(root)
     else:
         subjects, experiments = windows.subjects, None
-        hours = len(windows) * HOP_SAMPLES / FilterDesign().sample_rate_hz / 3600
+        hours = len(windows) * HOP_SAMPLES / uci_har.RATE_HZ / 3600
     return DatasetInfo(
         path=root,
         layout=layout,

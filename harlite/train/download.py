@@ -181,6 +181,15 @@ def install_dataset(
         archive = fetch(
             url or spec.url, downloads / f"{name}.zip", progress=progress, **fetch_options
         )
+    _install_archive(archive, dest, name, url or spec.url, sha256)
+    if source is None:
+        archive.unlink(missing_ok=True)
+    return dest
+
+
+def _install_archive(archive: Path, dest: Path, name: str, url: str, sha256: str | None) -> None:
+    """Check, extract and install a data set's zip atomically at ``dest``."""
+    spec = DATASETS[name]
     with tempfile.TemporaryDirectory(prefix=".harlite-extract-", dir=dest.parent) as work:
         digest = sha256_file(archive)
         if sha256 and digest != sha256.lower():
@@ -193,15 +202,12 @@ def install_dataset(
                 shutil.move(str(child), tmp / child.name)
             record = {
                 "dataset": name,
-                "url": url or spec.url,
+                "url": url,
                 "archive": archive.name,
                 "sha256": digest,
                 "citation": spec.citation,
             }
             write_text_atomic(tmp / "harlite-source.json", json.dumps(record, indent=2) + "\n")
-        if source is None:
-            archive.unlink(missing_ok=True)
-    return dest
 
 
 def _unwrap(folder: Path, layout: str, archive: Path) -> Path:

@@ -22,12 +22,14 @@ import numpy as np
 
 from harlite.errors import DataError
 from harlite.runtime.preprocessing import FilterDesign, preprocess_recording
-from harlite.runtime.spec import ACTIVITY_LABELS, HOP_SAMPLES, WINDOW_SAMPLES
+from harlite.runtime.spec import ACTIVITY_LABELS, HOP_SAMPLES, SAMPLE_RATE_HZ, WINDOW_SAMPLES
 from harlite.runtime.windowing import SlidingWindow
 from harlite.train.textio import read_numeric_table
 from harlite.train.windowset import WindowSet
 
 N_ACTIVITY_IDS = 12  # 1–6 basic activities, 7–12 postural transitions
+#: HAPT's recordings are sampled at 50 Hz (the rate the standard model was designed for).
+RATE_HZ = SAMPLE_RATE_HZ
 _SIGNAL_FILE = re.compile(r"^(acc|gyro)_exp(\d+)_user(\d+)\.txt$")
 
 
@@ -60,6 +62,14 @@ def find_raw_dir(root: str | Path) -> Path | None:
         if (candidate / "labels.txt").is_file():
             return candidate
     return None
+
+
+def require_raw_dir(root: str | Path) -> Path:
+    """The raw folder of a HAPT data set, or a DataError saying the folder is not one."""
+    raw_dir = find_raw_dir(root)
+    if raw_dir is None:
+        raise DataError("no RawData/labels.txt (not a HAPT raw folder)", root)
+    return raw_dir
 
 
 def read_labels(path: str | Path) -> list[Segment]:
@@ -167,9 +177,7 @@ def build_windows(
     hop: int = HOP_SAMPLES,
 ) -> WindowSet:
     """Windows of every experiment under ``root`` that lie inside one basic-activity segment."""
-    raw_dir = find_raw_dir(root)
-    if raw_dir is None:
-        raise DataError("no RawData/labels.txt (not a HAPT raw folder)", root)
+    raw_dir = require_raw_dir(root)
     labels_path = raw_dir / "labels.txt"
     segments = read_labels(labels_path)
     experiments = list_experiments(raw_dir)
@@ -235,15 +243,12 @@ def _experiment_windows(
     )
 
 
-def signal_hours(root: str | Path, sample_rate_hz: float) -> tuple[list[int], int, float]:
+def signal_hours(root: str | Path) -> tuple[list[int], int, float]:
     """Subjects, number of experiments and hours of signal under a HAPT raw folder."""
-    raw_dir = find_raw_dir(root)
-    if raw_dir is None:
-        raise DataError("no RawData/labels.txt (not a HAPT raw folder)", root)
-    experiments = list_experiments(raw_dir)
+    experiments = list_experiments(require_raw_dir(root))
     samples = 0
     for experiment in experiments:
         with experiment.acc_path.open("rb") as handle:
             samples += sum(1 for line in handle if line.strip())
     subjects = sorted({e.user for e in experiments})
-    return subjects, len(experiments), samples / sample_rate_hz / 3600
+    return subjects, len(experiments), samples / RATE_HZ / 3600

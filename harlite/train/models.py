@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from harlite.runtime.spec import ACTIVITY_LABELS, MODEL_CHANNELS
+from harlite.errors import HarliteError
+from harlite.runtime.spec import ACTIVITY_LABELS, N_MODEL_CHANNELS
 from harlite.train.config import TrainConfig
 from harlite.train.tf_setup import keras, tensorflow
 
 N_CLASSES = len(ACTIVITY_LABELS)
-N_CHANNELS = len(MODEL_CHANNELS)
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def _classifier(window, features, config: TrainConfig):
 
 def _inputs(config: TrainConfig, mean: np.ndarray | None, variance: np.ndarray | None):
     layers = keras().layers
-    window = keras().Input((config.window, N_CHANNELS), name="window")
+    window = keras().Input((config.window, N_MODEL_CHANNELS), name="window")
     x = window
     if config.normalize:
         if mean is None or variance is None:
@@ -246,8 +247,6 @@ PRESETS: dict[str, Preset] = {
 def get_preset(name: str) -> Preset:
     """The preset called ``name``; a clear error for an unknown one."""
     if name not in PRESETS:
-        from harlite.errors import HarliteError
-
         raise HarliteError(f"unknown preset {name!r}: choose from {', '.join(PRESETS)}")
     return PRESETS[name]
 
@@ -255,3 +254,31 @@ def get_preset(name: str) -> Preset:
 def build_model(config: TrainConfig, mean=None, variance=None, unroll: bool = False):
     """Build the model of ``config.preset`` (looped or unrolled recurrent layers)."""
     return get_preset(config.preset).build(config, mean, variance, unroll=unroll)
+
+
+def save_model_atomic(model, path: Path) -> None:
+    """Save a Keras model so that ``path`` always holds a complete model file."""
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    model.save(tmp)
+    tmp.replace(path)
+
+
+def load_model(path: str | Path):
+    """Load a ``.keras`` model saved by harlite."""
+    _reverse_time_layer()  # register harlite's custom layers before loading
+    try:
+        return keras().models.load_model(path, compile=False, safe_mode=True)
+    except (OSError, ValueError) as error:
+        raise HarliteError(f"{path}: cannot load the model: {error}") from None
+
+
+def predict_logits(model, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """The model's logits for windows ``X``."""
+    if not len(X):
+        return np.empty((0, int(model.output_shape[-1])), dtype=np.float32)
+    return np.concatenate(
+        [
+            np.asarray(model(X[i : i + batch_size], training=False))
+            for i in range(0, len(X), batch_size)
+        ]
+    )

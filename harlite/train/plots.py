@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from harlite.atomic import atomic_file
+
+if TYPE_CHECKING:
+    from harlite.train.evaluation import EvaluationReport
 
 
 def _pyplot():
@@ -41,15 +44,15 @@ def plot_history(history: dict[str, list[float]], path: str | Path, title: str =
     _save(fig, path)
 
 
-def plot_confusion(report: dict[str, Any], path: str | Path, title: str = "") -> None:
+def plot_confusion(report: EvaluationReport, path: str | Path, title: str = "") -> None:
     """The confusion matrix normalised like the original notebook's: percent of all windows."""
     plt = _pyplot()
-    matrix = np.asarray(report["confusion_matrix"], dtype=float)
+    matrix = np.asarray(report.confusion_matrix, dtype=float)
     percent = matrix / max(matrix.sum(), 1) * 100
     fig, ax = plt.subplots(figsize=(7.5, 6.5))
     image = ax.imshow(percent, interpolation="nearest", cmap="Blues")
     fig.colorbar(image, ax=ax, label="% of all windows")
-    labels = report["labels"]
+    labels = report.labels
     ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
     ax.set_yticks(range(len(labels)), labels)
     ax.set_xlabel("predicted")
@@ -66,23 +69,24 @@ def plot_confusion(report: dict[str, Any], path: str | Path, title: str = "") ->
                 fontsize=7,
                 color=color,
             )
-    ax.set_title(title or f"accuracy {report['accuracy']:.2%} on {report['n_windows']} windows")
+    ax.set_title(title or f"accuracy {report.accuracy:.2%} on {report.n_windows} windows")
     fig.tight_layout()
     _save(fig, path)
 
 
-def plot_per_subject(report: dict[str, Any], path: str | Path, title: str = "") -> None:
+def plot_per_subject(report: EvaluationReport, path: str | Path, title: str = "") -> None:
     """Accuracy per subject, with the number of windows of each."""
     plt = _pyplot()
-    subjects = sorted(report["per_subject"], key=int)
-    values = [report["per_subject"][s]["accuracy"] * 100 for s in subjects]
+    per_subject = report.per_subject
+    subjects = sorted(per_subject, key=int)
+    values = [per_subject[s]["accuracy"] * 100 for s in subjects]
     fig, ax = plt.subplots(figsize=(max(4, 0.8 * len(subjects) + 2), 3.5))
     bars = ax.bar([str(s) for s in subjects], values, color="tab:blue")
     for bar, s in zip(bars, subjects, strict=True):
         ax.text(
             bar.get_x() + bar.get_width() / 2,
             bar.get_height(),
-            f"{bar.get_height():.1f}%\n({report['per_subject'][s]['windows']})",
+            f"{bar.get_height():.1f}%\n({per_subject[s]['windows']})",
             ha="center",
             va="bottom",
             fontsize=8,
@@ -90,7 +94,7 @@ def plot_per_subject(report: dict[str, Any], path: str | Path, title: str = "") 
     ax.set_ylim(min(*values, 80) - 5, 105)
     ax.set_xlabel("subject")
     ax.set_ylabel("accuracy (%)")
-    ax.axhline(report["accuracy"] * 100, color="grey", linestyle="--", linewidth=1)
+    ax.axhline(report.accuracy * 100, color="grey", linestyle="--", linewidth=1)
     ax.set_title(title or "accuracy per subject (windows)")
     fig.tight_layout()
     _save(fig, path)

@@ -6,22 +6,20 @@ runtime exactly as a phone would deliver it, and the predictions compared with i
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
-from scipy import signal
 
 from harlite.atomic import atomic_file
-from harlite.errors import DataError
+from harlite.runtime.sensorcsv import CANONICAL_COLUMNS, Units
 from harlite.runtime.spec import ACTIVITY_LABELS, SAMPLE_RATE_HZ
 from harlite.train.hapt import (
     Experiment,
     check_segments,
-    find_raw_dir,
     list_experiments,
     read_experiment,
     read_labels,
+    require_raw_dir,
 )
 
 #: HAPT's postural transitions, activity ids 7–12.
@@ -35,22 +33,16 @@ TRANSITION_LABELS = (
 )
 ALL_LABELS = ACTIVITY_LABELS + TRANSITION_LABELS
 
-CANONICAL_HEADER = "t,acc_x,acc_y,acc_z,gyro_x,gyro_y,gyro_z,label"
-
 
 def experiments(root: str | Path, subjects: list[int] | None = None) -> list[Experiment]:
     """The experiments under a HAPT folder, optionally of some subjects only."""
-    raw_dir = find_raw_dir(root)
-    if raw_dir is None:
-        raise DataError("no RawData/labels.txt (not a HAPT raw folder)", root)
-    found = list_experiments(raw_dir)
+    found = list_experiments(require_raw_dir(root))
     return [e for e in found if subjects is None or e.user in subjects]
 
 
 def labelled_recording(root: str | Path, experiment: Experiment) -> tuple[np.ndarray, np.ndarray]:
     """The raw (n, 6) signal of an experiment and each sample's activity name ('' if none)."""
-    raw_dir = find_raw_dir(root)
-    labels_path = raw_dir / "labels.txt"
+    labels_path = require_raw_dir(root) / "labels.txt"
     segments = [s for s in read_labels(labels_path) if s.experiment == experiment.experiment]
     raw = read_experiment(experiment)
     check_segments(segments, {experiment.experiment: len(raw)}, labels_path)
@@ -64,20 +56,39 @@ def write_stream_csv(
     path: str | Path,
     raw: np.ndarray,
     labels: np.ndarray | None = None,
+    *,
+    times_s: np.ndarray | None = None,
     rate_hz: float = SAMPLE_RATE_HZ,
     start: int = 0,
+    units: Units | None = None,
 ) -> None:
-    """Write samples as a canonical stream CSV (t in s from sample ``start``, g, rad/s)."""
+    """Write samples (n, 6: acc xyz in g, gyro xyz in rad/s) as a CSV with the canonical
+    header, atomically.
+
+    Times are ``times_s`` if given, else sample ``start + i`` at ``rate_hz``. ``units`` writes
+    them as a phone might log them (e.g. m/s², deg/s and integer nanoseconds); the default is
+    the canonical seconds, g and rad/s.
+    """
+    if times_s is None:
+        times_s = (start + np.arange(len(raw))) / rate_hz
+    units = units or Units()
+    scale = units.scale()  # multiplying by it converts *to* the runtime's units
+    values = raw / scale[1:]
+    header = CANONICAL_COLUMNS if labels is not None else CANONICAL_COLUMNS[:-1]
     with atomic_file(path, "w", encoding="utf-8") as handle:
-        handle.write(
-            CANONICAL_HEADER + "\n" if labels is not None else CANONICAL_HEADER[:-6] + "\n"
-        )
-        for i, row in enumerate(raw):
-            values = ",".join(f"{v:.9g}" for v in row)
-            line = f"{(start + i) / rate_hz:.4f},{values}"
+        handle.write(",".join(header) + "\n")
+        for i, row in enumerate(values):
+            line = _time_text(times_s[i], units.time, scale[0]) + ","
+            line += ",".join(f"{v:.9g}" for v in row)
             if labels is not None:
                 line += "," + labels[i]
             handle.write(line + "\n")
+
+
+def _time_text(seconds: float, unit: str, unit_seconds: float) -> str:
+    if unit == "s":
+        return f"{seconds:.6f}"
+    return str(round(seconds / unit_seconds))
 
 
 def export_recordings(
@@ -92,45 +103,3 @@ def export_recordings(
         write_stream_csv(path, raw, labels)
         written.append(path)
     return written
-
-
-def resampled_recording(
-    raw: np.ndarray,
-    labels: np.ndarray | None,
-    rate_hz: float,
-    source_rate_hz: float = SAMPLE_RATE_HZ,
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """The recording as a sensor at ``rate_hz`` would have delivered it (polyphase
-    resampling), with each new sample labelled as the original sample nearest in time."""
-    ratio = Fraction(rate_hz / source_rate_hz).limit_denominator(1000)
-    resampled = signal.resample_poly(raw, ratio.numerator, ratio.denominator, axis=0)
-    if labels is None:
-        return resampled, None
-    nearest = np.rint(np.arange(len(resampled)) * source_rate_hz / rate_hz).astype(int)
-    return resampled, labels[np.clip(nearest, 0, len(labels) - 1)]
-
-
-def write_sensor_csv(
-    path: str | Path,
-    times_s: np.ndarray,
-    raw: np.ndarray,
-    labels: np.ndarray | None = None,
-    acc_unit: str = "g",
-    gyro_unit: str = "rad/s",
-    time_unit: str = "s",
-) -> None:
-    """Write a canonical-header CSV in other units (as phones log them), e.g. m/s², deg/s
-    and integer nanoseconds."""
-    acc = {"g": 1.0, "m/s2": 9.80665}[acc_unit]
-    gyro = {"rad/s": 1.0, "deg/s": 180.0 / np.pi}[gyro_unit]
-    per_second = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[time_unit]
-    values = raw * np.array([acc] * 3 + [gyro] * 3)
-    header = CANONICAL_HEADER if labels is not None else CANONICAL_HEADER.removesuffix(",label")
-    with atomic_file(path, "w", encoding="utf-8") as handle:
-        handle.write(header + "\n")
-        for i, row in enumerate(values):
-            stamp = f"{times_s[i]:.6f}" if time_unit == "s" else str(round(times_s[i] * per_second))
-            line = stamp + "," + ",".join(f"{v:.9g}" for v in row)
-            if labels is not None:
-                line += "," + labels[i]
-            handle.write(line + "\n")

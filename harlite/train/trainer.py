@@ -7,32 +7,37 @@ run with the best checkpoint evaluated and every artefact written.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import click
 import numpy as np
 
 from harlite.atomic import write_text_atomic
 from harlite.errors import HarliteError
 from harlite.train.config import TrainConfig
 from harlite.train.datasets import load_windows
-from harlite.train.evaluation import evaluate_predictions, format_report
-from harlite.train.models import build_model
-from harlite.train.plots import plot_confusion, plot_history
+from harlite.train.evaluation import (
+    CONFIG_FILE,
+    MODEL_FILE,
+    EvaluationReport,
+    evaluate_keras,
+    format_report,
+    write_reports,
+)
+from harlite.train.models import build_model, load_model, save_model_atomic
+from harlite.train.plots import plot_history
 from harlite.train.splits import UCI_TEST_SUBJECTS
 from harlite.train.tf_setup import keras, tensorflow
 from harlite.train.windowset import WindowSet
 
-MODEL_FILE = "model.keras"
-CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.json"
-REPORT_FILE = "report.json"
+
+#: Called after each epoch with (epoch, epochs, logs): loss, accuracy, val_loss,
+#: val_accuracy and epoch_seconds.
+EpochProgress = Callable[[int, int, dict[str, float]], None]
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,7 @@ class TrainResult:
     """What a run produced: its folder, the validation report and how it ended."""
 
     run_dir: Path
-    report: dict[str, Any]
+    report: EvaluationReport
     best_epoch: int
     epochs_run: int
     seconds: float
@@ -120,7 +125,7 @@ class _RunRecorder(keras().callbacks.Callback):
     """Keeps the run dir current after every epoch: history, and the checkpoint to keep
     (on each validation improvement for ``select=best``, every epoch for ``last``)."""
 
-    def __init__(self, run_dir: Path, config: TrainConfig, progress) -> None:
+    def __init__(self, run_dir: Path, config: TrainConfig, progress: EpochProgress) -> None:
         super().__init__()
         self.run_dir, self.config, self.progress = run_dir, config, progress
         self.history: dict[str, list[float]] = {}
@@ -146,14 +151,7 @@ class _RunRecorder(keras().callbacks.Callback):
             self.best_epoch = epoch + 1
         record = {**self.history, "best_epoch": self.best_epoch, "epochs_run": self.epochs_run}
         write_text_atomic(self.run_dir / HISTORY_FILE, json.dumps(record) + "\n")
-        self.progress(epoch + 1, logs)
-
-
-def save_model_atomic(model, path: Path) -> None:
-    """Save a Keras model so that ``path`` always holds a complete model file."""
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    model.save(tmp)
-    tmp.replace(path)
+        self.progress(epoch + 1, self.config.epochs, logs)
 
 
 def train(
@@ -161,7 +159,8 @@ def train(
     data_dir: str | Path,
     run_dir: str | Path,
     *,
-    verbose: bool = True,
+    log: Callable[[str], None] | None = None,
+    progress: EpochProgress | None = None,
     cache_dir: str | Path | bool | None = True,
 ) -> TrainResult:
     """Train ``config`` on the windows of ``data_dir`` and write the run dir.
@@ -169,14 +168,53 @@ def train(
     The run dir holds ``model.keras`` (the kept weights), ``config.json`` (the resolved
     settings), ``history.json`` and ``history.png`` (curves), and the validation evaluation:
     ``report.json``, ``report.txt`` and ``confusion.png``.
+
+    Args:
+        config: the resolved settings.
+        data_dir: a data set folder.
+        run_dir: the run folder to write.
+        log: receives what the run is doing, in lines (the split, the final report).
+        progress: called after every epoch (see :data:`EpochProgress`).
+        cache_dir: window cache folder (True: the default one; None/False: no cache).
     """
-    tf, k = tensorflow(), keras()
+    log = log or (lambda text: None)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    windows = load_windows(data_dir, config.filter_design, config.window, config.hop, cache_dir)
+    windows = load_windows(data_dir, config.design, config.window, config.hop, cache_dir)
     train_set, val_set = split_windows(windows, config)
-    mean, variance = channel_stats(train_set.X)
+    model = _compiled_model(config, train_set)
+    config.save(run_dir / CONFIG_FILE)
+    log(
+        f"{config.preset}: {len(train_set)} training windows "
+        f"(subjects {', '.join(map(str, train_set.subjects))}), {len(val_set)} validation "
+        f"windows (subjects {', '.join(map(str, val_set.subjects)) or 'none'}), "
+        f"{model.count_params():,} parameters"
+    )
+    if not len(val_set) and config.select == "best":
+        log(f"no validation subjects: keeping the final weights after {config.epochs} epochs")
+    recorder, seconds, interrupted = _fit(model, config, train_set, val_set, run_dir, progress)
+    if interrupted:
+        log(
+            f"interrupted after {recorder.epochs_run} epochs: keeping the checkpoint "
+            f"of epoch {recorder.best_epoch}"
+        )
+    report = _evaluate_kept(run_dir, config, train_set, val_set, recorder, seconds, interrupted)
+    which = "validation" if len(val_set) else "training (no validation subjects held out)"
+    log(
+        format_report(
+            report,
+            f"{which} (kept epoch {recorder.best_epoch} of {recorder.epochs_run}, {seconds:.0f} s)",
+        )
+    )
+    return TrainResult(
+        run_dir, report, recorder.best_epoch, recorder.epochs_run, seconds, interrupted
+    )
 
+
+def _compiled_model(config: TrainConfig, train_set: WindowSet):
+    """The preset's model, seeded, normalised with the training windows' statistics."""
+    tf, k = tensorflow(), keras()
+    mean, variance = channel_stats(train_set.X)
     k.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
     model = build_model(config, mean, variance, unroll=config.unroll)
@@ -185,43 +223,21 @@ def train(
         loss=k.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
-    config.save(run_dir / CONFIG_FILE)
+    return model
+
+
+def _fit(
+    model,
+    config: TrainConfig,
+    train_set: WindowSet,
+    val_set: WindowSet,
+    run_dir: Path,
+    progress: EpochProgress | None,
+) -> tuple[_RunRecorder, float, bool]:
+    """Fit until the last epoch, early stopping or Ctrl-C; (recorder, seconds, interrupted)."""
+    k = keras()
     validating = len(val_set) > 0
-    _echo(
-        verbose,
-        f"{config.preset}: {len(train_set)} training windows "
-        f"(subjects {', '.join(map(str, train_set.subjects))}), {len(val_set)} validation "
-        f"windows (subjects {', '.join(map(str, val_set.subjects)) or 'none'}), "
-        f"{model.count_params():,} parameters",
-    )
-    if not validating and config.select == "best":
-        _echo(
-            verbose,
-            f"no validation subjects: keeping the final weights after {config.epochs} epochs",
-        )
-
-    bar = (
-        click.progressbar(
-            length=config.epochs,
-            label="training",
-            file=sys.stderr,
-            show_eta=True,
-            item_show_func=lambda text: text,
-        )
-        if verbose
-        else contextlib.nullcontext()
-    )
-
-    def progress(epoch: int, logs: dict[str, float]) -> None:
-        if verbose:
-            bar.update(
-                1,
-                f"epoch {epoch}: loss {logs.get('loss', 0):.3f} "
-                f"acc {logs.get('accuracy', 0):.3f} val_loss {logs.get('val_loss', 0):.3f}"
-                f" val_acc {logs.get('val_accuracy', 0):.3f}",
-            )
-
-    recorder = _RunRecorder(run_dir, config, progress)
+    recorder = _RunRecorder(run_dir, config, progress or (lambda epoch, epochs, logs: None))
     callbacks = [recorder]
     if config.patience and validating:
         callbacks.append(
@@ -229,40 +245,43 @@ def train(
         )
     start = time.perf_counter()
     interrupted = False
-    with bar:
-        try:
-            model.fit(
-                _dataset(train_set, config),
-                validation_data=(val_set.X, val_set.y) if validating else None,
-                epochs=config.epochs,
-                callbacks=callbacks,
-                verbose=0,
-            )
-        except KeyboardInterrupt:
-            interrupted = True
-    seconds = time.perf_counter() - start
+    try:
+        model.fit(
+            _dataset(train_set, config),
+            validation_data=(val_set.X, val_set.y) if validating else None,
+            epochs=config.epochs,
+            callbacks=callbacks,
+            verbose=0,
+        )
+    except KeyboardInterrupt:
+        interrupted = True
     if recorder.epochs_run == 0:
         raise HarliteError("interrupted before the first epoch ended: no model was saved")
-    if interrupted:
-        _echo(
-            verbose,
-            f"interrupted after {recorder.epochs_run} epochs: keeping the checkpoint "
-            f"of epoch {recorder.best_epoch}",
-        )
+    return recorder, time.perf_counter() - start, interrupted
 
+
+def _evaluate_kept(
+    run_dir: Path,
+    config: TrainConfig,
+    train_set: WindowSet,
+    val_set: WindowSet,
+    recorder: _RunRecorder,
+    seconds: float,
+    interrupted: bool,
+) -> EvaluationReport:
+    """Evaluate the kept checkpoint (on the validation subjects, else the training ones) and
+    write its reports and the history plot."""
     kept = load_model(run_dir / MODEL_FILE)
-    evaluated, split = (val_set, "val") if validating else (train_set, "train")
-    report = evaluate_model(kept, evaluated)
-    report.update(
-        split=split,
-        subjects=evaluated.subjects,
-        best_epoch=recorder.best_epoch,
-        epochs_run=recorder.epochs_run,
-        train_seconds=round(seconds, 1),
-        interrupted=interrupted,
-        parameters=int(kept.count_params()),
-    )
-    which = "validation" if validating else "training (no validation subjects held out)"
+    evaluated, split = (val_set, "val") if len(val_set) else (train_set, "train")
+    report = evaluate_keras(kept, evaluated)
+    report.split = split
+    report.subjects = evaluated.subjects
+    report.best_epoch = recorder.best_epoch
+    report.epochs_run = recorder.epochs_run
+    report.train_seconds = round(seconds, 1)
+    report.interrupted = interrupted
+    report.parameters = int(kept.count_params())
+    which = "validation" if len(val_set) else "training (no validation subjects held out)"
     write_reports(
         report,
         run_dir,
@@ -270,57 +289,4 @@ def train(
     )
     history = json.loads((run_dir / HISTORY_FILE).read_text())
     plot_history(history, run_dir / "history.png", f"{config.preset} (seed {config.seed})")
-    _echo(
-        verbose,
-        format_report(
-            report,
-            f"{which} (kept epoch {recorder.best_epoch} of {recorder.epochs_run}, {seconds:.0f} s)",
-        ),
-    )
-    return TrainResult(
-        run_dir, report, recorder.best_epoch, recorder.epochs_run, seconds, interrupted
-    )
-
-
-def write_reports(report: dict[str, Any], folder: Path, title: str) -> None:
-    """Write report.json, report.txt and confusion.png into ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(folder / REPORT_FILE, json.dumps(report, indent=2) + "\n")
-    write_text_atomic(folder / "report.txt", format_report(report, title) + "\n")
-    plot_confusion(report, folder / "confusion.png", title)
-
-
-def load_model(path: str | Path):
-    """Load a ``.keras`` model saved by harlite."""
-    from harlite.train import models
-
-    models._reverse_time_layer()  # register harlite's custom layers before loading
-    try:
-        return keras().models.load_model(path, compile=False, safe_mode=True)
-    except (OSError, ValueError) as error:
-        raise HarliteError(f"{path}: cannot load the model: {error}") from None
-
-
-def predict_logits(model, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """The model's logits for windows ``X``."""
-    return (
-        np.concatenate(
-            [
-                np.asarray(model(X[i : i + batch_size], training=False))
-                for i in range(0, len(X), batch_size)
-            ]
-        )
-        if len(X)
-        else np.empty((0, 6), dtype=np.float32)
-    )
-
-
-def evaluate_model(model, windows: WindowSet) -> dict[str, Any]:
-    """Evaluation figures of a Keras model on ``windows``."""
-    predicted = predict_logits(model, windows.X).argmax(axis=1)
-    return evaluate_predictions(windows.y, predicted, windows.subject)
-
-
-def _echo(verbose: bool, text: str) -> None:
-    if verbose:
-        click.echo(text, err=True)
+    return report

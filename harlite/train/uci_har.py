@@ -17,12 +17,14 @@ from pathlib import Path
 import numpy as np
 
 from harlite.errors import DataError
-from harlite.runtime.spec import ACTIVITY_LABELS, MODEL_CHANNELS
+from harlite.runtime.spec import ACTIVITY_LABELS, MODEL_CHANNELS, SAMPLE_RATE_HZ, WINDOW_SAMPLES
 from harlite.train.textio import read_numeric_table
 from harlite.train.windowset import WindowSet
 
 SPLITS = ("train", "test")
-WINDOW = 128
+#: UCI cut its windows at 128 samples of its 50 Hz recordings (the standard the model uses).
+WINDOW = WINDOW_SAMPLES
+RATE_HZ = SAMPLE_RATE_HZ
 
 
 def find_uci_har_dir(root: str | Path) -> Path | None:

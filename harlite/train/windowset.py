@@ -47,10 +47,6 @@ class WindowSet:
         """The windows where ``mask`` (boolean or index array) holds."""
         return WindowSet(*(getattr(self, f.name)[mask] for f in fields(self)))
 
-    def for_subjects(self, subjects: list[int] | tuple[int, ...] | set[int]) -> WindowSet:
-        """The windows of the given subjects."""
-        return self.select(np.isin(self.subject, sorted(subjects)))
-
     def windows_per_class(self) -> dict[str, int]:
         """Number of windows per activity name, every activity listed."""
         counts = np.bincount(self.y, minlength=len(ACTIVITY_LABELS))

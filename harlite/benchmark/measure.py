@@ -1,21 +1,14 @@
-"""Measure a bundle's TFLite artefacts on this device: size, load time, first inference,
-batch-1 latency percentiles, throughput, peak memory, and the compute per window.
+"""Measurements inside one process: a TFLite artefact's load time, first inference, batch-1
+latency percentiles, throughput and peak memory; the compute per window; the dense-matmul
+peak of this machine. Needs only the runtime (numpy and an interpreter).
 
-Each (artefact, backend, threads) is measured in a fresh process, so that its load time is
-a cold start and its peak resident memory is that of a process holding only that artefact.
-Needs only the runtime (numpy and an interpreter); ``harlite.convert.benchmark_tf`` adds the
-Keras model and the frozen graph where TensorFlow is installed.
-
-Run one measurement directly: ``python -m harlite.runtime.benchmark '{"kind": "tflite", ...}'``
-prints one JSON object.
+Each runs in a fresh process (:mod:`harlite.benchmark.worker`), so that a load time is a
+cold start and a peak resident memory is that of a process holding only one artefact.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import resource
-import subprocess
 import sys
 import time
 from typing import Any
@@ -24,6 +17,7 @@ import numpy as np
 
 from harlite.runtime.bundle import Bundle
 from harlite.runtime.interpreter import TFLiteModel
+from harlite.runtime.spec import N_MODEL_CHANNELS
 
 #: Batch sizes measured for throughput, where the model takes them.
 BATCHES = (1, 16, 256)
@@ -38,7 +32,7 @@ def sample_windows(bundle: Bundle, count: int = 64) -> np.ndarray:
         if len(windows):
             return np.resize(windows, (count, *windows.shape[1:]))
     rng = np.random.default_rng(0)
-    return rng.standard_normal((count, bundle.window, 9)).astype(np.float32)
+    return rng.standard_normal((count, bundle.window, N_MODEL_CHANNELS)).astype(np.float32)
 
 
 def latency_stats(seconds: list[float]) -> dict[str, float]:
@@ -189,36 +183,3 @@ def measure_matmul_peak(spec: dict[str, Any]) -> dict[str, Any]:
         a @ b
         best = min(best, time.perf_counter() - t)
     return {"matmul_size": n, "peak_gmacs": round(n**3 / best / 1e9, 2)}
-
-
-def run_isolated(spec: dict[str, Any], module: str = "harlite.runtime.benchmark") -> dict:
-    """Run one measurement in a fresh Python process and return its JSON result."""
-    env = dict(os.environ)
-    threads = str(spec.get("threads") or 1)
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[name] = threads
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    result = subprocess.run(
-        [sys.executable, "-m", module, json.dumps(spec)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=spec.get("timeout", 600),
-    )
-    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
-    if result.returncode != 0 or not lines:
-        tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
-        return {"error": " | ".join(tail) or f"exit status {result.returncode}"}
-    return json.loads(lines[-1])
-
-
-def main() -> None:
-    """Worker entry point: one JSON spec in argv, one JSON result on stdout."""
-    spec = json.loads(sys.argv[1])
-    kind = spec.get("kind", "tflite")
-    result = measure_matmul_peak(spec) if kind == "matmul" else measure_tflite(spec)
-    print(json.dumps(result))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,21 +1,15 @@
 """Measure the Keras model (``predict_on_batch``) and the frozen ``.pb`` (a TensorFlow
-session) of a bundle, for comparison with the TFLite artefacts.
-
-Run in a fresh process by ``harlite bench``:
-``python -m harlite.convert.benchmark_tf '{"artifact": "keras", ...}'`` prints one JSON object.
-"""
+session) of a bundle, for comparison with the TFLite artefacts (needs TensorFlow; run in a
+fresh process by :mod:`harlite.benchmark.worker`)."""
 
 from __future__ import annotations
 
-import json
-import sys
 import time
 from typing import Any
 
 import numpy as np
 
-from harlite.quiet import native_output_silenced
-from harlite.runtime.benchmark import (
+from harlite.benchmark.measure import (
     BATCHES,
     batch_calls,
     peak_rss_mib,
@@ -23,6 +17,7 @@ from harlite.runtime.benchmark import (
     throughput_row,
     timed_calls,
 )
+from harlite.quiet import native_output_silenced
 from harlite.runtime.bundle import Bundle
 
 
@@ -37,14 +32,14 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
         tf.config.threading.set_inter_op_parallelism_threads(1)
     import_ms = (time.perf_counter() - started) * 1000
     bundle = Bundle.open(spec["bundle"])
-    name, entry = bundle.artifact(spec["artifact"])
-    path = bundle.checked_file(name)
+    artifact = bundle.artifact(spec["artifact"])
+    path = bundle.checked_file(artifact.name)
     windows = sample_windows(bundle)
 
     started = time.perf_counter()
     with native_output_silenced():
-        if entry["format"] == "keras":
-            from harlite.train.trainer import load_model
+        if artifact.format == "keras":
+            from harlite.train.models import load_model
 
             model = load_model(path)
             call = model.predict_on_batch
@@ -53,7 +48,7 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
             from harlite.convert.freeze import FrozenGraphRunner
 
             runner = FrozenGraphRunner(
-                path.read_bytes(), entry["inputs"][0]["name"], entry["outputs"][0]["name"]
+                path.read_bytes(), artifact.inputs[0]["name"], artifact.outputs[0]["name"]
             )
             session, output, feed = runner._session, runner._output, runner._input
 
@@ -78,12 +73,3 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
         "peak_rss_mib": peak_rss_mib(),
         "rows": rows,
     }
-
-
-def main() -> None:
-    """Worker entry point: one JSON spec in argv, one JSON result on stdout."""
-    print(json.dumps(measure(json.loads(sys.argv[1]))))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,52 @@
+"""The ``harlite`` command: one entry point for data, training, conversion and the device.
+
+Each command lives in a module of its family, parses its options, makes one library call and
+renders the result; errors the library raises as :class:`~harlite.errors.HarliteError` are
+shown as messages, never as tracebacks.
+"""
+
+from __future__ import annotations
+
+import click
+
+from harlite import __version__
+from harlite.cli.batch import batch
+from harlite.cli.bench import bench
+from harlite.cli.convert import convert, verify
+from harlite.cli.data import data
+from harlite.cli.evaluate import evaluate
+from harlite.cli.models import models
+from harlite.cli.pipeline import pipeline
+from harlite.cli.stream import stream
+from harlite.cli.train import train
+from harlite.errors import HarliteError
+
+
+class _Group(click.Group):
+    """A click group that shows harlite's errors as messages, never as tracebacks."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except HarliteError as error:
+            raise click.ClickException(str(error)) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="harlite")
+def cli() -> None:
+    """harlite: human-activity recognition from phone sensors, from training to the device.
+
+    Train a classifier (the stacked LSTM or a stronger preset) on raw accelerometer and
+    gyroscope recordings, convert it for phones and Raspberry Pis, and classify live sensor
+    streams.
+    """
+
+
+for _command in (data, train, evaluate, convert, verify, models, bench, pipeline, stream, batch):
+    cli.add_command(_command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli()

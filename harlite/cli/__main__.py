@@ -1,0 +1,5 @@
+"""``python -m harlite.cli``."""
+
+from harlite.cli import main
+
+main()

@@ -1,0 +1,93 @@
+"""``harlite convert`` and ``harlite verify``: a trained model to a bundle, and the bundle
+checked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from harlite.cli.options import data_option, echo_err, parse_subjects
+
+
+@click.command()
+@click.argument("model", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Bundle folder to write (replaced only once the new one is complete).",
+)
+@data_option(
+    "Data set folder: training windows calibrate int8, validation windows measure every artefact."
+)
+@click.option(
+    "--formats",
+    default="keras,pb,float32,dynamic,int8",
+    show_default=True,
+    help="Comma-separated: keras, pb, float32, dynamic, int8, float16.",
+)
+@click.option(
+    "--lstm",
+    "lstm_mode",
+    type=click.Choice(["fused", "unrolled"]),
+    default="fused",
+    show_default=True,
+    help="TFLite's fused LSTM op (compact) or 128 unrolled steps of builtin ops.",
+)
+@click.option(
+    "--val-subjects",
+    callback=parse_subjects,
+    help="Subjects to measure on (default: the model's validation subjects).",
+)
+@click.option("--default", "default_artifact", help="Artifact the runtime uses by default.")
+def convert(
+    model: Path,
+    out_dir: Path,
+    data_dir: Path,
+    formats: str,
+    lstm_mode: str,
+    val_subjects: list[int] | None,
+    default_artifact: str | None,
+) -> None:
+    """Convert MODEL (a run folder, .keras file or bundle) into a bundle: frozen .pb, TFLite
+    float32/dynamic/int8 (and float16), and a manifest with every figure a device needs."""
+    from harlite.convert.bundle_writer import convert_model
+
+    chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
+    echo_err(f"converting {model} → {out_dir}")
+    convert_model(
+        model,
+        out_dir,
+        data_dir,
+        formats=chosen,
+        unrolled=lstm_mode == "unrolled",
+        val_subjects=val_subjects,
+        default=default_artifact,
+        log=echo_err,
+    )
+    click.echo(str(out_dir))
+
+
+@click.command()
+@click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--backend",
+    type=click.Choice(["ai_edge_litert", "tflite_runtime", "tensorflow"]),
+    help="TFLite interpreter to use (default: the first available).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of rows.")
+def verify(bundle: Path, backend: str | None, as_json: bool) -> None:
+    """Check BUNDLE's hashes and schema, load every artefact and run the reference windows
+    through it; exits non-zero on any mismatch."""
+    from harlite.convert.verify import evaluation_note, format_rows, rows_as_dicts, verify_bundle
+
+    rows = verify_bundle(bundle, backend=backend)
+    click.echo(json.dumps(rows_as_dicts(rows)) if as_json else format_rows(rows))
+    if not as_json:
+        click.echo(evaluation_note(bundle))
+    failed = [r.artifact for r in rows if r.status == "FAILED"]
+    if failed:
+        raise click.ClickException(f"verification failed for: {', '.join(failed)}")

@@ -1,0 +1,110 @@
+"""``harlite data``: download data sets, describe them, export recordings as stream CSVs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from harlite.cli.options import ProgressBar, echo_err, parse_subjects
+
+
+@click.group()
+def data() -> None:
+    """Download data sets and inspect them."""
+
+
+@data.command("download")
+@click.argument("name", type=click.Choice(["hapt", "uci-har"]))
+@click.option(
+    "--dest",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Install here (default: $HARLITE_DATA_DIR/NAME or ~/.local/share/harlite/NAME).",
+)
+@click.option(
+    "--from",
+    "source",
+    type=click.Path(exists=True, path_type=Path),
+    help="Use this already downloaded zip or extracted folder instead of downloading.",
+)
+@click.option("--url", help="Download from this address instead of UCI's.")
+@click.option("--sha256", help="Expected SHA-256 of the zip; a mismatch is an error.")
+@click.option("--force", is_flag=True, help="Replace an existing installation.")
+@click.option(
+    "--timeout", default=30.0, show_default=True, help="Seconds without data before a retry."
+)
+@click.option("--retries", default=5, show_default=True, help="Retries after a failed attempt.")
+def data_download(
+    name: str,
+    dest: Path | None,
+    source: Path | None,
+    url: str | None,
+    sha256: str | None,
+    force: bool,
+    timeout: float,
+    retries: int,
+) -> None:
+    """Fetch the UCI data set NAME (hapt or uci-har), verify it and extract it safely.
+
+    A partial download resumes where it stopped. On a machine without internet, download
+    the zip elsewhere and pass it with --from.
+    """
+    from harlite.train.download import DATASETS, install_dataset
+
+    with ProgressBar("Downloading") as bar:
+        path = install_dataset(
+            name,
+            dest,
+            source=source,
+            url=url,
+            sha256=sha256,
+            force=force,
+            progress=bar.reach,
+            timeout=timeout,
+            retries=retries,
+        )
+    click.echo(f"{name}: {path}")
+    echo_err(f"Please cite: {DATASETS[name].citation}")
+
+
+@data.command("info")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--no-cache", is_flag=True, help="Build the windows afresh without the cache.")
+def data_info(directory: Path, as_json: bool, no_cache: bool) -> None:
+    """Subjects, experiments, hours of signal and windows per class of a data set folder."""
+    from harlite.runtime.spec import HOP_SAMPLES, WINDOW_SAMPLES
+    from harlite.train.datasets import dataset_info
+
+    info = dataset_info(directory, cache_dir=not no_cache)
+    if as_json:
+        click.echo(json.dumps(info.to_dict()))
+        return
+    click.echo(f"{info.path} ({info.layout})")
+    click.echo(f"  subjects     {len(info.subjects)}: {', '.join(map(str, info.subjects))}")
+    if info.experiments is not None:
+        click.echo(f"  experiments  {info.experiments}")
+    click.echo(f"  signal       {info.hours:.2f} h")
+    click.echo(f"  windows      {info.windows} ({WINDOW_SAMPLES} samples, hop {HOP_SAMPLES})")
+    for label, count in info.windows_per_class.items():
+        click.echo(f"    {label:<20} {count:>6}")
+
+
+@data.command("export")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the CSV files.",
+)
+@click.option("--subjects", callback=parse_subjects, help="E.g. 27-30.")
+def data_export(directory: Path, out_dir: Path, subjects: list[int] | None) -> None:
+    """Write each HAPT experiment in DIRECTORY as a labelled stream CSV in the canonical
+    format (t,acc_x,…,gyro_z,label), ready for `harlite stream`."""
+    from harlite.train.recordings import export_recordings
+
+    for path in export_recordings(directory, out_dir, subjects):
+        click.echo(str(path))

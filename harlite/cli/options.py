@@ -1,0 +1,299 @@
+"""What the commands share: options and their callbacks, bundle resolution, messages on
+stderr and the one progress bar."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+
+def echo_err(text: str) -> None:
+    """A line for the person at the terminal (stderr), never mixed into output data."""
+    click.echo(text, err=True)
+
+
+def quiet_or_err(quiet: bool) -> Callable[[str], None]:
+    """A log callable: stderr, or nothing with ``--quiet``."""
+    return (lambda text: None) if quiet else echo_err
+
+
+def bundle_path(value: str) -> Path:
+    """A BUNDLE argument: a bundle folder or the name of a shipped model."""
+    from harlite.shipped import resolve_bundle
+
+    return resolve_bundle(value)
+
+
+def parse_subjects(ctx: click.Context, param: click.Parameter, value: str | None):
+    """``--subjects``/``--val-subjects``: a list such as ``1,3,5-8`` (``none`` for an empty
+    validation set)."""
+    if value is None:
+        return None
+    if param.name == "val_subjects" and value.strip().lower() == "none":
+        return []
+    from harlite.train.splits import parse_subjects as parse
+
+    try:
+        return parse(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+def data_option(help_text: str, required: bool = True):
+    """The --data option of the commands that read a data set folder."""
+    return click.option(
+        "--data",
+        "data_dir",
+        required=required,
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help=help_text,
+    )
+
+
+class ProgressBar:
+    """The one progress bar of the CLI: on stderr, started when its length is known, with
+    notes printed above it. Off with ``enabled=False``."""
+
+    def __init__(self, label: str, enabled: bool = True, show_pos: bool = False) -> None:
+        self.label = label
+        self.enabled = enabled
+        self.show_pos = show_pos
+        self._bar = None
+        self._done = 0
+
+    def start(self, total: int | None) -> None:
+        """Show the bar for ``total`` steps (None or 0: unknown length)."""
+        if not self.enabled or self._bar is not None:
+            return
+        self._bar = click.progressbar(
+            length=total or 0,
+            label=self.label,
+            file=sys.stderr,
+            show_pos=self.show_pos or not total,
+            show_eta=bool(total),
+            item_show_func=lambda text: text,
+        )
+        self._bar.__enter__()
+
+    def advance(self, steps: int = 1, text: str | None = None) -> None:
+        """Move on ``steps`` steps, showing ``text`` beside the bar."""
+        if self._bar is not None:
+            self._bar.update(steps, text)
+            self._done += steps
+
+    def reach(self, done: int, total: int | None = None) -> None:
+        """Move to ``done`` steps (for callbacks that report totals so far)."""
+        if self._bar is None:
+            self.start(total)
+        self.advance(done - self._done)
+
+    def note(self, text: str) -> None:
+        """A line above the bar."""
+        if self.enabled:
+            prefix = "\n" if self._bar is not None and sys.stderr.isatty() else ""
+            echo_err(prefix + text)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def epoch_progress(bar: ProgressBar):
+    """A training progress callback that moves ``bar`` one epoch at a time."""
+
+    def progress(epoch: int, epochs: int, logs: dict[str, float]) -> None:
+        bar.start(epochs)
+        bar.advance(
+            1,
+            f"epoch {epoch}: loss {logs.get('loss', 0):.3f} "
+            f"acc {logs.get('accuracy', 0):.3f} val_loss {logs.get('val_loss', 0):.3f}"
+            f" val_acc {logs.get('val_accuracy', 0):.3f}",
+        )
+        if epoch == epochs:
+            bar.close()
+
+    return progress
+
+
+# --- how a bundle runs and how an input is read (stream, batch) --------------------------
+
+
+def _rate(ctx: click.Context, param: click.Parameter, value: str) -> float | None:
+    if value is None or value.strip().lower() == "auto":
+        return None
+    try:
+        rate = float(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is neither a number of Hz nor 'auto'") from None
+    if not rate > 0:
+        raise click.BadParameter("the rate must be positive")
+    return rate
+
+
+def _columns(ctx: click.Context, param: click.Parameter, value: str | None):
+    if value is None:
+        return None
+    from harlite.runtime.sensorcsv import parse_columns_option
+
+    try:
+        return parse_columns_option(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+def _smoothing(ctx: click.Context, param: click.Parameter, value: str | None):
+    from harlite.runtime.smoothing import parse_smoothing
+
+    try:
+        parse_smoothing(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+    return value
+
+
+_MODEL_AND_INPUT_OPTIONS = [
+    click.option("--artifact", help="Artefact to run (default: the manifest's default)."),
+    click.option(
+        "--backend",
+        type=click.Choice(["ai_edge_litert", "tflite_runtime", "tensorflow"]),
+        help="TFLite interpreter (default: the first available in this order).",
+    ),
+    click.option("--threads", type=int, default=1, show_default=True, help="Interpreter threads."),
+    click.option("--hop", type=int, help="Samples between windows (default: the bundle's, 50%)."),
+    click.option(
+        "--smooth",
+        callback=_smoothing,
+        help="Smooth successive predictions: mean:K (average of K probability vectors) or "
+        "vote:K (majority of K labels); adds about (K-1)/2 hops of delay.",
+    ),
+    click.option(
+        "--format",
+        "input_format",
+        type=click.Choice(["auto", "canonical", "sensorlogger"]),
+        default="auto",
+        show_default=True,
+        help="Input format (auto: Sensor Logger for folders and .zip, CSV otherwise).",
+    ),
+    click.option(
+        "--columns",
+        callback=_columns,
+        help="Column mapping: t=time,acc_x=ax,… (rename header columns), or a plain list "
+        "t,acc_x,…,gyro_z for input without a header ('-' skips a column).",
+    ),
+    click.option("--acc-unit", type=click.Choice(["g", "m/s2"]), help="Acceleration unit."),
+    click.option("--gyro-unit", type=click.Choice(["rad/s", "deg/s"]), help="Angular rate unit."),
+    click.option("--time-unit", type=click.Choice(["s", "ms", "us", "ns"]), help="Time unit."),
+    click.option(
+        "--rate",
+        default="auto",
+        show_default=True,
+        callback=_rate,
+        help="Input sample rate in Hz (samples then taken as evenly spaced), or 'auto' to use "
+        "the timestamps. Any rate is resampled to the model's.",
+    ),
+    click.option(
+        "--max-gap",
+        type=float,
+        default=0.25,
+        show_default=True,
+        help="Seconds without samples after which the window restarts instead of interpolating.",
+    ),
+]
+
+
+def model_and_input_options(command):
+    """The options `harlite stream` and `harlite batch` share: which model and how to run
+    it, and how to read the input."""
+    for option in reversed(_MODEL_AND_INPUT_OPTIONS):
+        command = option(command)
+    return command
+
+
+def _workers(ctx: click.Context, param: click.Parameter, value: int | None):
+    if value is not None and value < 1:
+        raise click.BadParameter("must be at least 1")
+    return value
+
+
+def batch_options(out_required: bool):
+    """The options of batch work (`harlite batch`, and `harlite stream` with several inputs):
+    where outputs go, which engine, how many at once. Old names stay as aliases
+    (``--output-dir``/``--out``, ``--jobs``/``--workers``)."""
+    options = [
+        click.option(
+            "--out",
+            "--output-dir",
+            "out_dir",
+            required=out_required,
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Batch: folder for one output and summary per recording, and batch-summary.json.",
+        ),
+        click.option(
+            "--engine",
+            type=click.Choice(["local", "ray"]),
+            default="local",
+            show_default=True,
+            help="Batch: local (a pool of processes on this machine) or ray (a Ray cluster; "
+            "harlite[ray]).",
+        ),
+        click.option(
+            "--address",
+            help="Batch, Ray: the cluster to join (e.g. 127.0.0.1:6379); default: start Ray "
+            "in this process.",
+        ),
+        click.option(
+            "--workers",
+            "--jobs",
+            "workers",
+            type=int,
+            callback=_workers,
+            help="Batch: recordings classified at once (default: all cores, or the "
+            "cluster's CPUs).",
+        ),
+    ]
+
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def classifier_settings(options: dict, batch_size: int = 1):
+    """The ClassifierSettings the shared options describe."""
+    from harlite.runtime.stream import ClassifierSettings
+
+    return ClassifierSettings(
+        artifact=options["artifact"],
+        backend=options["backend"],
+        threads=options["threads"],
+        hop=options["hop"],
+        smoothing=options["smooth"],
+        max_gap_s=options["max_gap"],
+        batch_size=batch_size,
+    )
+
+
+def input_options(options: dict):
+    """The InputOptions the shared options describe."""
+    from harlite.runtime.sources import InputOptions
+
+    return InputOptions(
+        format=options["input_format"],
+        columns=options["columns"],
+        acc_unit=options["acc_unit"],
+        gyro_unit=options["gyro_unit"],
+        time_unit=options["time_unit"],
+        rate_hz=options["rate"],
+    )

@@ -1,0 +1,85 @@
+"""Run a batch end to end: plan it (skipping finished recordings), run it on the chosen
+engine (a local process pool, or Ray), and write ``batch-summary.json``; shared by
+``harlite batch`` and the batch mode of ``harlite stream``."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from harlite.atomic import write_text_atomic
+from harlite.errors import HarliteError
+from harlite.runtime.batch import (
+    BatchSummary,
+    Progress,
+    batch_summary,
+    expand_inputs,
+    plan_batch,
+    run_local,
+)
+from harlite.runtime.sources import InputOptions
+from harlite.runtime.stream import ClassifierSettings
+
+BATCH_SUMMARY = "batch-summary.json"
+ENGINES = ("local", "ray")
+
+
+def run_batch(
+    inputs: list[str],
+    out_dir: str | Path,
+    bundle: str | Path,
+    settings: ClassifierSettings,
+    options: InputOptions,
+    *,
+    engine: str = "local",
+    address: str | None = None,
+    workers: int | None = None,
+    output_format: str = "jsonl",
+    log: Callable[[str], None] | None = None,
+    on_planned: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
+) -> BatchSummary:
+    """Plan, run (skipping finished recordings) and summarise a batch into
+    ``out_dir/batch-summary.json``.
+
+    Args:
+        inputs: files, folders of recordings and globs.
+        out_dir: where each recording's output and summary go.
+        bundle, settings: the model and how to run it.
+        options: how to read the inputs.
+        engine: ``local`` (a process pool here) or ``ray`` (``harlite[ray]``).
+        address: Ray: the cluster to join (None: start Ray in this process).
+        workers: recordings classified at once (None: all cores, or the cluster's CPUs).
+        output_format: ``jsonl``, ``csv`` or ``parquet``.
+        log: receives one line on what was planned.
+        on_planned: receives the number of recordings to classify, before the first starts.
+        progress: called as each recording ends (task, summary record or None, error).
+
+    Returns:
+        The summary; ``failed`` names each recording that could not be classified and
+        ``interrupted`` is set when Ctrl-C stopped the run (finished recordings are kept).
+    """
+    if engine not in ENGINES:
+        raise HarliteError(f"unknown engine {engine!r}: choose from {', '.join(ENGINES)}")
+    out_dir = Path(out_dir)
+    files = expand_inputs(inputs)
+    todo, done = plan_batch(files, out_dir, bundle, settings, options, output_format)
+    if log is not None:
+        log(
+            f"{len(files)} recordings: {len(done)} already done, {len(todo)} to classify "
+            f"({engine} engine)"
+        )
+    if on_planned is not None:
+        on_planned(len(todo))
+    started = time.perf_counter()
+    if engine == "ray":
+        from harlite.runtime.batch_ray import run_ray
+
+        result = run_ray(todo, address=address, workers=workers, progress=progress)
+    else:
+        result = run_local(todo, workers=workers, progress=progress)
+    summary = batch_summary(result, done, engine, time.perf_counter() - started)
+    write_text_atomic(out_dir / BATCH_SUMMARY, json.dumps(summary.to_dict(), indent=2) + "\n")
+    return summary
