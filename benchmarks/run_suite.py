@@ -21,6 +21,7 @@ SUITE = [
     ["bench_stream.py"],
     ["bench_stream_accuracy.py"],
     ["bench_uci_har_load.py"],
+    ["bench_udp.py"],
 ]
 
 

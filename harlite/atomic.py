@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+TEMP_SUFFIX = ".tmp"
+
 
 @contextmanager
 def atomic_file(path: str | Path, mode: str = "wb", encoding: str | None = None) -> Iterator:
@@ -18,7 +20,10 @@ def atomic_file(path: str | Path, mode: str = "wb", encoding: str | None = None)
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # The pid in the name tells a live writer's temporary file from a dead one's.
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=path.parent
+    )
     try:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would
         with os.fdopen(fd, mode, encoding=encoding) as handle:
@@ -66,3 +71,21 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def writer_pid(temporary: Path) -> int | None:
+    """The pid of the process that made a temporary file of :func:`atomic_file` (None for
+    names without one)."""
+    parts = temporary.name.removesuffix(TEMP_SUFFIX).split(".")
+    return int(parts[-2]) if len(parts) >= 3 and parts[-2].isdigit() else None
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid exists."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -135,10 +135,11 @@ def test_timestamps_out_of_order_or_repeated_are_counted(tmp_path_factory, order
     path.write_bytes(b"\n".join([HEADER.encode()] + [row_line(r) for r in rows]) + b"\n")
     summary = stream_file(path)
     assert summary.samples + summary.bad_rows == 300
-    assert set(summary.bad_row_reasons) <= {"timestamp went backwards", "timestamp repeated"}
-    times = rows[:, 0]
-    increasing = np.concatenate(([True], times[1:] > np.maximum.accumulate(times)[:-1]))
-    assert summary.samples == int(increasing.sum())
+    reasons = {"timestamp went backwards", "timestamp repeated", "timestamp jumped ahead"}
+    assert set(summary.bad_row_reasons) <= reasons
+    # Every row outside the shuffled block is kept: a row out of place costs only itself
+    # (before issue 13, one row jumped ahead cost every row after it up to its time).
+    assert summary.samples >= 300 - 40
 
 
 @FUZZ

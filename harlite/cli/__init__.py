@@ -16,10 +16,11 @@ from harlite.cli.convert import convert, verify
 from harlite.cli.data import data
 from harlite.cli.evaluate import evaluate
 from harlite.cli.models import models
+from harlite.cli.options import SETTING_OPTIONS
 from harlite.cli.pipeline import pipeline
 from harlite.cli.stream import stream
 from harlite.cli.train import train
-from harlite.errors import HarliteError
+from harlite.errors import HarliteError, SettingError
 
 
 class _Group(click.Group):
@@ -28,6 +29,10 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except SettingError as error:
+            option = SETTING_OPTIONS.get(error.setting, error.setting)
+            message = str(error).removeprefix(f"{error.setting}: ")
+            raise click.BadParameter(message, param_hint=f"'{option}'") from None
         except HarliteError as error:
             raise click.ClickException(str(error)) from None
 

@@ -104,3 +104,8 @@ def run_batch_command(
         sys.exit(130)
     if summary.failed:
         raise click.ClickException(f"{len(summary.failed)} recording(s) failed")
+    if summary.truncated:
+        raise click.ClickException(
+            f"{len(summary.truncated)} recording(s) ended early (damaged): "
+            + "; ".join(f"{Path(k).name}: {v}" for k, v in summary.truncated.items())
+        )

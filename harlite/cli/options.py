@@ -3,6 +3,7 @@ stderr and the one progress bar."""
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -128,6 +129,13 @@ def epoch_progress(bar: ProgressBar):
 # --- how a bundle runs and how an input is read (stream, batch) --------------------------
 
 
+def positive_number(ctx: click.Context, param: click.Parameter, value: float | None):
+    """A positive, finite number (None stays None)."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise click.BadParameter(f"must be a positive, finite number, not {value}")
+    return value
+
+
 def _rate(ctx: click.Context, param: click.Parameter, value: str) -> float | None:
     if value is None or value.strip().lower() == "auto":
         return None
@@ -135,8 +143,8 @@ def _rate(ctx: click.Context, param: click.Parameter, value: str) -> float | Non
         rate = float(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is neither a number of Hz nor 'auto'") from None
-    if not rate > 0:
-        raise click.BadParameter("the rate must be positive")
+    if not (math.isfinite(rate) and rate > 0):
+        raise click.BadParameter("the rate must be a positive, finite number of Hz")
     return rate
 
 
@@ -168,8 +176,18 @@ _MODEL_AND_INPUT_OPTIONS = [
         type=click.Choice(["ai_edge_litert", "tflite_runtime", "tensorflow"]),
         help="TFLite interpreter (default: the first available in this order).",
     ),
-    click.option("--threads", type=int, default=1, show_default=True, help="Interpreter threads."),
-    click.option("--hop", type=int, help="Samples between windows (default: the bundle's, 50%)."),
+    click.option(
+        "--threads",
+        type=click.IntRange(min=1),
+        default=1,
+        show_default=True,
+        help="Interpreter threads.",
+    ),
+    click.option(
+        "--hop",
+        type=click.IntRange(min=1),
+        help="Samples between windows (default: the bundle's, 50%; at most the window).",
+    ),
     click.option(
         "--smooth",
         callback=_smoothing,
@@ -206,6 +224,7 @@ _MODEL_AND_INPUT_OPTIONS = [
         type=float,
         default=0.25,
         show_default=True,
+        callback=positive_number,
         help="Seconds without samples after which the window restarts instead of interpolating.",
     ),
 ]
@@ -297,3 +316,22 @@ def input_options(options: dict):
         time_unit=options["time_unit"],
         rate_hz=options["rate"],
     )
+
+
+#: The option of each classifier setting, for messages about a setting out of range.
+SETTING_OPTIONS = {
+    "artifact": "--artifact",
+    "backend": "--backend",
+    "threads": "--threads",
+    "hop": "--hop",
+    "smoothing": "--smooth",
+    "max_gap_s": "--max-gap",
+    "batch_size": "--batch-size",
+}
+
+
+def refuse_inputs(outputs, inputs) -> None:
+    """Outputs that would replace an input are refused before anything is written."""
+    from harlite.outputs import refuse_inputs as refuse
+
+    refuse(outputs, [i for i in inputs if i != "-" and not str(i).startswith("udp:")])

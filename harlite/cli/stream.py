@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import signal
 import sys
 from pathlib import Path
 
@@ -17,7 +15,10 @@ from harlite.cli.options import (
     echo_err,
     input_options,
     model_and_input_options,
+    positive_number,
+    refuse_inputs,
 )
+from harlite.errors import printable
 
 DEMO_RECORDING = Path(__file__).resolve().parents[1] / "demo" / "exp54_user27.csv.gz"
 DEMO_MODEL = "lstm"
@@ -40,6 +41,7 @@ SHOWN_BAD_ROWS = 10
 @click.option(
     "--speed",
     type=float,
+    callback=positive_number,
     help="Replay speed-up (default 1; --demo on a terminal replays at 10).",
 )
 @click.option(
@@ -63,13 +65,18 @@ SHOWN_BAD_ROWS = 10
 @click.option("--strict", is_flag=True, help="Stop at the first bad row with an error.")
 @click.option(
     "--batch-size",
-    type=int,
+    type=click.IntRange(min=1),
     default=64,
     show_default=True,
     help="Windows per interpreter call for artefacts exported with a dynamic batch "
     "(harlite's own artefacts have a static batch of 1 and run window by window).",
 )
-@click.option("--idle-timeout", type=float, help="UDP: stop after this many seconds without data.")
+@click.option(
+    "--idle-timeout",
+    type=float,
+    callback=positive_number,
+    help="UDP: stop after this many seconds without data.",
+)
 @click.option("--quiet", is_flag=True, help="No bad-row messages or summary on stderr.")
 def stream(bundle, inputs, demo, **options) -> None:
     """Classify accelerometer + gyroscope samples with BUNDLE (a bundle folder or the name
@@ -145,26 +152,35 @@ def _stream_batch(inputs, bundle: Path, settings, options: dict) -> None:
 
 def _stream_one(name: str, bundle: Path, settings, options: dict) -> None:
     from harlite.runtime.session import classify_recording
+    from harlite.runtime.signals import interrupts_end_the_run
     from harlite.runtime.stream import StreamClassifier
 
+    refuse_inputs([options["output"], options["summary_path"]], [name])
+    kind = _output_kind(options)
     classifier = StreamClassifier(bundle, settings)
     source_name, source = _open_input(name, options)
-    kind = _output_kind(options)
-    _terminate_as_interrupt()
-    summary = classify_recording(
-        source,
-        classifier,
-        options["output"] if options["output"] is not None else sys.stdout,
-        name=source_name,
-        output_format=kind,
-        summary_path=options["summary_path"],
-        strict=options["strict"],
-        on_bad_row=_bad_row_printer(source_name, options["quiet"]),
-    )
-    if not options["quiet"]:
+    quiet = options["quiet"]
+    with interrupts_end_the_run(restore=False):  # the command ends with the run
+        summary = classify_recording(
+            source,
+            classifier,
+            options["output"] if options["output"] is not None else sys.stdout,
+            name=source_name,
+            output_format=kind,
+            summary_path=options["summary_path"],
+            strict=options["strict"],
+            on_bad_row=_bad_row_printer(source_name, quiet),
+            on_warning=None if quiet else lambda text: echo_err(f"warning: {printable(text)}"),
+        )
+    if not quiet:
         echo_err(summary.format())
     if summary.interrupted:
         sys.exit(130)
+    if summary.truncated:
+        raise click.ClickException(
+            f"{source_name}: {summary.truncated_reason}; the predictions of its readable "
+            "part were written"
+        )
 
 
 def _output_kind(options: dict) -> str:
@@ -186,7 +202,7 @@ def _bad_row_printer(source_name: str, quiet: bool):
         if quiet or shown[0] > SHOWN_BAD_ROWS:
             return
         suffix = f" ({detail})" if detail else ""
-        echo_err(f"{source_name}: line {line}: {reason}{suffix}")
+        echo_err(printable(f"{source_name}: line {line}: {reason}{suffix}"))
         if shown[0] == SHOWN_BAD_ROWS:
             echo_err("… further bad rows are counted in the summary")
 
@@ -213,16 +229,12 @@ def _udp_address(value: str) -> tuple[str, int]:
     rest = value.removeprefix("udp://").removeprefix("udp:")
     host, _, port = rest.rpartition(":")
     try:
-        return host or "127.0.0.1", int(port)
+        number = int(port)
     except ValueError:
-        raise click.BadParameter(f"{value}: expected udp://HOST:PORT or udp:PORT") from None
-
-
-def _terminate_as_interrupt() -> None:
-    """SIGTERM ends a stream like Ctrl-C: predictions so far are kept, the summary written."""
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    with contextlib.suppress(ValueError):  # only the main thread may set handlers
-        signal.signal(signal.SIGTERM, handler)
+        number = -1
+    if not 0 <= number <= 65535:
+        raise click.BadParameter(
+            f"{value}: expected udp://HOST:PORT or udp:PORT with a port in 0..65535",
+            param_hint="'--input'",
+        )
+    return host or "127.0.0.1", number

@@ -41,7 +41,7 @@ def verify_bundle(path: str | Path, backend: str | None = None) -> list[VerifyRo
     """Verify every artefact of the bundle at ``path``; raises BundleError if the manifest
     itself is unusable, else returns one row per artefact (status FAILED on a mismatch)."""
     bundle = Bundle.open(path)
-    reference_path = bundle.path / bundle.evaluation["reference_windows"]
+    reference_path = bundle.reference_windows
     try:
         with np.load(reference_path, allow_pickle=False) as data:
             reference = {key: data[key] for key in data.files}

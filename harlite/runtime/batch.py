@@ -23,7 +23,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harlite.errors import DataError, HarliteError
+from harlite.atomic import TEMP_SUFFIX, process_alive, writer_pid
+from harlite.errors import DataError, HarliteError, SettingError
+from harlite.outputs import refuse_inputs
 from harlite.runtime.bundle import Bundle, sha256_file
 from harlite.runtime.session import classify_recording as classify_into
 from harlite.runtime.sinks import FILE_FORMATS, require_pyarrow
@@ -86,8 +88,9 @@ class BatchSummary:
     """What a batch run did, over the recordings classified now and those skipped as done;
     :meth:`to_dict` is ``batch-summary.json``.
 
-    ``recordings`` maps each input to the main figures of its own summary; ``accuracy`` and
-    ``labelled_windows`` are set when some recordings carried labels.
+    ``recordings`` maps each input to the main figures of its own summary; ``truncated``
+    each input that ended early (a damaged file: its readable part was classified) to the
+    reason; ``accuracy`` and ``labelled_windows`` are set when some recordings carried labels.
     """
 
     engine: str
@@ -102,6 +105,7 @@ class BatchSummary:
     signal_seconds_processed: float
     realtime_factor: float | None
     recordings: dict[str, dict[str, Any]]
+    truncated: dict[str, str] = field(default_factory=dict)
     labelled_windows: int | None = None
     accuracy: float | None = None
 
@@ -118,6 +122,8 @@ class BatchSummary:
             f"{self.processed} classified, {self.skipped} skipped, "
             f"{len(self.failed)} failed; {self.windows} windows in all"
         )
+        if self.truncated:
+            line += f"; {len(self.truncated)} truncated (their readable part classified)"
         if self.accuracy is not None:
             line += f", accuracy {self.accuracy:.2%} over {self.labelled_windows} windows"
         if self.realtime_factor:
@@ -184,7 +190,11 @@ def plan_batch(
         raise HarliteError(f"unknown output format {output_format!r}: {', '.join(FILE_FORMATS)}")
     if output_format == "parquet":
         require_pyarrow()
-    Bundle.open(bundle).artifact(settings.artifact)  # fail early on a bad bundle
+    check_outputs(inputs, out_dir, output_format)
+    opened = Bundle.open(bundle)  # fail early on a bad bundle or setting
+    opened.artifact(settings.artifact)
+    if settings.hop is not None and settings.hop > opened.window:
+        raise SettingError("hop", f"must lie in 1..{opened.window}, not {settings.hop}")
     key = model_key(bundle, settings)
     todo, done = [], []
     for path, name in output_names(inputs).items():
@@ -201,6 +211,14 @@ def plan_batch(
         )
         (done if is_complete(task) else todo).append(task)
     return todo, done
+
+
+def check_outputs(inputs: list[Path], out_dir: Path, output_format: str) -> None:
+    """Refuse, before anything is written, outputs that would replace an input."""
+    outputs = [out_dir / "batch-summary.json"]
+    for name in output_names(inputs).values():
+        outputs += [out_dir / f"{name}.{output_format}", out_dir / f"{name}{SUMMARY_SUFFIX}"]
+    refuse_inputs(outputs, inputs)
 
 
 def is_complete(task: RecordingTask) -> bool:
@@ -222,7 +240,7 @@ def run_task(task: RecordingTask, classifier: StreamClassifier) -> dict[str, Any
     """Classify one recording into its output and summary (both atomic, summary last) with
     a loaded classifier (reset first). Returns the summary record."""
     classifier.reset()
-    _remove_stale_temporaries(task)
+    remove_stale_temporaries(task)
     fields = {"input_sha256": task.input_sha256, "model_key": task.model_key}
     summary = classify_into(
         open_source(task.input, task.options),
@@ -237,12 +255,14 @@ def run_task(task: RecordingTask, classifier: StreamClassifier) -> dict[str, Any
     return {**summary.to_dict(), **fields}
 
 
-def _remove_stale_temporaries(task: RecordingTask) -> None:
-    """Temporary files of an earlier attempt at this recording whose process was killed
-    (and so could not clean up); a task runs in one place at a time."""
+def remove_stale_temporaries(task: RecordingTask) -> None:
+    """Temporary files of an earlier attempt at this recording whose process is gone (a run
+    killed before it could clean up); a live writer's files are left alone."""
     for path in (Path(task.output), Path(task.summary)):
-        for stale in path.parent.glob(f".{path.name}.*.tmp"):
-            stale.unlink(missing_ok=True)
+        for stale in path.parent.glob(f".{path.name}.*{TEMP_SUFFIX}"):
+            pid = writer_pid(stale)
+            if pid is None or not process_alive(pid):
+                stale.unlink(missing_ok=True)
 
 
 _WORKER_CLASSIFIERS: dict[tuple[str, ClassifierSettings], StreamClassifier] = {}
@@ -347,6 +367,9 @@ def batch_summary(
         realtime_factor=round(signal_s / seconds, 1) if seconds > 0 and signal_s else None,
         recordings={
             path: {key: r.get(key) for key in RECORDING_KEYS} for path, r in recordings.items()
+        },
+        truncated={
+            path: r["truncated_reason"] for path, r in recordings.items() if r.get("truncated")
         },
         labelled_windows=labelled or None,
         accuracy=correct / labelled if labelled else None,

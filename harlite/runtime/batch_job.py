@@ -4,9 +4,12 @@ engine (a local process pool, or Ray), and write ``batch-summary.json``; shared 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from harlite.atomic import write_text_atomic
@@ -15,8 +18,10 @@ from harlite.runtime.batch import (
     BatchSummary,
     Progress,
     batch_summary,
+    check_outputs,
     expand_inputs,
     plan_batch,
+    remove_stale_temporaries,
     run_local,
 )
 from harlite.runtime.sources import InputOptions
@@ -24,6 +29,29 @@ from harlite.runtime.stream import ClassifierSettings
 
 BATCH_SUMMARY = "batch-summary.json"
 ENGINES = ("local", "ray")
+
+
+@contextlib.contextmanager
+def folder_lock(out_dir: Path) -> Iterator[None]:
+    """Hold a lock on ``out_dir`` for the duration, or refuse at once if another run holds
+    it. The lock is on the folder itself (no file is added) and goes with its process,
+    however that process ends."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(out_dir, os.O_RDONLY)
+    except OSError as error:
+        raise HarliteError(f"{out_dir}: cannot write here: {error.strerror or error}") from None
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise HarliteError(
+                f"{out_dir}: another harlite batch is writing into this folder; wait for it to "
+                "finish or choose another --out"
+            ) from None
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
 
 
 def run_batch(
@@ -65,7 +93,21 @@ def run_batch(
         raise HarliteError(f"unknown engine {engine!r}: choose from {', '.join(ENGINES)}")
     out_dir = Path(out_dir)
     files = expand_inputs(inputs)
+    check_outputs(files, out_dir, output_format)  # before the lock file is made
+    with folder_lock(out_dir):
+        return _run_locked(
+            files, out_dir, bundle, settings, options, engine, address, workers,
+            output_format, log, on_planned, progress,
+        )  # fmt: skip
+
+
+def _run_locked(
+    files, out_dir, bundle, settings, options, engine, address, workers, output_format, log,
+    on_planned, progress,
+) -> BatchSummary:  # fmt: skip
     todo, done = plan_batch(files, out_dir, bundle, settings, options, output_format)
+    for task in todo + done:  # under the lock: temporaries of dead runs only
+        remove_stale_temporaries(task)
     if log is not None:
         log(
             f"{len(files)} recordings: {len(done)} already done, {len(todo)} to classify "
@@ -81,5 +123,7 @@ def run_batch(
     else:
         result = run_local(todo, workers=workers, progress=progress)
     summary = batch_summary(result, done, engine, time.perf_counter() - started)
-    write_text_atomic(out_dir / BATCH_SUMMARY, json.dumps(summary.to_dict(), indent=2) + "\n")
+    write_text_atomic(
+        out_dir / BATCH_SUMMARY, json.dumps(summary.to_dict(), indent=2, allow_nan=False) + "\n"
+    )
     return summary

@@ -8,8 +8,10 @@ over a Ray cluster (``pip install 'harlite[ray]'``).
   ends with exactly one complete output.
 - Inputs and outputs are paths: on a multi-machine cluster they must be on storage every
   node sees at the same path (NFS, a shared volume).
-- ``address`` None starts Ray in this process (with ``workers`` CPUs); otherwise it joins
-  a running cluster, e.g. one started with ``ray start --head --node-ip-address 127.0.0.1``.
+- ``address`` None starts Ray in this process (with ``workers`` CPUs), watched by
+  :mod:`harlite.reaper` so that its processes end with the driver even after a
+  ``kill -9``; otherwise it joins a running cluster, e.g. one started with
+  ``ray start --head --node-ip-address 127.0.0.1``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from harlite import reaper
 from harlite.errors import HarliteError
 from harlite.runtime.batch import (
     BatchResult,
@@ -84,6 +87,11 @@ def run_ray(
     if not tasks:
         return result
     started_here = not ray.is_initialized()
+    watchdog = None
+    if started_here and not address:
+        # A local cluster's helper processes can outlive a driver killed without warning:
+        # a watchdog ends them however this process ends.
+        watchdog = reaper.watch()
     if started_here:
         options: dict[str, Any] = {
             "include_dashboard": False,
@@ -124,4 +132,5 @@ def run_ray(
     finally:
         if started_here:
             ray.shutdown()
+        reaper.release(watchdog)
     return result

@@ -10,24 +10,33 @@ an interpreter parses it.
 from __future__ import annotations
 
 import hashlib
-import json
-import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from harlite.errors import HarliteError
 from harlite.runtime.interpreter import TFLiteModel
+from harlite.runtime.manifest import (
+    SCHEMA_VERSION,
+    BundleError,
+    parse_manifest,
+    validate_manifest,
+)
 from harlite.runtime.preprocessing import FilterDesign
+from harlite.runtime.spec import N_MODEL_CHANNELS
 
 MANIFEST = "manifest.json"
-SCHEMA_VERSION = 1
-
-
-class BundleError(HarliteError):
-    """A bundle that is missing, damaged, or newer than this harlite understands."""
+__all__ = [
+    "MANIFEST",
+    "SCHEMA_VERSION",
+    "Artifact",
+    "Bundle",
+    "BundleError",
+    "sha256_file",
+    "validate_manifest",
+]
 
 
 def sha256_file(path: Path) -> str:
@@ -37,65 +46,6 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _require(data: dict, key: str, kind: type | tuple[type, ...], where: str) -> Any:
-    if not isinstance(data, dict) or key not in data:
-        raise BundleError(f"{where}: field {key!r} is missing")
-    value = data[key]
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise BundleError(f"{where}: field {key!r} has the wrong type ({type(value).__name__})")
-    return value
-
-
-def validate_manifest(manifest: Any, where: str) -> None:
-    """Check the manifest's schema version and the fields a device relies on."""
-    if not isinstance(manifest, dict):
-        raise BundleError(f"{where}: not a JSON object")
-    version = _require(manifest, "schema_version", int, where)
-    if version > SCHEMA_VERSION:
-        raise BundleError(
-            f"{where}: schema version {version} is newer than this harlite understands "
-            f"({SCHEMA_VERSION}); upgrade harlite"
-        )
-    if version < 1:
-        raise BundleError(f"{where}: invalid schema version {version}")
-    labels = _require(manifest, "labels", list, where)
-    if not labels or not all(isinstance(x, str) for x in labels):
-        raise BundleError(f"{where}: field 'labels' must be a non-empty list of names")
-    signal = _require(manifest, "input", dict, where)
-    for key in ("sample_rate_hz", "window", "hop"):
-        _require(signal, key, (int, float), f"{where}: input")
-    preprocessing = _require(manifest, "preprocessing", dict, where)
-    try:
-        FilterDesign.from_dict(_require(preprocessing, "design", dict, f"{where}: preprocessing"))
-    except (TypeError, ValueError) as error:
-        raise BundleError(f"{where}: preprocessing.design: {error}") from None
-    _check_rates(signal, preprocessing["design"], where)
-    artifacts = _require(manifest, "artifacts", dict, where)
-    if not artifacts:
-        raise BundleError(f"{where}: field 'artifacts' is empty")
-    for name, artifact in artifacts.items():
-        for key, kind in (("file", str), ("sha256", str), ("size", int), ("format", str)):
-            _require(artifact, key, kind, f"{where}: artifacts.{name}")
-        if Path(artifact["file"]).name != artifact["file"]:
-            raise BundleError(f"{where}: artifacts.{name}.file must be a plain file name")
-    default = _require(manifest, "default_artifact", str, where)
-    if default not in artifacts:
-        raise BundleError(f"{where}: default_artifact {default!r} is not among the artifacts")
-
-
-def _check_rates(signal: dict, design: dict, where: str) -> None:
-    """The manifest states the sample rate twice (input and filter design): they must agree."""
-    stated = signal["sample_rate_hz"]
-    designed = design.get("sample_rate_hz")
-    if not (isinstance(stated, int | float) and math.isfinite(stated) and stated > 0):
-        raise BundleError(f"{where}: input.sample_rate_hz must be a positive number, not {stated}")
-    if designed is not None and designed != stated:
-        raise BundleError(
-            f"{where}: input.sample_rate_hz ({stated}) differs from "
-            f"preprocessing.design.sample_rate_hz ({designed})"
-        )
 
 
 @dataclass(frozen=True)
@@ -167,11 +117,10 @@ class Bundle:
         if not manifest_path.is_file():
             raise BundleError(f"{path}: no {MANIFEST} (not a harlite bundle)")
         try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise BundleError(f"{manifest_path}: not valid JSON: {error}") from None
-        validate_manifest(manifest, str(manifest_path))
-        return cls(path, manifest)
+            text = manifest_path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as error:
+            raise BundleError(f"{manifest_path}: not UTF-8 text: {error}") from None
+        return cls(path, parse_manifest(text, str(manifest_path)))
 
     @property
     def labels(self) -> list[str]:
@@ -216,10 +165,23 @@ class Bundle:
             raise BundleError(f"{self.path}: no artifact {name!r} (has {', '.join(artifacts)})")
         return artifacts[name]
 
+    def file(self, name: str, what: str) -> Path:
+        """A file the manifest names, which must lie inside the bundle folder (a link out of
+        it is refused)."""
+        path = self.path / name
+        if not Path(os.path.realpath(path)).is_relative_to(os.path.realpath(self.path)):
+            raise BundleError(f"{path}: {what} lies outside the bundle folder (a link out?)")
+        return path
+
+    @property
+    def reference_windows(self) -> Path:
+        """The reference windows file (``evaluation.reference_windows``)."""
+        return self.file(self.evaluation["reference_windows"], "reference_windows")
+
     def checked_file(self, name: str | None = None) -> Path:
         """The artefact's file, after checking its size and SHA-256 against the manifest."""
         artifact = self.artifact(name)
-        path = self.path / artifact.file
+        path = self.file(artifact.file, f"artifact {artifact.name!r}")
         if not path.is_file():
             raise BundleError(f"{path}: file missing (artifact {artifact.name!r})")
         size = path.stat().st_size
@@ -245,12 +207,37 @@ class Bundle:
                 f"artifact {artifact.name!r} is {artifact.format}, not TFLite: the device "
                 f"runtime runs {', '.join(self.tflite_names()) or 'none'}"
             )
-        return TFLiteModel(
+        model = TFLiteModel(
             self.checked_file(artifact.name),
             backend=backend,
             threads=threads,
             input_normalization=artifact.input_normalization,
         )
+        self._check_tensors(artifact, model)
+        return model
+
+    def _check_tensors(self, artifact: Artifact, model: TFLiteModel) -> None:
+        """The manifest's window, channels and labels must be the model's real shapes."""
+        where = f"{self.path}: artifact {artifact.name!r}"
+        expected_in = (self.window, N_MODEL_CHANNELS)
+        got_in = tuple(int(d) for d in model.input_details["shape"][1:])
+        if got_in != expected_in:
+            raise BundleError(
+                f"{where} takes windows of shape {list(got_in)}, but the manifest's input.window "
+                f"and channels say {list(expected_in)}"
+            )
+        classes = int(model.output_details["shape"][-1])
+        if classes != len(self.labels):
+            raise BundleError(
+                f"{where} outputs {classes} classes, but the manifest's labels name "
+                f"{len(self.labels)}"
+            )
+        normalization = artifact.input_normalization
+        if normalization is not None and len(normalization[0]) != N_MODEL_CHANNELS:
+            raise BundleError(
+                f"{where}: input_normalization has {len(normalization[0])} values per field, "
+                f"the model {N_MODEL_CHANNELS} channels"
+            )
 
     def tflite_names(self) -> list[str]:
         """Names of the TFLite artefacts in this bundle."""

@@ -85,6 +85,7 @@ class TFLiteModel:
             mean, std = (np.asarray(a, np.float32) for a in input_normalization)
             self._normalization = (mean, np.float32(1.0) / std)
         self.backend, interpreter = interpreter_class(backend)
+        self.name = "model" if isinstance(model, bytes) else str(model)
         content = model if isinstance(model, bytes) else Path(model).read_bytes()
         start = time.perf_counter()
         try:
@@ -151,7 +152,13 @@ class TFLiteModel:
         self._interpreter.reset_all_variables()
         self._interpreter.set_tensor(self._input["index"], self._quantize(windows))
         self._interpreter.invoke()
-        return self._dequantize(self._interpreter.get_tensor(self._output["index"]))
+        probabilities = self._dequantize(self._interpreter.get_tensor(self._output["index"]))
+        if not np.isfinite(probabilities).all():
+            raise HarliteError(
+                f"{self.name}: the model gave non-finite outputs (NaN or infinity) for a "
+                "finite window: the artefact is broken"
+            )
+        return probabilities
 
     def predict(self, windows: np.ndarray) -> np.ndarray:
         """Probabilities (n, classes) for windows (n, 128, 9), in batches of the current size."""

@@ -206,13 +206,36 @@ def sniff_delimiter(line: str) -> str:
 
 
 def is_numeric_line(fields: list[str]) -> bool:
-    """Whether every field parses as a number (a data line rather than a header)."""
+    """Whether every field parses as a number."""
     try:
         for value in fields:
             float(value)
     except ValueError:
         return False
     return True
+
+
+def is_data_line(fields: list[str]) -> bool:
+    """Whether a first line is data rather than a header: all numbers, or the canonical
+    order with a label last (``0.00,1.0,…,0.03,WALKING``)."""
+    if is_numeric_line(fields):
+        return True
+    canonical_with_label = len(SIGNALS) + 2
+    return (
+        len(fields) == canonical_with_label
+        and is_numeric_line(fields[:-1])
+        and bool(fields[-1].strip())
+    )
+
+
+def unquote(fields: list[str]) -> list[str]:
+    """Fields without the double quotes a spreadsheet may put around each of them."""
+    return [f.strip().strip('"') for f in fields]
+
+
+def is_quoted(fields: list[str]) -> bool:
+    """Whether every field of a line is in double quotes."""
+    return all(len(f.strip()) >= 2 and f.strip()[0] == f.strip()[-1] == '"' for f in fields)
 
 
 @dataclass
@@ -239,6 +262,7 @@ class RowParser:
         delimiter: field separator.
         rate_hz: when given, samples are taken as evenly spaced at this rate (times are
             the first sample's time plus line index / rate); required without a time column.
+        quoted: the fields are in double quotes (removed before parsing).
     """
 
     def __init__(
@@ -247,6 +271,7 @@ class RowParser:
         units: Units,
         delimiter: str = ",",
         rate_hz: float | None = None,
+        quoted: bool = False,
     ) -> None:
         if layout.time is None and rate_hz is None:
             raise ValueError("the input has no time column: give its sample rate with --rate")
@@ -255,6 +280,7 @@ class RowParser:
         self.layout = layout
         self.delimiter = delimiter
         self.rate_hz = rate_hz
+        self.quoted = quoted
         self._scale = units.scale()
         self._columns = ((layout.time,) if layout.time is not None else ()) + layout.signals
         self._names = ((TIME,) if layout.time is not None else ()) + SIGNALS
@@ -270,6 +296,7 @@ class RowParser:
         bad: list[tuple[int, str, str]] = []
         columns, n_fields, delimiter = self._columns, self.layout.n_fields, self.delimiter
         label_at = self.layout.label
+        quoted = self.quoted
         for number, text in lines:
             if text.__class__ is LineProblem:
                 self._data_lines += 1
@@ -279,6 +306,8 @@ class RowParser:
                 continue
             index = self._data_lines
             self._data_lines += 1
+            if quoted:
+                text = text.replace('"', "")
             fields = text.split(delimiter)
             if len(fields) != n_fields:
                 bad.append((number, FIELD_COUNT, f"expected {n_fields}, found {len(fields)}"))

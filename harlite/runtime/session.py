@@ -15,15 +15,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from harlite.atomic import atomic_file, write_text_atomic
 from harlite.errors import DataError
+from harlite.outputs import is_regular, output_file
 from harlite.runtime.bundle import sha256_file
 from harlite.runtime.sensorcsv import ParsedRows
+from harlite.runtime.signals import begin_shutdown, interrupts_end_the_run
 from harlite.runtime.sinks import Sink, make_sink
 from harlite.runtime.stream import Prediction, StreamClassifier
 
 #: Called with (line, reason, detail) for each bad row.
 BadRowCallback = Callable[[int, str, str], None]
+#: Called with each warning about the input (units, rate) when it is first seen.
+WarningCallback = Callable[[str], None]
 
 #: Bad rows listed one by one in the summary (all are counted).
 LISTED_BAD_ROWS = 20
@@ -54,9 +57,18 @@ class StreamSummary:
     elapsed_s: float = 0.0
     realtime_factor: float | None = None
     interrupted: bool = False
+    resyncs: int = 0
+    warnings: list[str] | None = None
+    truncated: bool | None = None
+    truncated_reason: str | None = None
+    udp_dropped: int | None = None
     output: str | None = None
     output_bytes: int | None = None
     output_sha256: str | None = None
+
+    def to_json(self, **extra: Any) -> str:
+        """The summary as strict JSON (no NaN or Infinity), with ``extra`` keys."""
+        return json.dumps({**self.to_dict(), **extra}, indent=2, allow_nan=False) + "\n"
 
     def to_dict(self) -> dict:
         """Plain JSON types; keys without a value (e.g. accuracy of unlabelled input) left out."""
@@ -80,6 +92,17 @@ class StreamSummary:
             lines.append("  bad rows 0")
         if self.gaps:
             lines.append(f"  gaps {self.gaps} (windows restarted after each)")
+        if self.resyncs:
+            lines.append(f"  resyncs {self.resyncs} (the input's clock went back for good)")
+        if self.udp_dropped:
+            lines.append(
+                f"  dropped {self.udp_dropped} datagrams (sent faster than read: the kernel's "
+                "receive buffer overflowed)"
+            )
+        if self.truncated:
+            lines.append(f"  truncated: {self.truncated_reason}")
+        for warning in self.warnings or []:
+            lines.append(f"  warning: {warning}")
         if self.accuracy is not None:
             lines.append(
                 f"  accuracy {self.accuracy:.2%} over {self.labelled_windows} labelled windows"
@@ -98,8 +121,11 @@ class _Accounting:
     """Counts of rows and predictions over a run: bad rows by reason (the first listed),
     and predictions against their true labels."""
 
-    def __init__(self, on_bad_row: BadRowCallback | None) -> None:
+    def __init__(
+        self, on_bad_row: BadRowCallback | None, on_warning: WarningCallback | None
+    ) -> None:
         self.on_bad_row = on_bad_row
+        self.on_warning = on_warning
         self.reasons: Counter[str] = Counter()
         self.listed: list[dict] = []
         self.rows = 0
@@ -116,7 +142,16 @@ class _Accounting:
         if self.on_bad_row is not None:
             self.on_bad_row(line, reason, detail)
 
-    def predictions(self, predictions: list[Prediction]) -> None:
+    def classified(self, classifier: StreamClassifier, predictions: list[Prediction]) -> None:
+        """What the classifier refused and warned about in its last push, and its
+        predictions."""
+        for line, reason in classifier.last_rejected:
+            self.bad_row(line, reason, "")
+        classifier.last_rejected = []
+        for warning in classifier.new_warnings:
+            if self.on_warning is not None:
+                self.on_warning(warning)
+        classifier.new_warnings = []
         for p in predictions:
             self.windows += 1
             self.latency_total += p.latency_ms
@@ -134,28 +169,47 @@ def run_stream(
     name: str,
     strict: bool = False,
     on_bad_row: BadRowCallback | None = None,
+    on_warning: WarningCallback | None = None,
 ) -> StreamSummary:
     """Stream ``source`` through ``classifier`` into ``sinks`` and account for every row.
 
     Bad rows are counted by reason and passed to ``on_bad_row(line, reason, detail)``; with
-    ``strict`` the first one raises a :class:`DataError`. Ctrl-C (KeyboardInterrupt) ends the
-    run early with the predictions so far written and ``interrupted`` set. An input without
+    ``strict`` the first one raises a :class:`DataError`. Warnings about the input go to
+    ``on_warning`` when first seen and into the summary. Ctrl-C (KeyboardInterrupt) ends the
+    run early with the predictions so far written and ``interrupted`` set; once the loop has
+    ended, signals no longer interrupt (see :mod:`harlite.runtime.signals`). An input without
     a single good sample is an error.
     """
     started = time.perf_counter()
-    counts = _Accounting(on_bad_row)
+    counts = _Accounting(on_bad_row, on_warning)
     interrupted = False
     try:
         for parsed in source:
             _push(parsed, classifier, sinks, counts, strict, name)
+            _show_status(source, sinks, counts)
+        begin_shutdown()
     except KeyboardInterrupt:
         interrupted = True
+    classifier.flush()
+    counts.classified(classifier, [])
     for sink in sinks:
         sink.close()
     if classifier.samples == 0 and not interrupted:
         what = f"{counts.rows} data rows, all bad" if counts.rows else "no data rows"
         raise DataError(f"no valid samples ({what})", name)
-    return _summarise(name, classifier, counts, time.perf_counter() - started, interrupted)
+    summary = _summarise(name, classifier, counts, time.perf_counter() - started, interrupted)
+    summary.truncated_reason = getattr(source, "truncated", None)
+    summary.truncated = True if summary.truncated_reason else None
+    summary.udp_dropped = getattr(source, "dropped", None)
+    return summary
+
+
+def _show_status(source, sinks: Sequence[Sink], counts: _Accounting) -> None:
+    """Sinks that show a live status (the terminal view) get the counters."""
+    for sink in sinks:
+        status = getattr(sink, "status", None)
+        if status is not None:
+            status(bad_rows=sum(counts.reasons.values()), dropped=getattr(source, "dropped", None))
 
 
 def _push(
@@ -173,10 +227,8 @@ def _push(
     counts.rows += len(parsed.rows) + len(parsed.bad)
     for line, reason, detail in parsed.bad:
         counts.bad_row(line, reason, detail)
-    predictions = classifier.push(parsed.rows, parsed.labels)
-    for index, reason in classifier.last_rejected:
-        counts.bad_row(int(parsed.lines[index]), reason, "")
-    counts.predictions(predictions)
+    predictions = classifier.push(parsed.rows, parsed.labels, parsed.lines)
+    counts.classified(classifier, predictions)
     for sink in sinks:
         sink.write(predictions)
 
@@ -184,9 +236,7 @@ def _push(
 def _summarise(
     name: str, classifier: StreamClassifier, counts: _Accounting, elapsed: float, interrupted: bool
 ) -> StreamSummary:
-    duration = (
-        classifier.last_time - classifier.first_time if classifier.first_time is not None else 0.0
-    )
+    duration = classifier.duration_s
     rate = classifier.input_rate_hz
     summary = StreamSummary(
         input=name,
@@ -205,6 +255,8 @@ def _summarise(
         realtime_factor=round(duration / elapsed, 1) if elapsed > 0 and duration > 0 else None,
         latency_ms_mean=round(counts.latency_total / counts.windows, 4) if counts.windows else None,
         interrupted=interrupted,
+        resyncs=classifier.resyncs,
+        warnings=classifier.warnings or None,
     )
     if counts.labelled_input:
         summary.labelled_windows = counts.labelled
@@ -241,6 +293,7 @@ def classify_recording(
     extra_sinks: Sequence[Sink] = (),
     strict: bool = False,
     on_bad_row: BadRowCallback | None = None,
+    on_warning: WarningCallback | None = None,
     keep_interrupted: bool = True,
 ) -> StreamSummary:
     """Classify one recording into a predictions output and, optionally, a summary file.
@@ -248,42 +301,51 @@ def classify_recording(
     Args:
         source: parsed rows (a source from :mod:`harlite.runtime.sources`).
         classifier: the classifier (reset by the caller when reused).
-        output: a file path, written atomically (the old file stays until the new one is
-            complete), or an open text handle such as stdout.
+        output: a file path (a regular file is written atomically: the old one stays until
+            the new one is complete; a FIFO, a character device or ``-`` is written into), or
+            an open text handle such as stdout.
         name: the input's name in messages and the summary.
-        output_format: ``jsonl``, ``csv``, ``parquet`` (paths only) or ``terminal``.
-        summary_path: where to write the summary JSON (atomically), after the output.
+        output_format: ``jsonl``, ``csv``, ``parquet`` (files only) or ``terminal``.
+        summary_path: where to write the summary JSON (like ``output``), after the output.
         summary_fields: extra keys for the summary file (e.g. input and model hashes).
         extra_sinks: further sinks fed the same predictions (e.g. a collecting sink).
-        strict, on_bad_row: as in :func:`run_stream`.
+        strict, on_bad_row, on_warning: as in :func:`run_stream`.
         keep_interrupted: on Ctrl-C keep the predictions so far (True), or discard the
             partial output and re-raise KeyboardInterrupt (False, for batch work that is
             redone on the next run).
 
-    Returns:
-        The run's summary; for a file output it names the file, its size and SHA-256.
+    The first SIGINT or SIGTERM ends the stream; the outputs are then finished whatever
+    further signals arrive. Returns the run's summary; for a regular output file it names
+    the file, its size and SHA-256.
     """
 
     def run(handle) -> StreamSummary:
         sinks = [make_sink(output_format, handle, classifier.labels), *extra_sinks]
         return run_stream(
-            source, classifier, sinks, name=name, strict=strict, on_bad_row=on_bad_row
+            source,
+            classifier,
+            sinks,
+            name=name,
+            strict=strict,
+            on_bad_row=on_bad_row,
+            on_warning=on_warning,
         )
 
-    if isinstance(output, str | Path):
-        path = Path(output)
-        binary = output_format == "parquet"
-        mode, encoding = ("wb", None) if binary else ("w", "utf-8")
-        with atomic_file(path, mode, encoding=encoding) as handle:
-            summary = run(handle)
-            if summary.interrupted and not keep_interrupted:
-                raise KeyboardInterrupt  # inside: the partial output is discarded, not renamed
-        summary.output = path.name
-        summary.output_bytes = path.stat().st_size
-        summary.output_sha256 = sha256_file(path)
-    else:
-        summary = run(output)
-    if summary_path is not None:
-        record = {**summary.to_dict(), **(summary_fields or {})}
-        write_text_atomic(summary_path, json.dumps(record, indent=2) + "\n")
+    with interrupts_end_the_run():
+        if isinstance(output, str | Path):
+            mode, encoding = ("wb", None) if output_format == "parquet" else ("w", "utf-8")
+            with output_file(output, mode, encoding) as handle:
+                summary = run(handle)
+                if summary.interrupted and not keep_interrupted:
+                    raise KeyboardInterrupt  # inside: the partial output is discarded
+            if is_regular(output):
+                path = Path(output)
+                summary.output = path.name
+                summary.output_bytes = path.stat().st_size
+                summary.output_sha256 = sha256_file(path)
+        else:
+            summary = run(output)
+        if summary_path is not None:
+            with output_file(summary_path, "w", "utf-8") as handle:
+                handle.write(summary.to_json(**(summary_fields or {})))
     return summary

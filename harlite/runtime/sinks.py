@@ -44,7 +44,7 @@ class JsonLinesSink:
 
     def write(self, predictions: list[Prediction]) -> None:
         for p in predictions:
-            self.handle.write(json.dumps(p.to_dict(self.labels)) + "\n")
+            self.handle.write(json.dumps(p.to_dict(self.labels), allow_nan=False) + "\n")
         if predictions:
             self.handle.flush()
 
@@ -168,6 +168,14 @@ class TerminalView:
         self._timeline: deque[str] = deque(maxlen=width)
         self._drawn = False
         self._count = 0
+        self._status = ""
+
+    def status(self, bad_rows: int = 0, dropped: int | None = None) -> None:
+        """Counters shown beside the window number: bad rows, datagrams dropped."""
+        parts = [f"bad rows {bad_rows}"] if bad_rows else []
+        if dropped:
+            parts.append(f"dropped {dropped}")
+        self._status = ("   " + ", ".join(parts)) if parts else ""
 
     def write(self, predictions: list[Prediction]) -> None:
         if not predictions:
@@ -182,7 +190,7 @@ class TerminalView:
         bar = "#" * round(confidence * 20)
         truth = f"   (true: {last.true_label})" if last.true_label else ""
         lines = [
-            f"t={last.end_time:10.2f} s  window {self._count}{truth}",
+            f"t={last.end_time:10.2f} s  window {self._count}{truth}{self._status}",
             f"  {label:<20} {confidence:6.1%} [{bar:<20}]",
             "  " + "".join(self._timeline) + "   (W U D walking up down, s sit, t stand, l lay)",
         ]

@@ -12,6 +12,7 @@ import io
 import itertools
 import os
 import socket
+import struct
 import sys
 import time
 import zipfile
@@ -19,6 +20,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -32,11 +34,20 @@ from harlite.runtime.sensorcsv import (
     ParsedRows,
     RowParser,
     Units,
-    is_numeric_line,
+    is_data_line,
+    is_quoted,
     layout_from_header,
     positional_layout,
     sniff_delimiter,
+    unquote,
 )
+
+#: The most a Sensor Logger member may hold (an hour at 100 Hz is about 30 MB); a larger
+#: one (or a zip bomb) is refused before it is read.
+MAX_MEMBER_BYTES = 256 << 20
+
+#: A bad line that is not a header and not data in any layout (UDP: a junk datagram).
+NOT_A_ROW = "neither a header nor a data line"
 
 #: Default units of each format; options override them.
 DEFAULT_UNITS = {
@@ -140,31 +151,39 @@ def start_parser(
 ) -> ParserStart | None:
     """The parser the first usable line implies (None while no such line has come).
 
-    A line of numbers is data in the canonical order (or ``--columns`` order); anything else
-    is a header. Blank and ``#`` lines are skipped. In a file (``file=True``) a first line
-    that is not text is an error, since the whole file is then not a CSV; on a socket such a
-    datagram is skipped.
+    A line of numbers is data in the canonical order (or ``--columns`` order), so is the
+    canonical order with a label last; anything else is a header. Fields may all be in double
+    quotes. Blank and ``#`` lines are skipped. A first line that is not text is an error: in
+    a file (``file=True``) it means the file is not a CSV; on a socket the caller counts it
+    as a bad row and goes on.
     """
     for position, (number, text) in enumerate(lines):
         if isinstance(text, LineProblem):
-            if file:
+            if text.reason == TOO_LONG:
                 raise DataError(
-                    "not a text CSV (binary data or another encoding than UTF-8?)", name, number
+                    f"the first line is longer than {MAX_LINE_BYTES} bytes (not a sensor CSV?)",
+                    name,
+                    number,
                 )
-            continue
+            raise DataError(
+                "not a text CSV (binary data or another encoding than UTF-8?)", name, number
+            )
         if not text.strip() or text.startswith("#"):
             continue
         if file and any(ord(c) < 32 and c != "\t" for c in text):
             raise DataError("not a text CSV (control characters in the first line)", name, number)
         delimiter = options.delimiter or sniff_delimiter(text)
         fields = text.split(delimiter)
-        is_header = not is_numeric_line(fields)
+        quoted = is_quoted(fields)
+        if quoted:
+            fields = unquote(fields)
+        is_header = not is_data_line(fields)
         try:
             if is_header:
                 layout = layout_from_header(fields, options.columns)
             else:
                 layout = positional_layout(len(fields), options.columns)
-            parser = RowParser(layout, units, delimiter, options.rate_hz)
+            parser = RowParser(layout, units, delimiter, options.rate_hz, quoted=quoted)
         except ValueError as error:
             raise DataError(str(error), name, number) from None
         return ParserStart(layout, parser, lines[position + is_header :])
@@ -188,6 +207,9 @@ class CsvSource:
         self.units = self.options.units("canonical")
         self.layout: ColumnLayout | None = None
         self.rows_read = 0
+        #: Why the input ended early (a damaged gzip, a read error), or None: what came
+        #: before was read and classified.
+        self.truncated: str | None = None
 
     def __iter__(self) -> Iterator[ParsedRows]:
         handle, read, block = self._open()
@@ -220,14 +242,26 @@ class CsvSource:
             handle = opener(self.path, "rb")  # closed by __iter__
         except OSError as error:
             raise DataError(f"cannot open: {error.strerror or error}", self.path) from None
-        return handle, handle.read, 1 << 20
+        # read1 returns what one decompression step gives, so that a damaged gzip yields
+        # everything before the damage.
+        return handle, getattr(handle, "read1", handle.read), 1 << 20
 
     def _guard(self, lines: Iterator) -> Iterator:
-        """Turn decompression and read errors into a DataError naming the file."""
+        """End the input at a decompression or read error, noting why in ``truncated``: the
+        lines before it are kept (a file with no readable line at all is an error)."""
         try:
             yield from lines
         except (OSError, EOFError, zlib.error) as error:
-            raise DataError(f"cannot read: {error}", self.name) from None
+            reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+            if self.layout is None:
+                raise DataError(f"cannot read: {reason}", self.name) from None
+            self.truncated = f"the input ends early ({reason})"
+
+
+#: Linux's socket option that counts datagrams dropped for a full receive buffer.
+SO_RXQ_OVFL = getattr(socket, "SO_RXQ_OVFL", 40)
+#: The receive buffer asked for (the kernel may cap it at net.core.rmem_max).
+UDP_RECEIVE_BUFFER = 4 << 20
 
 
 class UdpSource:
@@ -244,19 +278,29 @@ class UdpSource:
         host: str = "127.0.0.1",
         options: InputOptions | None = None,
         idle_timeout: float | None = None,
+        receive_buffer: int = UDP_RECEIVE_BUFFER,
     ) -> None:
         self.options = options or InputOptions()
         self.units = self.options.units("canonical")
         self.name = f"udp://{host}:{port}"
         self.idle_timeout = idle_timeout
         self.datagrams = 0
+        #: Datagrams the kernel dropped because they came faster than they were read (None
+        #: where the system does not say: Linux's SO_RXQ_OVFL counts them).
+        self.dropped: int | None = None
         self.layout: ColumnLayout | None = None
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
+            self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
             self._socket.bind((host, port))
         except OSError as error:
             self._socket.close()
             raise HarliteError(f"{self.name}: cannot listen: {error.strerror or error}") from None
+        try:
+            self._socket.setsockopt(socket.SOL_SOCKET, SO_RXQ_OVFL, 1)
+            self.dropped = 0
+        except OSError:
+            pass  # not Linux: drops stay unknown
         self.port = self._socket.getsockname()[1]
         self.name = f"udp://{host}:{self.port}"
         self._parser: RowParser | None = None
@@ -271,8 +315,9 @@ class UdpSource:
         try:
             while True:
                 try:
-                    data = self._socket.recv(65536)
+                    data = self._receive()
                 except TimeoutError:
+                    self._count_drops()
                     return
                 self.datagrams += 1
                 lines = []
@@ -280,14 +325,64 @@ class UdpSource:
                     if raw.strip():
                         self._line += 1
                         lines.append((self._line, _decode(raw, MAX_LINE_BYTES)))
+                bad: list[tuple[int, str, str]] = []
                 if self._parser is None:
-                    start = start_parser(lines, self.name, self.options, self.units, file=False)
-                    if start is None:
+                    lines, bad = self._start(lines)
+                    if self._parser is None:
+                        yield ParsedRows(np.empty((0, 7)), np.empty(0, np.int64), None, bad)
                         continue
-                    self.layout, self._parser, lines = start.layout, start.parser, start.rest
-                yield self._parser.parse(lines)
+                parsed = self._parser.parse(lines)
+                parsed.bad[:0] = bad
+                yield parsed
         finally:
+            self._count_drops()
             self.close()
+
+    def _count_drops(self) -> None:
+        """Read the socket's drop counter from /proc/net/udp (Linux), which also counts the
+        drops no later datagram could report."""
+        if self.dropped is None or self._socket.fileno() < 0:
+            return
+        inode = str(os.fstat(self._socket.fileno()).st_ino)
+        for table in ("/proc/net/udp", "/proc/net/udp6"):
+            try:
+                rows = Path(table).read_text().splitlines()[1:]
+            except OSError:
+                continue
+            for row in rows:
+                fields = row.split()
+                if len(fields) >= 13 and fields[9] == inode:
+                    self.dropped = max(self.dropped, int(fields[12]))
+                    return
+
+    def _receive(self) -> bytes:
+        """One datagram, noting the kernel's count of dropped ones where it gives it."""
+        if self.dropped is None:
+            return self._socket.recv(65536)
+        data, ancillary, _, _ = self._socket.recvmsg(65536, socket.CMSG_SPACE(4))
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_RXQ_OVFL and len(payload) >= 4:
+                self.dropped = max(self.dropped, struct.unpack("=I", payload[:4])[0])
+        return data
+
+    def _start(self, lines):
+        """Find the layout line by line: a line that is neither a header nor data (a junk
+        datagram) is a bad row, and the listener goes on."""
+        bad = []
+        for position, (number, text) in enumerate(lines):
+            if isinstance(text, LineProblem):
+                bad.append((number, text.reason, text.detail))
+                continue
+            try:
+                start = start_parser([(number, text)], self.name, self.options, self.units,
+                                     file=False)  # fmt: skip
+            except DataError as error:
+                bad.append((number, NOT_A_ROW, error.reason))
+                continue
+            if start is not None:
+                self.layout, self._parser = start.layout, start.parser
+                return start.rest + lines[position + 1 :], bad
+        return [], bad
 
 
 class SensorLoggerSource:
@@ -339,42 +434,94 @@ class SensorLoggerSource:
         rows[:, 4:7] = _interpolate(gyro, times) * scale[4]
         yield ParsedRows(rows, lines, None, bad + self._bad)
 
-    def _files(self) -> dict[str, bytes | Path]:
+    def _files(self) -> dict[str, Path | zipfile.ZipInfo]:
+        """The export's CSV files by name: paths in a folder, members of a zip."""
         if self.path.is_dir():
             return {p.name: p for p in self.path.iterdir() if p.suffix == ".csv"}
         try:
             with zipfile.ZipFile(self.path) as archive:
                 return {
-                    Path(info.filename).name: archive.read(info)
+                    Path(info.filename).name: info
                     for info in archive.infolist()
-                    if info.filename.endswith(".csv") and info.file_size < 1 << 31
+                    if info.filename.endswith(".csv")
                 }
         except (zipfile.BadZipFile, OSError, zlib.error, EOFError) as error:
             raise DataError(f"not a readable zip or folder: {error}", self.path) from None
 
-    def _read(self, files: dict[str, bytes | Path], name: str):
-        """(times, xyz values, line numbers) of one Sensor Logger CSV, in file units."""
-        source = files[name]
-        content = source.read_bytes() if isinstance(source, Path) else source
+    def _open_member(self, source: Path | zipfile.ZipInfo, where: str):
+        """(zip or None, binary handle) of one CSV, refused beyond MAX_MEMBER_BYTES."""
+        size = source.stat().st_size if isinstance(source, Path) else source.file_size
+        if size > MAX_MEMBER_BYTES:
+            raise DataError(
+                f"{size / 1e6:,.0f} MB: larger than the {MAX_MEMBER_BYTES >> 20} MiB a Sensor "
+                "Logger file may hold here (a zip bomb, or split the recording)",
+                where,
+            )
+        if isinstance(source, Path):
+            return None, source.open("rb")
+        archive = zipfile.ZipFile(self.path)
+        return archive, archive.open(source)
+
+    def _lines(self, handle: IO[bytes], where: str) -> Iterator[list]:
+        """The member's numbered lines in blocks, stopping past MAX_MEMBER_BYTES whatever
+        size the zip declared."""
+        read = 0
+
+        def bounded(n: int) -> bytes:
+            nonlocal read
+            block = handle.read(n)
+            read += len(block)
+            if read > MAX_MEMBER_BYTES:
+                raise DataError(
+                    f"larger than the {MAX_MEMBER_BYTES >> 20} MiB a Sensor Logger file may "
+                    "hold here (its size in the zip is wrong: a zip bomb?)",
+                    where,
+                )
+            return block
+
+        yield from read_lines(bounded, 1 << 20)
+
+    def _read(self, files: dict[str, Path | zipfile.ZipInfo], name: str):
+        """(times, xyz values, line numbers) of one Sensor Logger CSV, in file units, parsed
+        block by block (memory: the numbers, not the text)."""
         where = f"{self.path}/{name}"
-        lines = next(read_lines(io.BytesIO(content).read, max(len(content), 1)), [])
-        if not lines or isinstance(lines[0][1], LineProblem):
+        archive, handle = self._open_member(files[name], where)
+        parser, parts = None, []
+        try:
+            for block in self._lines(handle, where):
+                if parser is None:
+                    parser, block = self._parser(block, where), block[1:]
+                parsed = parser.parse(block)
+                self._bad += [(n, r, f"{name}: {d}") for n, r, d in parsed.bad]
+                parts.append(parsed)
+        except (zipfile.BadZipFile, OSError, zlib.error, EOFError) as error:
+            raise DataError(f"cannot read: {error}", where) from None
+        finally:
+            handle.close()
+            if archive is not None:
+                archive.close()
+        if parser is None:
             raise DataError("empty or not text", where)
-        header = lines[0][1].split(",")
+        rows = np.concatenate([p.rows for p in parts]) if parts else np.empty((0, 7))
+        lines = np.concatenate([p.lines for p in parts]) if parts else np.empty(0, np.int64)
+        times = rows[:, 0]
+        keep = np.concatenate(([True], np.diff(times) > 0)) if len(times) else np.ones(0, bool)
+        for line in lines[~keep]:
+            self._bad.append((int(line), "timestamp repeated or went backwards", name))
+        return times[keep], rows[keep, 1:4], lines[keep]
+
+    def _parser(self, block: list, where: str) -> RowParser:
+        """The parser of a Sensor Logger CSV from its header line."""
+        if not block or isinstance(block[0][1], LineProblem):
+            raise DataError("empty or not text", where)
+        header = block[0][1].split(",")
         try:
             layout = layout_from_header(
                 header, {"t": "time", **{f"{s}_{a}": a for s in ("acc", "gyro") for a in "xyz"}}
             )
         except ValueError as error:
             raise DataError(str(error), where, 1) from None
-        parser = RowParser(layout, Units("g", "rad/s", "s"), ",")
-        parsed = parser.parse(lines[1:])
-        self._bad += [(n, r, f"{name}: {d}") for n, r, d in parsed.bad]
-        times = parsed.rows[:, 0]
-        keep = np.concatenate(([True], np.diff(times) > 0)) if len(times) else np.ones(0, bool)
-        for line in parsed.lines[~keep]:
-            self._bad.append((int(line), "timestamp repeated or went backwards", name))
-        return times[keep], parsed.rows[keep, 1:4], parsed.lines[keep]
+        return RowParser(layout, Units("g", "rad/s", "s"), ",")
 
 
 def _interpolate(series: tuple[np.ndarray, np.ndarray, np.ndarray], at: np.ndarray) -> np.ndarray:

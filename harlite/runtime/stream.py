@@ -7,6 +7,7 @@ windows and classifies each complete window with a TFLite artefact of a bundle.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, replace
@@ -16,7 +17,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from harlite.errors import SettingError
 from harlite.runtime.bundle import Bundle
+from harlite.runtime.clock import ACCEPT, BACKWARDS, HOLD, REFUSE, REPEATED, ClockGuard
+from harlite.runtime.input_check import InputCheck
 from harlite.runtime.preprocessing import Preprocessor
 from harlite.runtime.resample import Resampler
 from harlite.runtime.smoothing import Smoother, parse_smoothing
@@ -27,6 +31,9 @@ from harlite.runtime.windowing import SlidingWindow
 #: 35 rad/s (2000 °/s). A value beyond these is a glitch or a wrong unit.
 ACC_LIMIT_G = 40.0
 GYRO_LIMIT_RAD_S = 50.0
+#: Largest plausible timestamp magnitude in seconds (epoch seconds are about 1.8e9; a
+#: timestamp beyond 1e11 s, over 3,000 years, is a glitch or a wrong --time-unit).
+TIME_LIMIT_S = 1e11
 
 #: Default longest pause between two samples that is interpolated across, in seconds.
 DEFAULT_MAX_GAP_S = 0.25
@@ -34,8 +41,7 @@ DEFAULT_MAX_GAP_S = 0.25
 #: Reasons a sample is refused (the keys of the summary's ``bad_row_reasons``).
 NON_FINITE = "non-finite value"
 OUT_OF_RANGE = "value out of plausible sensor range"
-BACKWARDS = "timestamp went backwards"
-REPEATED = "timestamp repeated"
+TIME_OUT_OF_RANGE = "timestamp out of plausible range"
 
 UNLABELLED = -1
 
@@ -68,7 +74,20 @@ class ClassifierSettings:
     def __post_init__(self) -> None:
         if isinstance(self.smoothing, Smoother):  # accept a Smoother: keep its spec
             object.__setattr__(self, "smoothing", self.smoothing.spec)
-        parse_smoothing(self.smoothing)  # validates
+        try:
+            parse_smoothing(self.smoothing)
+        except ValueError as error:
+            raise SettingError("smoothing", str(error)) from None
+        if not (np.isfinite(self.max_gap_s) and self.max_gap_s > 0):
+            raise SettingError(
+                "max_gap_s", f"must be a positive number of seconds, not {self.max_gap_s}"
+            )
+        for name in ("threads", "hop"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise SettingError(name, f"must be at least 1, not {value}")
+        if self.batch_size < 1:
+            raise SettingError("batch_size", f"must be at least 1, not {self.batch_size}")
 
     def changed(self, **changes: Any) -> ClassifierSettings:
         """A copy with the given settings changed."""
@@ -158,7 +177,7 @@ class StreamClassifier:
         self._codes = {name: i for i, name in enumerate(self.labels)}
         self.hop = self.settings.hop or self.bundle.hop
         if not 1 <= self.hop <= self.bundle.window:
-            raise ValueError(f"hop must lie in 1..{self.bundle.window}, not {self.hop}")
+            raise SettingError("hop", f"must lie in 1..{self.bundle.window}, not {self.hop}")
         self.sample_rate_hz = self.bundle.sample_rate_hz
         self.smoother = parse_smoothing(self.settings.smoothing)
         self.max_gap_s = self.settings.max_gap_s
@@ -170,14 +189,21 @@ class StreamClassifier:
         self._windows = SlidingWindow(self.bundle.window, self.hop, N_MODEL_CHANNELS)
         self._label_windows = SlidingWindow(self.bundle.window, self.hop, 1, dtype=np.int16)
         self._resampler = Resampler(self.sample_rate_hz, self.max_gap_s)
+        self._clock = ClockGuard(self.max_gap_s)
+        self._held = _Held.empty()
+        self._check = InputCheck()
         if self.smoother is not None:
             self.smoother.reset()
         self.samples = 0  #: accepted input samples
         self.windows = 0  #: predictions made
         self.rejected: Counter[str] = Counter()  #: refused samples by reason
-        self.last_rejected: list[tuple[int, str]] = []  #: (row in the last push, reason)
+        #: (row, reason) of the samples refused by the last push: the row's line number when
+        #: the push gave ``lines``, else its index in the push that brought it.
+        self.last_rejected: list[tuple[int, str]] = []
+        self.new_warnings: list[str] = []  #: warnings the last push or flush raised
         self.first_time: float | None = None
         self.last_time: float | None = None
+        self._closed_seconds = 0.0  # signal time of the stretches before a resync
         self._steady_seconds = 0.0  # time covered by steps no longer than max_gap_s
         self._steady_steps = 0
 
@@ -185,6 +211,24 @@ class StreamClassifier:
     def backend(self) -> str:
         """The interpreter backend in use."""
         return self.model.backend
+
+    @property
+    def resyncs(self) -> int:
+        """Times the input's clock went back for good (a sender restarted): each restarted
+        the windows, like a gap."""
+        return self._clock.resyncs
+
+    @property
+    def warnings(self) -> list[str]:
+        """What looks wrong with the input (units, rate), each said once."""
+        return list(self._check.warnings)
+
+    @property
+    def duration_s(self) -> float:
+        """Seconds of signal accepted (the stretches between resyncs added up)."""
+        if self.first_time is None:
+            return 0.0
+        return self._closed_seconds + self.last_time - self.first_time
 
     @property
     def gaps(self) -> int:
@@ -204,16 +248,39 @@ class StreamClassifier:
         return self.hop / self.sample_rate_hz
 
     def check(self, rows: np.ndarray) -> list[tuple[int, str]]:
-        """The rows :meth:`push` would refuse now, as (row index, reason), without pushing."""
-        return self._refused(rows)[1]
+        """The rows :meth:`push` would refuse at once, as (row index, reason), without
+        pushing: bad values, and timestamps not after every earlier one (``--strict``)."""
+        rows = np.asarray(rows, dtype=np.float64).reshape(-1, 7)
+        reasons = self._bad_values(rows)
+        ok = reasons == ""
+        times = rows[:, 0]
+        # A sample is in order when it is later than every earlier accepted one; refused
+        # samples never raise that bound, so a running maximum over the valid rows gives it.
+        start = -np.inf if self._clock.last is None else self._clock.last
+        bounds = np.maximum.accumulate(np.concatenate(([start], np.where(ok, times, -np.inf))))
+        before = bounds[:-1]
+        reasons[ok & (times < before)] = BACKWARDS
+        reasons[ok & (times == before)] = REPEATED
+        return [(int(i), reasons[i]) for i in np.flatnonzero(reasons != "")]
 
-    def push(self, rows: ArrayLike, labels: list[str | None] | None = None) -> list[Prediction]:
+    def push(
+        self,
+        rows: ArrayLike,
+        labels: list[str | None] | None = None,
+        lines: ArrayLike | None = None,
+    ) -> list[Prediction]:
         """Add samples and return the predictions of the windows they completed.
 
         Args:
             rows: (n, 7) or one (7,) sample: time [s], acc x y z [g], gyro x y z [rad/s].
             labels: optional true activity per row (None or a name outside the model's labels
                 means unlabelled); windows whose samples all carry one label report it.
+            lines: optional line number per row, used in :attr:`last_rejected`.
+
+        A sample whose timestamp does not follow the stream (back, repeated, or jumped
+        ahead) is held until the samples after it show whether it was a glitch (refused) or
+        the clock changed for good (a gap or a resync; see :mod:`harlite.runtime.clock`).
+        Call :meth:`flush` when the stream ends.
         """
         rows = np.asarray(rows, dtype=np.float64)
         if rows.ndim == 1:
@@ -224,24 +291,30 @@ class StreamClassifier:
             )
         if labels is not None and len(labels) != len(rows):
             raise ValueError(f"{len(labels)} labels for {len(rows)} rows")
-        keep, refused = self._refused(rows)
-        self.last_rejected = refused
-        self.rejected.update(reason for _, reason in refused)
-        if not keep.any():
-            return []
-        good = rows[keep]
-        codes = self._label_codes(labels, keep)
-        self._note_times(good[:, 0])
-        self.samples += len(good)
-        predictions = []
-        for piece in self._resampler.push(good[:, 0], good[:, 1:], codes):
-            if piece.restart:
-                self._restart()
-            predictions.extend(self._classify(piece.times, piece.values, piece.codes))
-        return predictions
+        tags = np.arange(len(rows)) if lines is None else np.asarray(lines, dtype=np.int64)
+        reasons = self._bad_values(rows)
+        ok = reasons == ""
+        refused = [(int(tags[i]), reasons[i]) for i in np.flatnonzero(~ok)]
+        candidates = self._held.then(rows[ok], self._label_codes(labels, ok), tags[ok])
+        verdict = self._clock.admit(rows[ok, 0])
+        refused += candidates.refused(verdict.status, verdict.reasons)
+        self._held = candidates.select(verdict.status == HOLD)
+        accepted = verdict.status == ACCEPT
+        return self._accept(candidates.select(accepted), verdict.resync[accepted], refused)
 
-    def _refused(self, rows: np.ndarray) -> tuple[np.ndarray, list[tuple[int, str]]]:
-        """Mask of acceptable rows, and (index, reason) of the others."""
+    def flush(self) -> list[Prediction]:
+        """The stream ended: samples still held are refused, and the input checks that need
+        the whole stream are made (see :attr:`new_warnings`). Returns no predictions (held
+        samples never make windows); the list keeps :meth:`push`'s form."""
+        verdict = self._clock.finish()
+        refused = self._held.refused(verdict.status, verdict.reasons)
+        self._held = _Held.empty()
+        self._report(refused)
+        self.new_warnings = self._check.finish(self.samples, self.duration_s)
+        return []
+
+    def _bad_values(self, rows: np.ndarray) -> np.ndarray:
+        """Per row, why its values are refused ("" where they are fine)."""
         reasons = np.full(len(rows), "", dtype=object)
         finite = np.isfinite(rows).all(axis=1)
         reasons[~finite] = NON_FINITE
@@ -249,21 +322,44 @@ class StreamClassifier:
             implausible = (np.abs(rows[:, 1:4]) > ACC_LIMIT_G).any(axis=1) | (
                 np.abs(rows[:, 4:7]) > GYRO_LIMIT_RAD_S
             ).any(axis=1)
+            far_time = np.abs(rows[:, 0]) > TIME_LIMIT_S
         reasons[finite & implausible] = OUT_OF_RANGE
-        ok = finite & ~implausible
-        times = rows[:, 0]
-        # A sample is in order when it is later than every earlier accepted one; refused
-        # samples never raise that bound, so a running maximum over the valid rows gives it.
-        start = -np.inf if self.last_time is None else self.last_time
-        bounds = np.maximum.accumulate(np.concatenate(([start], np.where(ok, times, -np.inf))))
-        before = bounds[:-1]
-        reasons[ok & (times < before)] = BACKWARDS
-        reasons[ok & (times == before)] = REPEATED
-        keep = reasons == ""
-        refused = [(int(i), reasons[i]) for i in np.flatnonzero(~keep)]
-        return keep, refused
+        reasons[finite & ~implausible & far_time] = TIME_OUT_OF_RANGE
+        return reasons
+
+    def _report(self, refused: list[tuple[int, str]]) -> None:
+        self.last_rejected = sorted(refused)
+        self.rejected.update(reason for _, reason in refused)
+
+    def _accept(
+        self, accepted: _Held, resync: np.ndarray, refused: list[tuple[int, str]]
+    ) -> list[Prediction]:
+        """Classify the accepted samples, stretch by stretch (a resync restarts)."""
+        self._report(refused)
+        self.new_warnings = self._check.add(accepted.rows)
+        predictions: list[Prediction] = []
+        starts = sorted({0, *np.flatnonzero(resync).tolist(), len(accepted.rows)})
+        for a, b in itertools.pairwise(starts):
+            if resync[a]:
+                self._resync()
+            good, codes = accepted.rows[a:b], accepted.codes[a:b]
+            self._note_times(good[:, 0])
+            self.samples += len(good)
+            for piece in self._resampler.push(good[:, 0], good[:, 1:], codes):
+                if piece.restart:
+                    self._restart()
+                predictions.extend(self._classify(piece.times, piece.values, piece.codes))
+        return predictions
+
+    def _resync(self) -> None:
+        """The input's clock changed for good: close the stretch, start afresh."""
+        self._closed_seconds += self.last_time - self.first_time
+        self.first_time = self.last_time = None
+        self._resampler.reset()
+        self._restart()
 
     def _label_codes(self, labels: list[str | None] | None, keep: np.ndarray) -> np.ndarray:
+        """Label indices of the kept rows (UNLABELLED where none or unknown)."""
         if labels is None:
             return np.full(int(keep.sum()), UNLABELLED, dtype=np.int16)
         codes = self._codes
@@ -321,3 +417,32 @@ class StreamClassifier:
             )
             self.windows += 1
         return predictions
+
+
+@dataclass(frozen=True)
+class _Held:
+    """Samples in arrival order with their label codes and line tags."""
+
+    rows: np.ndarray
+    codes: np.ndarray
+    tags: np.ndarray
+
+    @classmethod
+    def empty(cls) -> _Held:
+        return cls(np.empty((0, 7)), np.empty(0, np.int16), np.empty(0, np.int64))
+
+    def then(self, rows: np.ndarray, codes: np.ndarray, tags: np.ndarray) -> _Held:
+        """These samples followed by newer ones."""
+        if not len(self.rows):
+            return _Held(rows, codes, tags)
+        return _Held(
+            np.concatenate((self.rows, rows)),
+            np.concatenate((self.codes, codes)),
+            np.concatenate((self.tags, tags)),
+        )
+
+    def select(self, mask: np.ndarray) -> _Held:
+        return _Held(self.rows[mask], self.codes[mask], self.tags[mask])
+
+    def refused(self, status: np.ndarray, reasons: np.ndarray) -> list[tuple[int, str]]:
+        return [(int(self.tags[i]), reasons[i]) for i in np.flatnonzero(status == REFUSE)]

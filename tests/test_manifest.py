@@ -1,0 +1,63 @@
+"""harlite.runtime.manifest: bounded parsing and range checks of manifest.json
+(runtime-only)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harlite.runtime.manifest import (
+    MAX_DEPTH,
+    MAX_MANIFEST_BYTES,
+    BundleError,
+    parse_manifest,
+    validate_manifest,
+)
+from harlite.shipped import model_path
+
+pytestmark = pytest.mark.runtime
+
+TEXT = (model_path("lstm") / "manifest.json").read_text()
+
+
+def test_the_shipped_manifest_parses():
+    assert parse_manifest(TEXT, "m")["input"]["window"] == 128
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1), "nested"),
+        (" " * (MAX_MANIFEST_BYTES + 1), "larger than"),
+        ('{"a": Infinity}', "Infinity"),
+        ('{"a": 1' + "0" * 100 + "}", "digits"),
+        ("{not json", "not valid JSON"),
+    ],
+)
+def test_text_beyond_the_limits_is_refused_before_it_is_trusted(text, message):
+    with pytest.raises(BundleError, match=message):
+        parse_manifest(text, "m")
+
+
+@pytest.mark.parametrize(
+    "path, value, message",
+    [
+        (("input", "hop"), 129, "hop"),
+        (("input", "sample_rate_hz"), 1e9, "sample_rate_hz"),
+        (("preprocessing", "design", "order"), 0, "order"),
+        (("preprocessing", "design", "noise_cutoff_hz"), 25.0, "noise_cutoff_hz"),
+        (("labels",), ["A", "A"], "twice"),
+        (("artifacts", "float32", "sha256"), "xyz", "sha256"),
+        (("artifacts", "float32", "file"), "../model.tflite", "plain file name"),
+        (("evaluation", "reference_windows"), "/etc/passwd", "reference_windows"),
+    ],
+)
+def test_values_out_of_range_name_their_field(path, value, message):
+    manifest = json.loads(TEXT)
+    target = manifest
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with pytest.raises(BundleError, match=message):
+        validate_manifest(manifest, "m")

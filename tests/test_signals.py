@@ -1,0 +1,53 @@
+"""harlite.runtime.signals: the first signal ends a run, later ones cannot abort its shutdown
+(runtime-only)."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from harlite.runtime.signals import begin_shutdown, interrupts_end_the_run
+
+pytestmark = pytest.mark.runtime
+
+
+def spin() -> None:
+    """Let a pending Python-level signal handler run."""
+    for _ in range(10_000):
+        pass
+
+
+def test_the_first_signal_interrupts_and_the_next_ones_wait_for_the_end():
+    before = signal.getsignal(signal.SIGTERM)
+    finished = False
+    # The stop asked during shutdown cannot interrupt it; it is told when the block ends.
+    with pytest.raises(KeyboardInterrupt), interrupts_end_the_run():
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGTERM)
+            spin()
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGTERM)
+        spin()
+        finished = True
+    assert finished
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_after_begin_shutdown_no_signal_interrupts_the_block():
+    finished = False
+    with pytest.raises(KeyboardInterrupt), interrupts_end_the_run():
+        begin_shutdown()
+        os.kill(os.getpid(), signal.SIGINT)
+        spin()
+        finished = True
+    assert finished
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_run_without_signals_ends_quietly_and_restores_the_handlers():
+    before = signal.getsignal(signal.SIGINT)
+    with interrupts_end_the_run():
+        begin_shutdown()
+    assert signal.getsignal(signal.SIGINT) is before
