@@ -160,7 +160,7 @@ def _stream_one(name: str, bundle: Path, settings, options: dict) -> None:
     classifier = StreamClassifier(bundle, settings)
     source_name, source = _open_input(name, options)
     quiet = options["quiet"]
-    with interrupts_end_the_run(restore=False):  # the command ends with the run
+    with interrupts_end_the_run(ignore_after_signal=True):  # the command ends with the run
         summary = classify_recording(
             source,
             classifier,

@@ -19,6 +19,7 @@ _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 class _State:
     shutting_down = False
+    signalled = False  # a signal ended the run
     ignored = 0  # signals that arrived while shutting down
     depth = 0  # nested runs: only the outermost installs and restores
 
@@ -30,7 +31,7 @@ def _handler(signum, frame) -> None:
     if _state.shutting_down:
         _state.ignored += 1
         return
-    _state.shutting_down = True
+    _state.shutting_down = _state.signalled = True
     raise KeyboardInterrupt
 
 
@@ -40,12 +41,17 @@ def begin_shutdown() -> None:
 
 
 @contextlib.contextmanager
-def interrupts_end_the_run(restore: bool = True) -> Iterator[None]:
+def interrupts_end_the_run(ignore_after_signal: bool = False) -> Iterator[None]:
     """Install the handlers for the duration of one run (main thread only; elsewhere, e.g.
     in a worker thread, signals keep their handlers and this does nothing). Nested uses
-    share the outermost one's. ``restore=False`` leaves later signals ignored after the run,
-    for a command that exits when it ends (a late second Ctrl-C then cannot kill it while
-    it prints its summary)."""
+    share the outermost one's.
+
+    Afterwards the previous handlers are back, and a stop asked for during the shutdown is
+    raised as KeyboardInterrupt once the outputs are complete. With ``ignore_after_signal``
+    (a command that exits when its run ends), a run ended by a signal leaves SIGINT and
+    SIGTERM ignored instead: a late second Ctrl-C cannot kill the process while it prints
+    its summary and exits.
+    """
     if threading.current_thread() is not threading.main_thread() or _state.depth:
         _state.depth += 1
         try:
@@ -54,23 +60,23 @@ def interrupts_end_the_run(restore: bool = True) -> Iterator[None]:
             _state.depth -= 1
         return
     previous = {s: signal.getsignal(s) for s in _SIGNALS}
-    _state.shutting_down, _state.ignored, _state.depth = False, 0, 1
+    _state.shutting_down = _state.signalled = False
+    _state.ignored, _state.depth = 0, 1
     for s in _SIGNALS:
         signal.signal(s, _handler)
     try:
         yield
     finally:
         _state.depth = 0
-        if restore:
-            for s, handler in previous.items():
-                signal.signal(s, handler if handler is not None else signal.SIG_DFL)
-            _state.shutting_down = False
-        else:
-            # The run is over: from now on signals are ignored by the system itself (Python
-            # resets its own handlers while it exits, not an ignored signal).
+        _state.shutting_down = False
+        if ignore_after_signal and _state.signalled:
+            # Python resets its own handlers while it exits, not an ignored signal.
             for s in _SIGNALS:
                 signal.signal(s, signal.SIG_IGN)
-    if restore and _state.ignored:
+        else:
+            for s, handler in previous.items():
+                signal.signal(s, handler if handler is not None else signal.SIG_DFL)
+    if _state.ignored and not (ignore_after_signal and _state.signalled):
         # A stop asked for while the outputs were being finished: they are complete now,
         # and the caller learns of the request (a batch worker then stops).
         _state.ignored = 0
