@@ -54,3 +54,15 @@ class SettingError(HarliteError):
     def __init__(self, setting: str, message: str) -> None:
         self.setting = setting
         super().__init__(f"{setting}: {message}")
+
+
+#: What ``harlite[train]`` adds to the device runtime.
+TRAINING_MODULES = ("tensorflow", "tf_keras", "keras", "sklearn", "matplotlib")
+
+
+def missing_training_tools(module: str) -> str:
+    """The message for a training command run where the training tools are not installed."""
+    return (
+        f"this command needs the training tools, and {module} is not installed (the device "
+        "runtime alone is): pip install 'harlite[train]'"
+    )

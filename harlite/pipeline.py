@@ -9,6 +9,8 @@ stays, and the report says where it stopped.
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -96,6 +98,7 @@ def run_pipeline(
         log: receives the stage lines and each stage's figures.
         progress: called after every training epoch.
     """
+    check_before_stages(preset)
     state = PipelineState(Path(out), quick, preset, None if data_dir is None else Path(data_dir))
     state.out.mkdir(parents=True, exist_ok=True)
     stages = [
@@ -128,6 +131,28 @@ def run_pipeline(
             f"kept in {state.out}; see {report})"
         )
     return state
+
+
+def check_before_stages(preset: str) -> None:
+    """What would stop a later stage and can be known now: the training tools and the
+    preset's name. Nothing is written before these pass."""
+    from harlite.errors import TRAINING_MODULES, missing_training_tools
+
+    for module in TRAINING_MODULES:
+        if module != "keras" and not _importable(module):
+            raise HarliteError(missing_training_tools(module))
+    from harlite.train.models import get_preset
+
+    get_preset(preset)
+
+
+def _importable(module: str) -> bool:
+    if module in sys.modules:
+        return sys.modules[module] is not None
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _data(state: PipelineState, log: Log) -> None:

@@ -139,3 +139,16 @@ def test_design_validation_and_round_trip():
         FilterDesign(noise_cutoff_hz=30.0)
     with pytest.raises(ValueError, match="unknown"):
         FilterDesign.from_dict({"nonsense": 1})
+
+
+def test_the_start_state_of_docs_deploy_md_is_scipys():
+    """docs/deploy.md tells app developers how to start each filter section without a
+    transient; that recipe must be what the runtime does (scipy's sosfilt_zi)."""
+    design = FilterDesign()
+    for sos in (design.noise_sos(), design.gravity_sos()):
+        documented, u = [], 1.0
+        for b0, b1, b2, _, a1, a2 in sos:
+            g = (b0 + b1 + b2) / (1 + a1 + a2)
+            documented.append([(b1 + b2 - (a1 + a2) * g) * u, (b2 - a2 * g) * u])
+            u *= g
+        np.testing.assert_allclose(signal.sosfilt_zi(sos), documented, rtol=1e-12, atol=1e-15)

@@ -29,4 +29,6 @@ def test_csv_sink_and_terminal_view_render(lstm_classifier_factory):
     view = TerminalView(screen, classifier.labels)
     view.write(predictions[:2])
     view.write(predictions[2:])
-    assert "window 8" in screen.getvalue() and "\x1b[3F" in screen.getvalue()
+    # numbered like the JSON and CSV records, from 0 (issue 14: it counted from 1)
+    assert predictions[-1].index == 7
+    assert "window 7" in screen.getvalue() and "\x1b[3F" in screen.getvalue()

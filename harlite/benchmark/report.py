@@ -75,6 +75,8 @@ def format_table(result: BenchResult) -> str:
                 f"dense float32 matmul peak ({threads} thread(s), numpy BLAS): "
                 f"{peak['peak_gmacs']:.1f} GMAC/s"
             )
+    if result.evaluation_note:
+        lines.append(result.evaluation_note)
     for error in result.errors:
         lines.append(f"not measured: {error}")
     return "\n".join(lines)
@@ -145,6 +147,8 @@ def markdown_table(result: BenchResult) -> str:
     ]
     if peaks:
         lines += ["", "Dense float32 matmul peak (numpy BLAS, 1024²): " + ", ".join(peaks) + "."]
+    if result.evaluation_note:
+        lines += ["", result.evaluation_note[0].upper() + result.evaluation_note[1:] + "."]
     return "\n".join(lines)
 
 
@@ -173,7 +177,7 @@ def write_chart(result: BenchResult, path: Path) -> Path | None:
     ax.set_xlabel("batch-1 p50 latency per window (ms, log scale)")
     for i, r in enumerate(best):
         acc = f", {r.val_accuracy:.1%}" if r.val_accuracy is not None else ""
-        label = f"  {values[i]:.3g} ms, {r.size_bytes / 1000:.0f} KB{acc}"
+        label = f"  p50 {values[i]:.3f} ms, {r.size_bytes / 1000:.0f} KB{acc}"
         ax.text(values[i], i, label, va="center", fontsize=8)
     ax.invert_yaxis()
     ax.set_title("Latency, size and validation accuracy per artefact")

@@ -52,6 +52,7 @@ class BenchResult:
     rows: list[BenchRow] = field(default_factory=list)
     peak: dict[str, dict[str, Any]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    evaluation_note: str = ""  #: where the rows' val acc was measured (see Bundle)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types (``bench.json``)."""
@@ -62,6 +63,7 @@ class BenchResult:
             "rows": [row.to_dict() for row in self.rows],
             "peak": self.peak,
             "errors": self.errors,
+            "evaluation_note": self.evaluation_note,
         }
 
     def best_rows(self) -> dict[str, BenchRow]:

@@ -128,6 +128,7 @@ def benchmark_bundle(
             "cpu_count": os.cpu_count(),
             "python": platform.python_version(),
         },
+        evaluation_note=bundle.evaluation_note(),
     )
     macs_by_artifact: dict[str, int | None] = {}
     for job in _plan(bundle, backends or available_backends(), list(threads), use_tf):

@@ -20,7 +20,7 @@ from harlite.cli.options import SETTING_OPTIONS
 from harlite.cli.pipeline import pipeline
 from harlite.cli.stream import stream
 from harlite.cli.train import train
-from harlite.errors import HarliteError, SettingError
+from harlite.errors import TRAINING_MODULES, HarliteError, SettingError, missing_training_tools
 
 
 class _Group(click.Group):
@@ -35,6 +35,11 @@ class _Group(click.Group):
             raise click.BadParameter(message, param_hint=f"'{option}'") from None
         except HarliteError as error:
             raise click.ClickException(str(error)) from None
+        except ImportError as error:
+            missing = (getattr(error, "name", None) or "").split(".")[0]
+            if missing not in TRAINING_MODULES:
+                raise
+            raise click.ClickException(missing_training_tools(missing)) from None
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

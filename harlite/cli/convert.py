@@ -8,11 +8,11 @@ from pathlib import Path
 
 import click
 
-from harlite.cli.options import data_option, echo_err, parse_subjects
+from harlite.cli.options import bundle_path, data_option, echo_err, model_argument, parse_subjects
 
 
 @click.command()
-@click.argument("model", type=click.Path(exists=True, path_type=Path))
+@click.argument("model", callback=model_argument)
 @click.option(
     "--out",
     "out_dir",
@@ -52,8 +52,9 @@ def convert(
     val_subjects: list[int] | None,
     default_artifact: str | None,
 ) -> None:
-    """Convert MODEL (a run folder, .keras file or bundle) into a bundle: frozen .pb, TFLite
-    float32/dynamic/int8 (and float16), and a manifest with every figure a device needs."""
+    """Convert MODEL (a run folder, .keras file, bundle or shipped model name) into a
+    bundle: frozen .pb, TFLite float32/dynamic/int8 (and float16), and a manifest with every
+    figure a device needs."""
     from harlite.convert.bundle_writer import convert_model
 
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
@@ -72,7 +73,7 @@ def convert(
 
 
 @click.command()
-@click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("bundle", callback=lambda ctx, param, value: bundle_path(value))
 @click.option(
     "--backend",
     type=click.Choice(["ai_edge_litert", "tflite_runtime", "tensorflow"]),
@@ -80,14 +81,15 @@ def convert(
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of rows.")
 def verify(bundle: Path, backend: str | None, as_json: bool) -> None:
-    """Check BUNDLE's hashes and schema, load every artefact and run the reference windows
-    through it; exits non-zero on any mismatch."""
-    from harlite.convert.verify import evaluation_note, format_rows, rows_as_dicts, verify_bundle
+    """Check BUNDLE's (a folder or a shipped model name) hashes and schema, load every
+    artefact and run the reference windows through it; exits non-zero on any mismatch."""
+    from harlite.convert.verify import format_rows, rows_as_dicts, verify_bundle
+    from harlite.runtime.bundle import Bundle
 
     rows = verify_bundle(bundle, backend=backend)
     click.echo(json.dumps(rows_as_dicts(rows)) if as_json else format_rows(rows))
     if not as_json:
-        click.echo(evaluation_note(bundle))
+        click.echo(Bundle.open(bundle).evaluation_note())
     failed = [r.artifact for r in rows if r.status == "FAILED"]
     if failed:
         raise click.ClickException(f"verification failed for: {', '.join(failed)}")

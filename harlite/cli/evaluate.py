@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from harlite.cli.options import data_option, echo_err, parse_subjects
+from harlite.cli.options import data_option, echo_err, model_argument, parse_subjects
 
 
 @click.command()
-@click.argument("model", type=click.Path(exists=True, path_type=Path))
+@click.argument("model", callback=model_argument)
 @data_option("Data set folder; all its subjects are evaluated unless narrowed.")
 @click.option(
     "--subjects", callback=parse_subjects, help="Evaluate only these subjects, e.g. 1,3,5-8."
@@ -42,7 +42,8 @@ def evaluate(
     out_dir: Path | None,
     as_json: bool,
 ) -> None:
-    """Evaluate MODEL (a run folder, .keras file or bundle) on the windows of DATA.
+    """Evaluate MODEL (a run folder, .keras file, bundle or shipped model name) on the
+    windows of DATA; every figure says whether its subjects were in the model's training.
 
     Windows are built with the model's own preprocessing settings. Prints accuracy, weighted
     precision/recall/F1, per-class recall, per-subject accuracy and the confusion matrix.

@@ -28,6 +28,11 @@ def models_list(as_json: bool) -> None:
         acc = entry.get("val_accuracy")
         figure = f"{acc:.2%} validation accuracy" if acc is not None else "not evaluated"
         click.echo(f"{entry['name']:<12} {figure:<28} {entry['description']}")
+    if entries:
+        click.echo(
+            "(each: the one validation run behind the shipped model, its subjects held out; "
+            "the shipped weights were then trained on every training subject)"
+        )
 
 
 @models.command("path")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +27,19 @@ def bundle_path(value: str) -> Path:
     from harlite.shipped import resolve_bundle
 
     return resolve_bundle(value)
+
+
+def model_argument(ctx: click.Context, param: click.Parameter, value: str) -> Path:
+    """A MODEL argument: a run folder, a ``.keras`` file, a bundle folder, or the name of a
+    shipped model."""
+    path = Path(value)
+    if path.exists():
+        return path
+    if "/" not in value:
+        from harlite.shipped import model_path
+
+        return model_path(value)
+    raise click.BadParameter(f"{value}: no such file or folder")
 
 
 def parse_subjects(ctx: click.Context, param: click.Parameter, value: str | None):
@@ -110,20 +124,32 @@ class ProgressBar:
 
 
 def epoch_progress(bar: ProgressBar):
-    """A training progress callback that moves ``bar`` one epoch at a time."""
+    """A training progress callback: on a terminal, ``bar`` moves one epoch at a time;
+    elsewhere (a file, a pipe, a service's log) a line per epoch group (about 20 lines in
+    all) with the figures and the time left."""
+    started = time.monotonic()
 
     def progress(epoch: int, epochs: int, logs: dict[str, float]) -> None:
-        bar.start(epochs)
-        bar.advance(
-            1,
-            f"epoch {epoch}: loss {logs.get('loss', 0):.3f} "
-            f"acc {logs.get('accuracy', 0):.3f} val_loss {logs.get('val_loss', 0):.3f}"
-            f" val_acc {logs.get('val_accuracy', 0):.3f}",
+        figures = (
+            f"loss {logs.get('loss', 0):.3f} acc {logs.get('accuracy', 0):.3f} "
+            f"val_loss {logs.get('val_loss', 0):.3f} val_acc {logs.get('val_accuracy', 0):.3f}"
         )
+        if bar.enabled and not sys.stderr.isatty():
+            every = max(1, epochs // 20)
+            if epoch % every == 0 or epoch == epochs:
+                left = (time.monotonic() - started) / epoch * (epochs - epoch)
+                echo_err(f"epoch {epoch}/{epochs}: {figures} (ETA {_duration(left)})")
+            return
+        bar.start(epochs)
+        bar.advance(1, f"epoch {epoch}: {figures}")
         if epoch == epochs:
             bar.close()
 
     return progress
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
 # --- how a bundle runs and how an input is read (stream, batch) --------------------------

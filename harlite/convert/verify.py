@@ -114,16 +114,3 @@ def format_rows(rows: list[VerifyRow]) -> str:
 def rows_as_dicts(rows: list[VerifyRow]) -> list[dict[str, Any]]:
     """JSON-ready rows."""
     return [asdict(r) for r in rows]
-
-
-def evaluation_note(path: str | Path) -> str:
-    """Which windows the manifest's ``val acc`` figures come from, and whether the model was
-    trained on them."""
-    evaluation = Bundle.open(path).evaluation
-    subjects = ", ".join(map(str, evaluation.get("subjects", [])))
-    if evaluation.get("subjects_seen_in_training"):
-        return (
-            f"val acc: windows of subjects {subjects} (in this model's training data: see "
-            "training/model-info.json for the held-out figures)"
-        )
-    return f"val acc: windows of subjects {subjects} (held out from training)"

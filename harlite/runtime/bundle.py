@@ -173,6 +173,18 @@ class Bundle:
             raise BundleError(f"{path}: {what} lies outside the bundle folder (a link out?)")
         return path
 
+    def evaluation_note(self) -> str:
+        """Which windows the manifest's ``val_accuracy`` figures come from, and whether the
+        model was trained on them."""
+        evaluation = self.evaluation
+        subjects = ", ".join(map(str, evaluation.get("subjects", [])))
+        if evaluation.get("subjects_seen_in_training"):
+            return (
+                f"val acc: windows of subjects {subjects} (in this model's training data: see "
+                "training/model-info.json for the held-out figures)"
+            )
+        return f"val acc: windows of subjects {subjects} (held out from training)"
+
     @property
     def reference_windows(self) -> Path:
         """The reference windows file (``evaluation.reference_windows``)."""

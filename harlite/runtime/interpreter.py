@@ -7,6 +7,8 @@ model's units and returns float32 class probabilities, whatever the artefact's d
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,13 @@ BACKENDS: dict[str, str] = {
 
 def _load_interpreter(name: str):
     """Backend ``name``'s Interpreter class; raises ImportError with the reason if absent."""
-    module = importlib.import_module(BACKENDS[name])
+    if name == "tensorflow" and "tensorflow" not in sys.modules:
+        # Importing TensorFlow prints C++ start-up lines that no setting after it hides.
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        with native_output_silenced():
+            module = importlib.import_module(BACKENDS[name])
+    else:
+        module = importlib.import_module(BACKENDS[name])
     if not hasattr(module, "Interpreter"):  # TensorFlow ≥ 2.20 moved it to LiteRT
         raise ImportError(f"{BACKENDS[name]} has no Interpreter")
     return module.Interpreter

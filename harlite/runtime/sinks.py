@@ -167,7 +167,6 @@ class TerminalView:
         self.labels = labels
         self._timeline: deque[str] = deque(maxlen=width)
         self._drawn = False
-        self._count = 0
         self._status = ""
 
     def status(self, bad_rows: int = 0, dropped: int | None = None) -> None:
@@ -183,14 +182,13 @@ class TerminalView:
         for p in predictions:
             label = p.smoothed_label or p.label
             self._timeline.append(_LETTERS.get(label, label[:1]))
-            self._count += 1
         last = predictions[-1]
         label = last.smoothed_label or last.label
         confidence = last.smoothed_confidence or last.confidence
         bar = "#" * round(confidence * 20)
         truth = f"   (true: {last.true_label})" if last.true_label else ""
         lines = [
-            f"t={last.end_time:10.2f} s  window {self._count}{truth}{self._status}",
+            f"t={last.end_time:10.2f} s  window {last.index}{truth}{self._status}",
             f"  {label:<20} {confidence:6.1%} [{bar:<20}]",
             "  " + "".join(self._timeline) + "   (W U D walking up down, s sit, t stand, l lay)",
         ]

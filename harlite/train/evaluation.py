@@ -44,6 +44,8 @@ class EvaluationReport:
         confusion_matrix: counts, rows = true class.
         sitting_standing: the six HAR classes' main confusion (None for other label sets).
         model, artifact, subjects, split: what was evaluated on what (where known).
+        subjects_seen_in_training: those of ``subjects`` the model was trained on (its
+            figures on them are not held-out figures).
         best_epoch, epochs_run, train_seconds, interrupted, parameters: set by training.
     """
 
@@ -66,6 +68,7 @@ class EvaluationReport:
     train_seconds: float | None = None
     interrupted: bool | None = None
     parameters: int | None = None
+    subjects_seen_in_training: list[int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types; context fields that were not set are left out."""
@@ -141,6 +144,14 @@ def _sitting_standing(labels: list[str], recall: np.ndarray, matrix: np.ndarray)
 def format_report(report: EvaluationReport, title: str = "") -> str:
     """A readable text version of a report."""
     lines = [title] if title else []
+    seen = report.subjects_seen_in_training
+    if seen:
+        lines.append(
+            f"note: subjects {', '.join(map(str, seen))} are in this model's training data: "
+            "these are not held-out figures"
+        )
+    elif seen is not None:
+        lines.append("(every subject evaluated was held out from this model's training)")
     lines.append(
         f"windows {report.n_windows}   accuracy {report.accuracy:.2%}   "
         f"weighted F1 {report.f1_weighted:.2%}   precision {report.precision_weighted:.2%}"
@@ -209,6 +220,13 @@ def choose_subjects(
                 f"({', '.join(map(str, UCI_TEST_SUBJECTS))})"
             )
     elif split == "val":
+        if not val_subjects:
+            raise HarliteError(
+                "this model has no validation subjects: it was trained on every training "
+                "subject (the shipped models are). Evaluate it with --split test (the standard "
+                "test subjects) or --subjects LIST; the held-out figures of a shipped model are "
+                "in its training/model-info.json"
+            )
         wanted = list(val_subjects)
     elif subjects:
         wanted = subjects
@@ -286,10 +304,18 @@ def evaluate(
     chosen = choose_subjects(windows, config.val_subjects, subjects, split)
     report = evaluate_predictions(chosen.y, predict(chosen.X).argmax(axis=1), chosen.subject)
     report.model, report.artifact, report.subjects = where, name, chosen.subjects
+    report.subjects_seen_in_training = seen_in_training(chosen.subjects, config)
     title = f"{where} ({name}) on subjects {', '.join(map(str, chosen.subjects))}"
     if out_dir is not None:
         write_reports(report, Path(out_dir), title)
     return report, format_report(report, title)
+
+
+def seen_in_training(subjects: list[int], config: TrainConfig) -> list[int]:
+    """Which of ``subjects`` a model trained with ``config`` saw: harlite trains on every
+    subject of its data but the standard test subjects and the validation subjects."""
+    held_out = set(UCI_TEST_SUBJECTS) | set(config.val_subjects)
+    return [s for s in subjects if s not in held_out]
 
 
 def _bundle_predictor(path: Path, artifact: str | None, backend: str | None):

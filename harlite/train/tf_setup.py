@@ -17,7 +17,9 @@ from harlite.quiet import native_output_silenced
 
 def keras() -> ModuleType:
     """The ``tf_keras`` module, with TensorFlow's C++ start-up chatter silenced."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # TensorFlow's C++ log lines (oneDNN, CUDA probing, "use_unbounded_threadpool" at error
+    # level) mean nothing to a user and break progress bars; HARLITE_VERBOSE=1 shows them.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1" if os.environ.get("HARLITE_VERBOSE") else "3")
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     try:
         with native_output_silenced(enabled="tensorflow" not in sys.modules):
