@@ -21,6 +21,7 @@ from harlite.runtime.sources import InputOptions
 from harlite.runtime.stream import ClassifierSettings
 from harlite.runtime.windowing import count_windows
 from harlite.shipped import model_path
+from tests.builders import command_lines
 from tests.test_batch import batch, predictions
 from tests.test_stream_cli import write_csv
 
@@ -45,16 +46,7 @@ def test_ray_and_local_engines_give_identical_predictions(recordings, tmp_path):
 
 def _busy_ray_workers() -> list[int]:
     """PIDs of Ray worker processes running a classification task right now."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                command = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if command.startswith(b"ray::classify_task"):
-                pids.append(int(entry.name))
-    return pids
+    return [pid for pid, line in command_lines().items() if line.startswith(b"ray::classify_task")]
 
 
 @needs_ray

@@ -39,7 +39,7 @@ from harlite.runtime.sources import CsvSource, SensorLoggerSource, UdpSource
 from harlite.runtime.stream import StreamClassifier
 from harlite.runtime.windowing import count_windows
 from harlite.shipped import model_path
-from tests.builders import canonical_csv, raw_signal, timed_rows
+from tests.builders import canonical_csv, command_lines, raw_signal, timed_rows
 from tests.test_stream_cli import DEMO_RECORDING, wait_for_predictions, write_csv
 
 pytestmark = pytest.mark.runtime
@@ -615,17 +615,12 @@ def test_18_ray_processes_exit_when_the_driver_is_killed(tmp_path):
         write_csv(recs / f"r{i}.csv", 150_000, seed=i)
 
     def ray_processes() -> set[int]:
-        found = set()
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    command = (entry / "cmdline").read_bytes()
-                except OSError:
-                    continue
-                markers = (b"raylet", b"gcs_server", b"ray::", b"agent")
-                if b"ray" in command and any(m in command for m in markers):
-                    found.add(int(entry.name))
-        return found
+        markers = (b"raylet", b"gcs_server", b"ray::", b"agent")
+        return {
+            pid
+            for pid, line in command_lines().items()
+            if b"ray" in line and any(m in line for m in markers)
+        }
 
     before = ray_processes()
     driver = subprocess.Popen([*HARLITE, "batch", "lstm", str(recs), "--out", str(tmp_path / "o"),
