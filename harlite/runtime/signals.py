@@ -67,16 +67,18 @@ def interrupts_end_the_run(ignore_after_signal: bool = False) -> Iterator[None]:
     try:
         yield
     finally:
-        _state.depth = 0
-        _state.shutting_down = False
-        if ignore_after_signal and _state.signalled:
+        # The handlers go first: with the flag cleared while ours were still installed, a
+        # late signal would be taken for the first of a new run and raised here.
+        if ignore_after_signal and (_state.signalled or _state.ignored):
             # Python resets its own handlers while it exits, not an ignored signal.
             for s in _SIGNALS:
                 signal.signal(s, signal.SIG_IGN)
         else:
             for s, handler in previous.items():
                 signal.signal(s, handler if handler is not None else signal.SIG_DFL)
-    if _state.ignored and not (ignore_after_signal and _state.signalled):
+        _state.depth = 0
+        _state.shutting_down = False
+    if _state.ignored and not ignore_after_signal:
         # A stop asked for while the outputs were being finished: they are complete now,
         # and the caller learns of the request (a batch worker then stops).
         _state.ignored = 0
