@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -83,13 +82,14 @@ def bench_file(bundle: Path, data: str) -> dict:
             summary_path = Path(tmp) / f"{artifact}.json"
             command = [
                 sys.executable, "-m", "harlite.cli", "stream", str(bundle),
-                "--artifact", artifact, "--input", str(path), "--output", os.devnull,
+                "--artifact", artifact, "--input", str(path), "--output-format", "jsonl",
                 "--summary", str(summary_path), "--quiet",
             ]  # fmt: skip
             best = float("inf")
             for _ in range(3):
                 started = time.perf_counter()
-                subprocess.run(command, check=True)
+                # predictions to stdout, discarded by the parent: no device path is named
+                subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
                 best = min(best, time.perf_counter() - started)
             summary = json.loads(summary_path.read_text())
             results[artifact] = {
@@ -189,9 +189,10 @@ def bench_soak_cli(bundle: Path, artifact: str, samples: int) -> dict:
         summary_path = Path(tmp) / "summary.json"
         command = [
             sys.executable, "-m", "harlite.cli", "stream", str(bundle), "--artifact", artifact,
-            "--input", "-", "--output", os.devnull, "--summary", str(summary_path), "--quiet",
+            "--input", "-", "--output-format", "jsonl", "--summary", str(summary_path),
+            "--quiet",
         ]  # fmt: skip
-        process = subprocess.Popen(command, stdin=subprocess.PIPE)
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
         writer = threading.Thread(target=_write_csv_lines, args=(process.stdin, samples))
         started = time.perf_counter()
         writer.start()

@@ -42,7 +42,8 @@ def inside(path: str | Path, folder: str | Path) -> bool:
 
 def refuse_inputs(outputs: Iterable[str | Path | None], inputs: Iterable[str | Path]) -> None:
     """Raise before anything is written if an output would replace an input, or land inside
-    an input that is a folder (a recording exported as a folder)."""
+    an input that is a folder (a recording exported as a folder). Inputs that are not files
+    (``-``, ``udp:PORT``) never match."""
     inputs = [Path(i) for i in inputs if str(i) != STDOUT]
     for output in outputs:
         if output is None or str(output) == STDOUT:

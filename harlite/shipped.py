@@ -43,20 +43,23 @@ def model_path(name: str) -> Path:
     return folder
 
 
-def resolve_bundle(value: str | Path) -> Path:
-    """A bundle folder as given, or the folder of the shipped model named ``value``.
-
-    A path that exists is taken as it is; a plain name that is not a path (no ``/``) is a
-    shipped model's name (``lstm``).
-    """
+def resolve_path_or_name(value: str | Path, what: str = "file or folder") -> Path:
+    """``value`` as a path if it exists, else (a plain name, no ``/``) the folder of the
+    shipped model of that name (``lstm``)."""
     path = Path(value)
     if path.exists():
-        if not path.is_dir():
-            raise HarliteError(f"{value}: not a bundle folder (a file)")
         return path
     if "/" not in str(value):
         return model_path(str(value))
-    raise HarliteError(f"{value}: no such bundle folder")
+    raise HarliteError(f"{value}: no such {what}")
+
+
+def resolve_bundle(value: str | Path) -> Path:
+    """A bundle folder as given, or the folder of the shipped model named ``value``."""
+    path = resolve_path_or_name(value, "bundle folder")
+    if not path.is_dir():
+        raise HarliteError(f"{value}: not a bundle folder (a file)")
+    return path
 
 
 def _read_json(path: Path) -> dict[str, Any]:

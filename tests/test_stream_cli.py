@@ -156,8 +156,8 @@ def test_missing_bundle_and_input_are_clear_errors(tmp_path):
     assert result.exit_code == 2 and "--input" in result.output
 
 
-def test_demo_runs_offline_with_the_shipped_model():
-    result = run("--demo", "--summary", "/dev/null")
+def test_demo_runs_offline_with_the_shipped_model(tmp_path):
+    result = run("--demo", "--summary", str(tmp_path / "summary.json"))
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(records) > 150

@@ -32,14 +32,9 @@ def bundle_path(value: str) -> Path:
 def model_argument(ctx: click.Context, param: click.Parameter, value: str) -> Path:
     """A MODEL argument: a run folder, a ``.keras`` file, a bundle folder, or the name of a
     shipped model."""
-    path = Path(value)
-    if path.exists():
-        return path
-    if "/" not in value:
-        from harlite.shipped import model_path
+    from harlite.shipped import resolve_path_or_name
 
-        return model_path(value)
-    raise click.BadParameter(f"{value}: no such file or folder")
+    return resolve_path_or_name(value)
 
 
 def parse_subjects(ctx: click.Context, param: click.Parameter, value: str | None):
@@ -354,10 +349,3 @@ SETTING_OPTIONS = {
     "max_gap_s": "--max-gap",
     "batch_size": "--batch-size",
 }
-
-
-def refuse_inputs(outputs, inputs) -> None:
-    """Outputs that would replace an input are refused before anything is written."""
-    from harlite.outputs import refuse_inputs as refuse
-
-    refuse(outputs, [i for i in inputs if i != "-" and not str(i).startswith("udp:")])

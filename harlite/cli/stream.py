@@ -16,7 +16,6 @@ from harlite.cli.options import (
     input_options,
     model_and_input_options,
     positive_number,
-    refuse_inputs,
 )
 from harlite.errors import printable
 
@@ -151,6 +150,7 @@ def _stream_batch(inputs, bundle: Path, settings, options: dict) -> None:
 
 
 def _stream_one(name: str, bundle: Path, settings, options: dict) -> None:
+    from harlite.outputs import refuse_inputs
     from harlite.runtime.session import classify_recording
     from harlite.runtime.signals import interrupts_end_the_run
     from harlite.runtime.stream import StreamClassifier

@@ -38,9 +38,8 @@ from harlite.runtime.spec import (
 )
 from harlite.train.config import DEFAULT_VAL_SUBJECTS, TrainConfig
 from harlite.train.datasets import load_windows
-from harlite.train.evaluation import resolve_model
+from harlite.train.evaluation import resolve_model, seen_in_training
 from harlite.train.models import load_model, predict_logits, save_model_atomic
-from harlite.train.splits import UCI_TEST_SUBJECTS
 from harlite.train.trainer import split_windows
 from harlite.train.windowset import WindowSet
 
@@ -105,9 +104,9 @@ def _evaluation_windows(
     """(training windows for calibration, evaluation windows, were those in training?)."""
     windows = load_windows(data_dir, config.design, config.window, config.hop)
     chosen = tuple(val_subjects or config.val_subjects or DEFAULT_VAL_SUBJECTS)
-    trained_on = set(windows.subjects) - set(UCI_TEST_SUBJECTS) - set(config.val_subjects)
+
     train_set, val_set = split_windows(windows, config.override(val_subjects=chosen))
-    return train_set, val_set, bool(set(chosen) & trained_on)
+    return train_set, val_set, bool(seen_in_training(list(chosen), config))
 
 
 @dataclass(frozen=True)

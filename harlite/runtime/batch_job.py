@@ -93,37 +93,29 @@ def run_batch(
         raise HarliteError(f"unknown engine {engine!r}: choose from {', '.join(ENGINES)}")
     out_dir = Path(out_dir)
     files = expand_inputs(inputs)
-    check_outputs(files, out_dir, output_format)  # before the lock file is made
+    check_outputs(files, out_dir, output_format)  # before the lock is taken on the folder
     with folder_lock(out_dir):
-        return _run_locked(
-            files, out_dir, bundle, settings, options, engine, address, workers,
-            output_format, log, on_planned, progress,
-        )  # fmt: skip
+        todo, done = plan_batch(files, out_dir, bundle, settings, options, output_format)
+        for task in done:  # temporaries of dead runs (a task to run cleans its own)
+            remove_stale_temporaries(task)
+        if log is not None:
+            log(
+                f"{len(files)} recordings: {len(done)} already done, {len(todo)} to classify "
+                f"({engine} engine)"
+            )
+        if on_planned is not None:
+            on_planned(len(todo))
+        started = time.perf_counter()
+        result = _run_engine(engine, todo, address, workers, progress)
+        summary = batch_summary(result, done, engine, time.perf_counter() - started)
+        text = json.dumps(summary.to_dict(), indent=2, allow_nan=False) + "\n"
+        write_text_atomic(out_dir / BATCH_SUMMARY, text)
+    return summary
 
 
-def _run_locked(
-    files, out_dir, bundle, settings, options, engine, address, workers, output_format, log,
-    on_planned, progress,
-) -> BatchSummary:  # fmt: skip
-    todo, done = plan_batch(files, out_dir, bundle, settings, options, output_format)
-    for task in todo + done:  # under the lock: temporaries of dead runs only
-        remove_stale_temporaries(task)
-    if log is not None:
-        log(
-            f"{len(files)} recordings: {len(done)} already done, {len(todo)} to classify "
-            f"({engine} engine)"
-        )
-    if on_planned is not None:
-        on_planned(len(todo))
-    started = time.perf_counter()
+def _run_engine(engine: str, todo, address: str | None, workers: int | None, progress):
     if engine == "ray":
         from harlite.runtime.batch_ray import run_ray
 
-        result = run_ray(todo, address=address, workers=workers, progress=progress)
-    else:
-        result = run_local(todo, workers=workers, progress=progress)
-    summary = batch_summary(result, done, engine, time.perf_counter() - started)
-    write_text_atomic(
-        out_dir / BATCH_SUMMARY, json.dumps(summary.to_dict(), indent=2, allow_nan=False) + "\n"
-    )
-    return summary
+        return run_ray(todo, address=address, workers=workers, progress=progress)
+    return run_local(todo, workers=workers, progress=progress)

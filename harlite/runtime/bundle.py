@@ -9,14 +9,15 @@ an interpreter parses it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from harlite.outputs import inside
 from harlite.runtime.interpreter import TFLiteModel
 from harlite.runtime.manifest import (
     SCHEMA_VERSION,
@@ -144,7 +145,7 @@ class Bundle:
     def sample_rate_hz(self) -> float:
         return float(self.manifest["input"]["sample_rate_hz"])
 
-    @property
+    @functools.cached_property
     def artifacts(self) -> dict[str, Artifact]:
         """Every artefact by name, in manifest order."""
         return {
@@ -169,7 +170,7 @@ class Bundle:
         """A file the manifest names, which must lie inside the bundle folder (a link out of
         it is refused)."""
         path = self.path / name
-        if not Path(os.path.realpath(path)).is_relative_to(os.path.realpath(self.path)):
+        if not inside(path, self.path):
             raise BundleError(f"{path}: {what} lies outside the bundle folder (a link out?)")
         return path
 

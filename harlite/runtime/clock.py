@@ -67,7 +67,7 @@ class ClockGuard:
     def admit(self, times: np.ndarray) -> Admission:
         """Judge the held samples and the new ``times``; returns a verdict per candidate
         (held ones first) and keeps the ones still undecided."""
-        candidates = np.concatenate((self.held, times))
+        candidates = np.concatenate((self.held, times)) if len(self.held) else times
         n = len(candidates)
         verdict = Admission(np.full(n, ACCEPT, np.int8), np.full(n, "", object), np.zeros(n, bool))
         if not len(self.held) and self._in_order(times):

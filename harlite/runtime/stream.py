@@ -442,6 +442,8 @@ class _Held:
         )
 
     def select(self, mask: np.ndarray) -> _Held:
+        if mask.all():  # the common case: every sample accepted, nothing to copy
+            return self
         return _Held(self.rows[mask], self.codes[mask], self.tags[mask])
 
     def refused(self, status: np.ndarray, reasons: np.ndarray) -> list[tuple[int, str]]:
