@@ -172,6 +172,8 @@ def _data(state: PipelineState, log: Log) -> None:
 
 
 def _train(state: PipelineState, log: Log, progress: EpochProgress | None) -> None:
+    from harlite.train.config import TrainConfig
+    from harlite.train.evaluation import CONFIG_FILE
     from harlite.train.models import get_preset
     from harlite.train.plots import plot_per_subject
     from harlite.train.trainer import train
@@ -179,6 +181,7 @@ def _train(state: PipelineState, log: Log, progress: EpochProgress | None) -> No
     overrides = {"epochs": QUICK_EPOCHS} if state.quick else {}
     state.config = get_preset(state.preset).config(**overrides)
     state.trained = train(state.config, state.data_dir, state.run_dir, log=log, progress=progress)
+    state.config = TrainConfig.load(state.run_dir / CONFIG_FILE)  # with the data's labels and split
     plot_per_subject(state.trained.report, state.run_dir / "per_subject.png")
 
 
@@ -225,41 +228,61 @@ def _bench(state: PipelineState, log: Log) -> None:
 def _stream(state: PipelineState, log: Log) -> None:
     from harlite.runtime.session import classify_recording
     from harlite.runtime.sinks import CollectingSink
-    from harlite.runtime.sources import CsvSource
     from harlite.runtime.stream import StreamClassifier
     from harlite.train.plots import plot_timeline
-    from harlite.train.recordings import experiments, labelled_recording, write_stream_csv
 
-    subjects = list(state.config.val_subjects) if state.config else []
-    found = experiments(state.data_dir, subjects or None)
-    if not found:
-        raise HarliteError("no recording of a validation subject to stream")
-    experiment = found[0]
+    subjects = list(state.config.val_subjects or ()) if state.config else []
     folder = state.out / "stream"
-    recording = folder / f"exp{experiment.experiment:02d}_user{experiment.user:02d}.csv"
-    raw, labels = labelled_recording(state.data_dir, experiment)
-    write_stream_csv(recording, raw, labels)
-    classifier = StreamClassifier(state.bundle_dir)
+    source, recording, title, window_label = _recording_to_stream(state, subjects, folder)
+    classifier = StreamClassifier(state.bundle_dir, window_label=window_label)
     kept = CollectingSink()
     summary = classify_recording(
-        CsvSource(recording),
+        source,
         classifier,
         folder / "predictions.jsonl",
         name=str(recording),
         summary_path=folder / "summary.json",
         extra_sinks=[kept],
     )
+    accuracy = "" if summary.accuracy is None else f": {summary.accuracy:.1%} of "
     plot_timeline(
         [p.to_dict(classifier.labels) for p in kept.predictions],
         classifier.labels,
         folder / "timeline.png",
-        f"subject {experiment.user}, experiment {experiment.experiment} streamed with "
-        f"{classifier.artifact}: {summary.accuracy:.1%} of {summary.labelled_windows} "
-        "labelled windows",
+        f"{title} streamed with {classifier.artifact}{accuracy}"
+        + (f"{summary.labelled_windows} labelled windows" if accuracy else ""),
     )
     state.recording, state.streamed = recording, summary
     for line in summary.format().splitlines():
         log("  " + line)
+
+
+def _recording_to_stream(state: PipelineState, subjects: list[int], folder: Path):
+    """(source, path, title, window-label rule) of a validation subject's recording: a
+    recordings folder's own file, or a HAPT experiment written as a stream CSV."""
+    from harlite.runtime.sources import CsvSource, open_source
+    from harlite.train.datasets import RECORDINGS, detect_layout
+    from harlite.train.recording_meta import DatasetFolder, find_recordings
+    from harlite.train.recordings import experiments, labelled_recording, write_stream_csv
+
+    if detect_layout(state.data_dir) == RECORDINGS:
+        dataset = DatasetFolder.locate(state.data_dir)
+        found = [r for r in find_recordings(dataset) if not subjects or r.subject in subjects]
+        if not found:
+            raise HarliteError("no recording of a validation subject to stream")
+        chosen = found[0]
+        source = open_source(str(chosen.path), chosen.options)
+        title = f"subject {chosen.subject}, {chosen.name}"
+        return source, chosen.path, title, dataset.settings.window_label
+    found = experiments(state.data_dir, subjects or None)
+    if not found:
+        raise HarliteError("no recording of a validation subject to stream")
+    experiment = found[0]
+    recording = folder / f"exp{experiment.experiment:02d}_user{experiment.user:02d}.csv"
+    raw, labels = labelled_recording(state.data_dir, experiment)
+    write_stream_csv(recording, raw, labels)
+    title = f"subject {experiment.user}, experiment {experiment.experiment}"
+    return CsvSource(recording), recording, title, "uniform"
 
 
 def write_pipeline_report(state: PipelineState) -> Path:
@@ -308,7 +331,8 @@ def _data_section(state: PipelineState) -> list[str]:
         "## Data",
         "",
         f"`{info.path}` ({info.layout}): {len(info.subjects)} subjects, "
-        f"{info.experiments} experiments, {info.hours:.2f} h of signal, "
+        f"{info.experiments} {'recordings' if info.recordings is not None else 'experiments'}, "
+        f"{info.hours:.2f} h of signal, "
         f"{info.windows} windows of {WINDOW_SAMPLES} samples (hop {HOP_SAMPLES}).",
         "",
     ]

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 pytest.importorskip("tf_keras", reason="training needs the [train] extra (tensorflow, tf-keras)")
 
 from harlite.cli import cli
+from harlite.runtime.spec import ACTIVITY_LABELS
 from harlite.train import trainer
 from harlite.train.evaluation import evaluate_predictions
 from harlite.train.models import PRESETS, build_model, get_preset
@@ -119,7 +120,7 @@ def test_evaluation_figures_match_a_case_worked_by_hand():
     y_true = np.array([0, 0, 0, 1, 1, 3, 3, 4, 4, 4])
     y_pred = np.array([0, 0, 1, 1, 1, 4, 3, 4, 4, 3])
     subjects = np.array([1, 1, 1, 1, 1, 2, 2, 2, 2, 2])
-    report = evaluate_predictions(y_true, y_pred, subjects).to_dict()
+    report = evaluate_predictions(y_true, y_pred, subjects, ACTIVITY_LABELS).to_dict()
     assert report["accuracy"] == pytest.approx(7 / 10)
     # recall: WALKING 2/3, UPSTAIRS 2/2, SITTING 1/2, STANDING 2/3
     assert report["per_class"]["WALKING"]["recall"] == pytest.approx(2 / 3)

@@ -69,11 +69,13 @@ def data_download(
 
 
 @data.command("info")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("directory", type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--no-cache", is_flag=True, help="Build the windows afresh without the cache.")
 def data_info(directory: Path, as_json: bool, no_cache: bool) -> None:
-    """Subjects, experiments, hours of signal and windows per class of a data set folder."""
+    """Subjects, experiments, hours of signal and windows per class of a data set folder;
+    for a recordings folder also minutes per class, windows per subject, input rates, unit
+    checks per recording and warnings."""
     from harlite.runtime.spec import HOP_SAMPLES, WINDOW_SAMPLES
     from harlite.train.datasets import dataset_info
 
@@ -84,11 +86,31 @@ def data_info(directory: Path, as_json: bool, no_cache: bool) -> None:
     click.echo(f"{info.path} ({info.layout})")
     click.echo(f"  subjects     {len(info.subjects)}: {', '.join(map(str, info.subjects))}")
     if info.experiments is not None:
-        click.echo(f"  experiments  {info.experiments}")
+        what = "recordings" if info.recordings is not None else "experiments"
+        click.echo(f"  {what:<12} {info.experiments}")
     click.echo(f"  signal       {info.hours:.2f} h")
+    if info.input_rates_hz:
+        low, high = info.input_rates_hz
+        click.echo(f"  input rate   {low:g}–{high:g} Hz (resampled to the model's 50 Hz)")
     click.echo(f"  windows      {info.windows} ({WINDOW_SAMPLES} samples, hop {HOP_SAMPLES})")
+    minutes = info.minutes_per_class or {}
     for label, count in info.windows_per_class.items():
-        click.echo(f"    {label:<20} {count:>6}")
+        extra = f"  {minutes[label]:>7.2f} min" if label in minutes else ""
+        click.echo(f"    {label:<20} {count:>6}{extra}")
+    if info.windows_per_subject:
+        per_subject = ", ".join(f"{s}: {n}" for s, n in info.windows_per_subject.items())
+        click.echo(f"  windows per subject  {per_subject}")
+    for recording in info.recordings or []:
+        still = recording["still_acc_g"]
+        click.echo(
+            f"  {recording['name']}: subject {recording['subject']}, "
+            f"{recording['duration_s']:.1f} s at {recording['input_rate_hz'] or 0:g} Hz, "
+            f"{sum(recording['windows_per_class'].values())} labelled windows, |acc| still "
+            f"{'n/a' if still is None else f'{still:.3f} g'}, gyro p99 "
+            f"{recording['gyro_p99_rad_s']} rad/s, bad rows {recording['bad_rows']}"
+        )
+    for warning in info.warnings or []:
+        click.echo(f"  warning: {warning}")
 
 
 @data.command("export")

@@ -58,7 +58,7 @@ def data_option(help_text: str, required: bool = True):
         "--data",
         "data_dir",
         required=required,
-        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        type=click.Path(exists=True, path_type=Path),
         help=help_text,
     )
 
@@ -248,6 +248,15 @@ _MODEL_AND_INPUT_OPTIONS = [
         callback=positive_number,
         help="Seconds without samples after which the window restarts instead of interpolating.",
     ),
+    click.option(
+        "--window-label",
+        type=click.Choice(["uniform", "majority", "center"]),
+        default="uniform",
+        show_default=True,
+        help="Labelled input: a window's true label is the one all its samples carry "
+        "(uniform), more than half carry (majority), or its middle sample's (center); use the "
+        "rule the model was trained with (a recordings folder's window_label).",
+    ),
 ]
 
 
@@ -322,6 +331,7 @@ def classifier_settings(options: dict, batch_size: int = 1):
         smoothing=options["smooth"],
         max_gap_s=options["max_gap"],
         batch_size=batch_size,
+        window_label=options["window_label"],
     )
 
 

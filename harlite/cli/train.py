@@ -8,17 +8,35 @@ from pathlib import Path
 
 import click
 
-from harlite.cli.options import ProgressBar, data_option, echo_err, epoch_progress, parse_subjects
+from harlite.cli.options import (
+    ProgressBar,
+    data_option,
+    echo_err,
+    epoch_progress,
+    model_argument,
+    parse_subjects,
+)
+
+
+def parse_fold(ctx: click.Context, param: click.Parameter, value: str | None):
+    """``--val-fold I/K``: fold I of K."""
+    if value is None:
+        return None
+    i, slash, k = value.partition("/")
+    try:
+        if not slash:
+            raise ValueError
+        return int(i), int(k)
+    except ValueError:
+        raise click.BadParameter(f"expected I/K such as 2/5, not {value!r}") from None
 
 
 @click.command()
 @click.option(
     "--preset",
-    default="lstm",
-    show_default=True,
-    help="Model preset (see `harlite models presets`).",
+    help="Model preset (see `harlite models presets`; default lstm, or the --init model's).",
 )
-@data_option("Data set folder (HAPT raw or UCI HAR).")
+@data_option("Data set folder (HAPT raw, UCI HAR, or a recordings folder: docs/own-data.md).")
 @click.option(
     "--out",
     "run_dir",
@@ -36,7 +54,25 @@ from harlite.cli.options import ProgressBar, data_option, echo_err, epoch_progre
     help="Validation subjects, e.g. 27,28,29-30 (default 27-30; never test subjects); "
     "'none' trains on every training subject for a fixed number of epochs.",
 )
+@click.option(
+    "--val-fold",
+    callback=parse_fold,
+    help="Validate on leave-subjects-out fold I of K of the training subjects, e.g. 2/5 "
+    "(seeded by --seed).",
+)
 @click.option("--patience", type=int, help="Stop after this many epochs without improvement.")
+@click.option(
+    "--init",
+    callback=lambda ctx, param, value: None if value is None else model_argument(ctx, param, value),
+    help="Fine-tune: start from this model's weights (a run folder, .keras file, bundle or "
+    "shipped model name), with a new classifier head when the classes differ. Defaults for "
+    "small data: 60 epochs, batch 32, lr 0.001, head alone for 10 epochs, patience 20.",
+)
+@click.option(
+    "--freeze-epochs",
+    type=click.IntRange(min=0),
+    help="With --init: train only the classifier head for this many epochs first (default 10).",
+)
 @click.option(
     "--unroll/--loop",
     default=None,
@@ -53,27 +89,41 @@ def train(
     lr: float | None,
     seed: int | None,
     val_subjects: list[int] | None,
+    val_fold: tuple[int, int] | None,
     patience: int | None,
+    init: Path | None,
+    freeze_epochs: int | None,
     unroll: bool | None,
     quiet: bool,
 ) -> None:
     """Train a model on DATA and write the run folder OUT.
 
-    Model selection and early stopping use the validation subjects only; the standard UCI
-    HAR test subjects are never used. Ctrl-C stops training and keeps the best checkpoint.
+    Model selection and early stopping use the validation subjects only; the data set's test
+    subjects (UCI HAR's standard ones, a recordings folder's split=test) are never used.
+    Ctrl-C stops training and keeps the best checkpoint.
     """
+    from harlite.train.finetune import fine_tune_config, load_base
     from harlite.train.models import get_preset
     from harlite.train.trainer import train as run_training
 
-    config = get_preset(preset).config(
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        seed=seed,
-        val_subjects=val_subjects,
-        patience=patience,
-        unroll=unroll,
-    )
+    if val_subjects is not None and val_fold is not None:
+        raise click.UsageError("give --val-subjects or --val-fold, not both")
+    if freeze_epochs is not None and init is None:
+        raise click.UsageError("--freeze-epochs fine-tunes: give --init MODEL")
+    base = load_base(init) if init is not None else None
+    name = preset or (base.config.preset if base else "lstm")
+    config = get_preset(name).config(seed=seed, val_subjects=val_subjects, unroll=unroll)
+    chosen = {
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "lr": lr,
+        "patience": patience,
+        "freeze_epochs": freeze_epochs,
+    }
+    if base is not None:
+        config = fine_tune_config(base, config, **chosen)
+    else:
+        config = config.override(**chosen)
     if val_subjects == []:
         config = config.override(select="last")
     with ProgressBar("training", enabled=not quiet) as bar:
@@ -83,6 +133,7 @@ def train(
             run_dir,
             log=None if quiet else bar.note,
             progress=epoch_progress(bar),
+            fold=val_fold,
         )
     if not quiet:
         echo_err("")
@@ -94,6 +145,7 @@ def train(
                 "best_epoch": result.best_epoch,
                 "epochs_run": result.epochs_run,
                 "seconds": round(result.seconds, 1),
+                "labels": list(result.report.labels),
             }
         )
     )

@@ -30,14 +30,13 @@ from harlite.errors import HarliteError
 from harlite.runtime.bundle import MANIFEST, SCHEMA_VERSION, Bundle, sha256_file
 from harlite.runtime.interpreter import TFLiteModel
 from harlite.runtime.spec import (
-    ACTIVITY_LABELS,
     MODEL_CHANNEL_UNITS,
     MODEL_CHANNELS,
     N_MODEL_CHANNELS,
     RAW_CHANNELS,
 )
-from harlite.train.config import DEFAULT_VAL_SUBJECTS, TrainConfig
-from harlite.train.datasets import load_windows
+from harlite.train.config import TrainConfig
+from harlite.train.datasets import default_val_subjects, test_subjects, windows_for_model
 from harlite.train.evaluation import resolve_model, seen_in_training
 from harlite.train.models import load_model, predict_logits, save_model_atomic
 from harlite.train.trainer import split_windows
@@ -102,11 +101,15 @@ def _evaluation_windows(
     data_dir: Path, config: TrainConfig, val_subjects: list[int] | None
 ) -> tuple[WindowSet, WindowSet, bool]:
     """(training windows for calibration, evaluation windows, were those in training?)."""
-    windows = load_windows(data_dir, config.design, config.window, config.hop)
-    chosen = tuple(val_subjects or config.val_subjects or DEFAULT_VAL_SUBJECTS)
-
-    train_set, val_set = split_windows(windows, config.override(val_subjects=chosen))
-    return train_set, val_set, bool(seen_in_training(list(chosen), config))
+    windows = windows_for_model(data_dir, config)
+    chosen = tuple(
+        val_subjects or config.val_subjects or default_val_subjects(data_dir, windows, config.seed)
+    )
+    train_set, val_set = split_windows(
+        windows, config.override(val_subjects=chosen), test_subjects(data_dir)
+    )
+    tests = test_subjects(data_dir)
+    return train_set, val_set, bool(seen_in_training(list(chosen), config, tests))
 
 
 @dataclass(frozen=True)
@@ -199,7 +202,7 @@ def _prepare(
         keras_probs=softmax(predict_logits(model, val_set.X)),
         calibration=sample(calibration_windows),
         fidelity=sample(1000),
-        labels=list(ACTIVITY_LABELS),
+        labels=list(config.labels),
     )
 
 
@@ -296,7 +299,7 @@ def _manifest(
             "parameters": int(model.count_params()),
             "training": config.to_dict(),
         },
-        "labels": list(ACTIVITY_LABELS),
+        "labels": list(config.labels),
         "input": {
             "raw_channels": list(RAW_CHANNELS),
             "raw_units": ["g"] * 3 + ["rad/s"] * 3,
@@ -308,7 +311,7 @@ def _manifest(
             "shape": [1, config.window, N_MODEL_CHANNELS],
             "dtype": "float32",
         },
-        "output": {"kind": "probabilities", "shape": [1, len(ACTIVITY_LABELS)]},
+        "output": {"kind": "probabilities", "shape": [1, len(config.labels)]},
         "preprocessing": {
             "recipe": "causal median(3) + Butterworth low-pass (noise) on all six raw "
             "channels; gravity = Butterworth low-pass of the filtered acceleration; "

@@ -101,4 +101,8 @@ class Resampler:
         left = np.clip(right - 1, 0, len(times) - 1)
         nearer_left = np.abs(grid - times[left]) <= np.abs(times[right] - grid)
         nearest = np.where(nearer_left, left, right)
+        # A sample on the grid (to the tolerance of its text form) is taken as it is, not
+        # interpolated a few ulps away from itself.
+        on_grid = np.abs(times[nearest] - grid) <= _GRID_TOLERANCE * self.step
+        out[on_grid] = values[nearest[on_grid]]
         return ResampledPiece(grid, out, codes[nearest], restart)

@@ -7,43 +7,46 @@ windows and classifies each complete window with a TFLite artefact of a bundle.
 
 from __future__ import annotations
 
-import itertools
 import time
-from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
 
 from harlite.errors import SettingError
 from harlite.runtime.bundle import Bundle
-from harlite.runtime.clock import ACCEPT, BACKWARDS, HOLD, REFUSE, REPEATED, ClockGuard
-from harlite.runtime.input_check import InputCheck
-from harlite.runtime.preprocessing import Preprocessor
-from harlite.runtime.resample import Resampler
+from harlite.runtime.clock import BACKWARDS, REPEATED
 from harlite.runtime.smoothing import Smoother, parse_smoothing
-from harlite.runtime.spec import N_MODEL_CHANNELS
-from harlite.runtime.windowing import SlidingWindow
+from harlite.runtime.windower import (
+    ACC_LIMIT_G,
+    DEFAULT_MAX_GAP_S,
+    GYRO_LIMIT_RAD_S,
+    NON_FINITE,
+    OUT_OF_RANGE,
+    TIME_LIMIT_S,
+    TIME_OUT_OF_RANGE,
+    UNLABELLED,
+    WINDOW_LABEL_RULES,
+    LabelledWindows,
+    StreamWindower,
+)
 
-#: Largest plausible readings, in g and rad/s; phone sensors saturate at 8–32 g and
-#: 35 rad/s (2000 °/s). A value beyond these is a glitch or a wrong unit.
-ACC_LIMIT_G = 40.0
-GYRO_LIMIT_RAD_S = 50.0
-#: Largest plausible timestamp magnitude in seconds (epoch seconds are about 1.8e9; a
-#: timestamp beyond 1e11 s, over 3,000 years, is a glitch or a wrong --time-unit).
-TIME_LIMIT_S = 1e11
-
-#: Default longest pause between two samples that is interpolated across, in seconds.
-DEFAULT_MAX_GAP_S = 0.25
-
-#: Reasons a sample is refused (the keys of the summary's ``bad_row_reasons``).
-NON_FINITE = "non-finite value"
-OUT_OF_RANGE = "value out of plausible sensor range"
-TIME_OUT_OF_RANGE = "timestamp out of plausible range"
-
-UNLABELLED = -1
+__all__ = [
+    "ACC_LIMIT_G",
+    "BACKWARDS",
+    "DEFAULT_MAX_GAP_S",
+    "GYRO_LIMIT_RAD_S",
+    "NON_FINITE",
+    "OUT_OF_RANGE",
+    "REPEATED",
+    "TIME_LIMIT_S",
+    "TIME_OUT_OF_RANGE",
+    "UNLABELLED",
+    "ClassifierSettings",
+    "Prediction",
+    "StreamClassifier",
+]
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,9 @@ class ClassifierSettings:
             interpolated across.
         batch_size: windows per interpreter call where the artefact allows a resize; larger
             batches are faster over files, 1 gives the lowest latency live.
+        window_label: how a labelled input's windows get their true label
+            (:data:`~harlite.runtime.windower.WINDOW_LABEL_RULES`; training on a recordings
+            folder uses the same rule).
     """
 
     artifact: str | None = None
@@ -70,6 +76,7 @@ class ClassifierSettings:
     smoothing: str | None = None
     max_gap_s: float = DEFAULT_MAX_GAP_S
     batch_size: int = 1
+    window_label: str = "uniform"
 
     def __post_init__(self) -> None:
         if isinstance(self.smoothing, Smoother):  # accept a Smoother: keep its spec
@@ -88,6 +95,11 @@ class ClassifierSettings:
                 raise SettingError(name, f"must be at least 1, not {value}")
         if self.batch_size < 1:
             raise SettingError("batch_size", f"must be at least 1, not {self.batch_size}")
+        if self.window_label not in WINDOW_LABEL_RULES:
+            raise SettingError(
+                "window_label",
+                f"must be one of {', '.join(WINDOW_LABEL_RULES)}, not {self.window_label!r}",
+            )
 
     def changed(self, **changes: Any) -> ClassifierSettings:
         """A copy with the given settings changed."""
@@ -104,7 +116,7 @@ class Prediction:
 
     Times are those of the window's first and last sample (seconds, in the stream's clock).
     ``latency_ms`` is the inference time per window (a batch's time divided by its windows).
-    ``true_label`` is set when every sample of the window carried the same known label.
+    ``true_label`` is the window's label by the settings' ``window_label`` rule (labelled input).
     ``smoothed_label``/``smoothed_confidence`` are set when smoothing is on.
     """
 
@@ -140,7 +152,7 @@ class Prediction:
         return record
 
 
-class StreamClassifier:
+class StreamClassifier(StreamWindower[Prediction]):
     """Classify a stream of (time, acc xyz, gyro xyz) samples with a bundle's model.
 
     Args:
@@ -151,7 +163,8 @@ class StreamClassifier:
     Samples are in g and rad/s, with timestamps in seconds at any rate (they are resampled
     to the model's rate). Bad samples (NaN/inf, implausible values, timestamps that go back or
     repeat) are refused and counted in :attr:`rejected`; the stream goes on. Every complete
-    window of accepted samples gives exactly one :class:`Prediction`.
+    window of accepted samples gives exactly one :class:`Prediction`. The path from samples
+    to windows is :class:`~harlite.runtime.windower.StreamWindower`, the one training uses.
 
     Example:
         >>> classifier = StreamClassifier("harlite/models/lstm")
@@ -173,230 +186,41 @@ class StreamClassifier:
         )
         batch_size = self.settings.batch_size
         self.batch_size = batch_size if batch_size > 1 and self.model.resize(batch_size) else 1
-        self.labels = self.bundle.labels
-        self._codes = {name: i for i, name in enumerate(self.labels)}
-        self.hop = self.settings.hop or self.bundle.hop
-        if not 1 <= self.hop <= self.bundle.window:
-            raise SettingError("hop", f"must lie in 1..{self.bundle.window}, not {self.hop}")
-        self.sample_rate_hz = self.bundle.sample_rate_hz
+        hop = self.settings.hop or self.bundle.hop
+        if not 1 <= hop <= self.bundle.window:
+            raise SettingError("hop", f"must lie in 1..{self.bundle.window}, not {hop}")
         self.smoother = parse_smoothing(self.settings.smoothing)
-        self.max_gap_s = self.settings.max_gap_s
-        self.reset()
+        super().__init__(
+            self.bundle.design,
+            self.bundle.window,
+            hop,
+            self.bundle.labels,
+            max_gap_s=self.settings.max_gap_s,
+            window_label=self.settings.window_label,
+        )
 
     def reset(self) -> None:
         """Start a new, unrelated stream (another recording) with the same loaded model."""
-        self._preprocessor = Preprocessor(self.bundle.design)
-        self._windows = SlidingWindow(self.bundle.window, self.hop, N_MODEL_CHANNELS)
-        self._label_windows = SlidingWindow(self.bundle.window, self.hop, 1, dtype=np.int16)
-        self._resampler = Resampler(self.sample_rate_hz, self.max_gap_s)
-        self._clock = ClockGuard(self.max_gap_s)
-        self._held = _Held.empty()
-        self._check = InputCheck()
+        super().reset()
         if self.smoother is not None:
             self.smoother.reset()
-        self.samples = 0  #: accepted input samples
         self.windows = 0  #: predictions made
-        self.rejected: Counter[str] = Counter()  #: refused samples by reason
-        #: (row, reason) of the samples refused by the last push: the row's line number when
-        #: the push gave ``lines``, else its index in the push that brought it.
-        self.last_rejected: list[tuple[int, str]] = []
-        self.new_warnings: list[str] = []  #: warnings the last push or flush raised
-        self.first_time: float | None = None
-        self.last_time: float | None = None
-        self._closed_seconds = 0.0  # signal time of the stretches before a resync
-        self._steady_seconds = 0.0  # time covered by steps no longer than max_gap_s
-        self._steady_steps = 0
 
     @property
     def backend(self) -> str:
         """The interpreter backend in use."""
         return self.model.backend
 
-    @property
-    def resyncs(self) -> int:
-        """Times the input's clock went back for good (a sender restarted): each restarted
-        the windows, like a gap."""
-        return self._clock.resyncs
-
-    @property
-    def warnings(self) -> list[str]:
-        """What looks wrong with the input (units, rate), each said once."""
-        return list(self._check.warnings)
-
-    @property
-    def duration_s(self) -> float:
-        """Seconds of signal accepted (the stretches between resyncs added up)."""
-        if self.first_time is None:
-            return 0.0
-        return self._closed_seconds + self.last_time - self.first_time
-
-    @property
-    def gaps(self) -> int:
-        """Pauses longer than ``max_gap_s`` seen so far (each restarted the windows)."""
-        return self._resampler.gaps
-
-    @property
-    def input_rate_hz(self) -> float | None:
-        """The input's sample rate, from the steps between accepted samples (gaps excluded)."""
-        if self._steady_steps == 0 or self._steady_seconds <= 0:
-            return None
-        return self._steady_steps / self._steady_seconds
-
-    @property
-    def hop_seconds(self) -> float:
-        """Time between successive predictions."""
-        return self.hop / self.sample_rate_hz
-
-    def check(self, rows: np.ndarray) -> list[tuple[int, str]]:
-        """The rows :meth:`push` would refuse at once, as (row index, reason), without
-        pushing: bad values, and timestamps not after every earlier one (``--strict``)."""
-        rows = np.asarray(rows, dtype=np.float64).reshape(-1, 7)
-        reasons = self._bad_values(rows)
-        ok = reasons == ""
-        times = rows[:, 0]
-        # A sample is in order when it is later than every earlier accepted one; refused
-        # samples never raise that bound, so a running maximum over the valid rows gives it.
-        start = -np.inf if self._clock.last is None else self._clock.last
-        bounds = np.maximum.accumulate(np.concatenate(([start], np.where(ok, times, -np.inf))))
-        before = bounds[:-1]
-        reasons[ok & (times < before)] = BACKWARDS
-        reasons[ok & (times == before)] = REPEATED
-        return [(int(i), reasons[i]) for i in np.flatnonzero(reasons != "")]
-
-    def push(
-        self,
-        rows: ArrayLike,
-        labels: list[str | None] | None = None,
-        lines: ArrayLike | None = None,
-    ) -> list[Prediction]:
-        """Add samples and return the predictions of the windows they completed.
-
-        Args:
-            rows: (n, 7) or one (7,) sample: time [s], acc x y z [g], gyro x y z [rad/s].
-            labels: optional true activity per row (None or a name outside the model's labels
-                means unlabelled); windows whose samples all carry one label report it.
-            lines: optional line number per row, used in :attr:`last_rejected`.
-
-        A sample whose timestamp does not follow the stream (back, repeated, or jumped
-        ahead) is held until the samples after it show whether it was a glitch (refused) or
-        the clock changed for good (a gap or a resync; see :mod:`harlite.runtime.clock`).
-        Call :meth:`flush` when the stream ends.
-        """
-        rows = np.asarray(rows, dtype=np.float64)
-        if rows.ndim == 1:
-            rows = rows[np.newaxis]
-        if rows.ndim != 2 or rows.shape[1] != 7:
-            raise ValueError(
-                f"rows must have shape (n, 7): time, acc xyz, gyro xyz; not {rows.shape}"
-            )
-        if labels is not None and len(labels) != len(rows):
-            raise ValueError(f"{len(labels)} labels for {len(rows)} rows")
-        tags = np.arange(len(rows)) if lines is None else np.asarray(lines, dtype=np.int64)
-        reasons = self._bad_values(rows)
-        ok = reasons == ""
-        refused = [(int(tags[i]), reasons[i]) for i in np.flatnonzero(~ok)]
-        candidates = self._held.then(rows[ok], self._label_codes(labels, ok), tags[ok])
-        verdict = self._clock.admit(rows[ok, 0])
-        refused += candidates.refused(verdict.status, verdict.reasons)
-        self._held = candidates.select(verdict.status == HOLD)
-        accepted = verdict.status == ACCEPT
-        return self._accept(candidates.select(accepted), verdict.resync[accepted], refused)
-
-    def flush(self) -> list[Prediction]:
-        """The stream ended: samples still held are refused, and the input checks that need
-        the whole stream are made (see :attr:`new_warnings`). Returns no predictions (held
-        samples never make windows); the list keeps :meth:`push`'s form."""
-        verdict = self._clock.finish()
-        refused = self._held.refused(verdict.status, verdict.reasons)
-        self._held = _Held.empty()
-        self._report(refused)
-        self.new_warnings = self._check.finish(self.samples, self.duration_s)
-        return []
-
-    def _bad_values(self, rows: np.ndarray) -> np.ndarray:
-        """Per row, why its values are refused ("" where they are fine)."""
-        reasons = np.full(len(rows), "", dtype=object)
-        finite = np.isfinite(rows).all(axis=1)
-        reasons[~finite] = NON_FINITE
-        with np.errstate(invalid="ignore"):
-            implausible = (np.abs(rows[:, 1:4]) > ACC_LIMIT_G).any(axis=1) | (
-                np.abs(rows[:, 4:7]) > GYRO_LIMIT_RAD_S
-            ).any(axis=1)
-            far_time = np.abs(rows[:, 0]) > TIME_LIMIT_S
-        reasons[finite & implausible] = OUT_OF_RANGE
-        reasons[finite & ~implausible & far_time] = TIME_OUT_OF_RANGE
-        return reasons
-
-    def _report(self, refused: list[tuple[int, str]]) -> None:
-        self.last_rejected = sorted(refused)
-        self.rejected.update(reason for _, reason in refused)
-
-    def _accept(
-        self, accepted: _Held, resync: np.ndarray, refused: list[tuple[int, str]]
-    ) -> list[Prediction]:
-        """Classify the accepted samples, stretch by stretch (a resync restarts)."""
-        self._report(refused)
-        self.new_warnings = self._check.add(accepted.rows)
-        predictions: list[Prediction] = []
-        starts = sorted({0, *np.flatnonzero(resync).tolist(), len(accepted.rows)})
-        for a, b in itertools.pairwise(starts):
-            if resync[a]:
-                self._resync()
-            good, codes = accepted.rows[a:b], accepted.codes[a:b]
-            self._note_times(good[:, 0])
-            self.samples += len(good)
-            for piece in self._resampler.push(good[:, 0], good[:, 1:], codes):
-                if piece.restart:
-                    self._restart()
-                predictions.extend(self._classify(piece.times, piece.values, piece.codes))
-        return predictions
-
-    def _resync(self) -> None:
-        """The input's clock changed for good: close the stretch, start afresh."""
-        self._closed_seconds += self.last_time - self.first_time
-        self.first_time = self.last_time = None
-        self._resampler.reset()
-        self._restart()
-
-    def _label_codes(self, labels: list[str | None] | None, keep: np.ndarray) -> np.ndarray:
-        """Label indices of the kept rows (UNLABELLED where none or unknown)."""
-        if labels is None:
-            return np.full(int(keep.sum()), UNLABELLED, dtype=np.int16)
-        codes = self._codes
-        return np.array(
-            [codes.get(label, UNLABELLED) for label, k in zip(labels, keep, strict=True) if k],
-            dtype=np.int16,
-        )
-
-    def _note_times(self, times: np.ndarray) -> None:
-        if self.first_time is None:
-            self.first_time = float(times[0])
-        steps = np.diff(times, prepend=times[0] if self.last_time is None else self.last_time)
-        steady = steps[(steps > 0) & (steps <= self._resampler.max_gap_s)]
-        self._steady_steps += len(steady)
-        self._steady_seconds += float(steady.sum())
-        self.last_time = float(times[-1])
-
     def _restart(self) -> None:
-        self._preprocessor.reset()
-        self._windows.restart()
-        self._label_windows.restart()
+        super()._restart()
         if self.smoother is not None:
             self.smoother.reset()
 
-    def _classify(
-        self, times: np.ndarray, values: np.ndarray, codes: np.ndarray
-    ) -> list[Prediction]:
-        features = self._preprocessor.process(values)
-        batch = self._windows.push(features, times)
-        label_batch = self._label_windows.push(codes[:, np.newaxis])
-        if len(batch) == 0:
-            return []
+    def _emit(self, windows: LabelledWindows) -> list[Prediction]:
+        batch, true_codes = windows.batch, windows.codes
         started = time.perf_counter()
         probabilities = self.model.predict(batch.data)
         latency_ms = (time.perf_counter() - started) * 1000 / len(batch)
-        window_codes = label_batch.data[:, :, 0]
-        uniform = (window_codes == window_codes[:, :1]).all(axis=1) & (window_codes[:, 0] >= 0)
         predictions = []
         for i, probs in enumerate(probabilities):
             best = int(np.argmax(probs))
@@ -410,41 +234,10 @@ class StreamClassifier:
                     confidence=float(probs[best]),
                     probabilities=probs,
                     latency_ms=latency_ms,
-                    true_label=self.labels[window_codes[i, 0]] if uniform[i] else None,
+                    true_label=self.labels[true_codes[i]] if true_codes[i] >= 0 else None,
                     smoothed_label=None if smoothed is None else self.labels[smoothed[0]],
                     smoothed_confidence=None if smoothed is None else smoothed[1],
                 )
             )
             self.windows += 1
         return predictions
-
-
-@dataclass(frozen=True)
-class _Held:
-    """Samples in arrival order with their label codes and line tags."""
-
-    rows: np.ndarray
-    codes: np.ndarray
-    tags: np.ndarray
-
-    @classmethod
-    def empty(cls) -> _Held:
-        return cls(np.empty((0, 7)), np.empty(0, np.int16), np.empty(0, np.int64))
-
-    def then(self, rows: np.ndarray, codes: np.ndarray, tags: np.ndarray) -> _Held:
-        """These samples followed by newer ones."""
-        if not len(self.rows):
-            return _Held(rows, codes, tags)
-        return _Held(
-            np.concatenate((self.rows, rows)),
-            np.concatenate((self.codes, codes)),
-            np.concatenate((self.tags, tags)),
-        )
-
-    def select(self, mask: np.ndarray) -> _Held:
-        if mask.all():  # the common case: every sample accepted, nothing to copy
-            return self
-        return _Held(self.rows[mask], self.codes[mask], self.tags[mask])
-
-    def refused(self, status: np.ndarray, reasons: np.ndarray) -> list[tuple[int, str]]:
-        return [(int(self.tags[i]), reasons[i]) for i in np.flatnonzero(status == REFUSE)]

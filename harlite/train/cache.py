@@ -31,7 +31,9 @@ def cache_key(files: Iterable[Path], root: Path, settings: dict[str, Any]) -> st
     digest = hashlib.sha256()
     digest.update(json.dumps({"format": CACHE_FORMAT, **settings}, sort_keys=True).encode())
     for path in sorted(files):
-        digest.update(f"{path.relative_to(root).as_posix()}\0{sha256_file(path)}\n".encode())
+        # outside ``root``: a data set's settings file kept apart from its recordings
+        name = path.relative_to(root) if path.is_relative_to(root) else path.resolve()
+        digest.update(f"{name.as_posix()}\0{sha256_file(path)}\n".encode())
     return digest.hexdigest()[:32]
 
 

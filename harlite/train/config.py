@@ -9,9 +9,9 @@ from typing import Any
 
 from harlite.atomic import write_text_atomic
 from harlite.runtime.preprocessing import FilterDesign
-from harlite.runtime.spec import HOP_SAMPLES, WINDOW_SAMPLES
+from harlite.runtime.spec import ACTIVITY_LABELS, HOP_SAMPLES, WINDOW_SAMPLES
 
-#: Validation subjects unless told otherwise: four of the 21 training subjects.
+#: HAPT's validation subjects unless told otherwise: four of the 21 training subjects.
 DEFAULT_VAL_SUBJECTS: tuple[int, ...] = (27, 28, 29, 30)
 
 
@@ -25,7 +25,9 @@ class TrainConfig:
         batch_size, lr: Adam's batch size and learning rate.
         l2: coefficient λ of the weight penalty λ·Σ‖w‖²/2 over all weights (the notebook's form).
         seed: seeds weights, shuffling and augmentation.
-        val_subjects: subjects held out for model selection and early stopping.
+        val_subjects: subjects held out for model selection and early stopping (None: the
+            data set's default, resolved by training: 27–30 for HAPT and UCI HAR, a
+            recordings folder's ``val`` split or a seeded fifth of its subjects).
         patience: stop after this many epochs without a better validation score (0: never).
         select: ``best`` keeps the weights of the best validation epoch, ``last`` the final ones.
         normalize: standardise each channel with training statistics inside the model.
@@ -35,6 +37,9 @@ class TrainConfig:
         unroll: train the recurrent layers as 128 static steps instead of a loop (the same
             numbers; conversion chooses the exported form separately).
         window, hop, design: how windows are cut and filtered (the device uses the same).
+        labels: the class names, in the order of the model's outputs (from the data).
+        init: the model fine-tuning started from (a run, bundle or shipped name), or None.
+        freeze_epochs: epochs at the start of fine-tuning that train the classifier only.
     """
 
     preset: str = "lstm"
@@ -43,7 +48,7 @@ class TrainConfig:
     lr: float = 0.0025
     l2: float = 0.0015
     seed: int = 0
-    val_subjects: tuple[int, ...] = DEFAULT_VAL_SUBJECTS
+    val_subjects: tuple[int, ...] | None = None
     patience: int = 0
     select: str = "best"
     normalize: bool = True
@@ -54,13 +59,22 @@ class TrainConfig:
     window: int = WINDOW_SAMPLES
     hop: int = HOP_SAMPLES
     design: FilterDesign = field(default_factory=FilterDesign)
+    labels: tuple[str, ...] = ACTIVITY_LABELS
+    init: str | None = None
+    freeze_epochs: int = 0
 
     def __post_init__(self) -> None:
         if self.select not in ("best", "last"):
             raise ValueError(f"select must be 'best' or 'last', not {self.select!r}")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ValueError("epochs, batch_size and lr must be positive")
-        object.__setattr__(self, "val_subjects", tuple(int(s) for s in self.val_subjects))
+        if self.val_subjects is not None:
+            object.__setattr__(self, "val_subjects", tuple(int(s) for s in self.val_subjects))
+        object.__setattr__(self, "labels", tuple(str(label) for label in self.labels))
+        if len(self.labels) < 2 or len(set(self.labels)) != len(self.labels):
+            raise ValueError(f"labels must be two or more distinct names, not {self.labels}")
+        if self.freeze_epochs < 0:
+            raise ValueError(f"freeze_epochs must be 0 or more, not {self.freeze_epochs}")
         if isinstance(self.design, dict):  # as read from JSON
             object.__setattr__(self, "design", FilterDesign.from_dict(self.design))
         if not 1 <= self.hop <= self.window:
@@ -73,7 +87,8 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types."""
         data = asdict(self)  # the design becomes its dict too
-        data["val_subjects"] = list(self.val_subjects)
+        data["val_subjects"] = None if self.val_subjects is None else list(self.val_subjects)
+        data["labels"] = list(self.labels)
         return data
 
     @classmethod

@@ -20,9 +20,8 @@ from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_f
 
 from harlite.atomic import write_text_atomic
 from harlite.errors import HarliteError
-from harlite.runtime.spec import ACTIVITY_LABELS
 from harlite.train.config import TrainConfig
-from harlite.train.datasets import load_windows
+from harlite.train.datasets import test_subjects, windows_for_model
 from harlite.train.splits import UCI_TEST_SUBJECTS
 from harlite.train.windowset import WindowSet
 
@@ -85,7 +84,7 @@ def evaluate_predictions(
     y_true: np.ndarray,
     y_pred: np.ndarray,
     subjects: np.ndarray,
-    labels: tuple[str, ...] | list[str] = ACTIVITY_LABELS,
+    labels: tuple[str, ...] | list[str],
 ) -> EvaluationReport:
     """Accuracy, weighted precision/recall/F1, per-class and per-subject figures and the
     confusion matrix of predicted class indices against true ones."""
@@ -201,7 +200,7 @@ def evaluate_keras(model, windows: WindowSet) -> EvaluationReport:
     from harlite.train.models import predict_logits
 
     predicted = predict_logits(model, windows.X).argmax(axis=1)
-    return evaluate_predictions(windows.y, predicted, windows.subject)
+    return evaluate_predictions(windows.y, predicted, windows.subject, windows.labels)
 
 
 def choose_subjects(
@@ -209,16 +208,15 @@ def choose_subjects(
     val_subjects: tuple[int, ...],
     subjects: list[int] | None,
     split: str | None,
+    test_subjects: tuple[int, ...] = UCI_TEST_SUBJECTS,
 ) -> WindowSet:
-    """Narrow ``windows`` to the asked subjects (``split`` test: the standard test subjects;
+    """Narrow ``windows`` to the asked subjects (``split`` test: the data set's test subjects;
     val: the model's ``val_subjects``); all of them when nothing is asked."""
     if split == "test":
-        wanted = sorted(set(UCI_TEST_SUBJECTS) & set(windows.subjects))
+        wanted = sorted(set(test_subjects) & set(windows.subjects))
         if not wanted:
-            raise HarliteError(
-                "the data holds none of the standard test subjects "
-                f"({', '.join(map(str, UCI_TEST_SUBJECTS))})"
-            )
+            listed = ", ".join(map(str, test_subjects)) or "none: no recording has split=test"
+            raise HarliteError(f"the data holds none of the data set's test subjects ({listed})")
     elif split == "val":
         if not val_subjects:
             raise HarliteError(
@@ -300,21 +298,26 @@ def evaluate(
                 ".keras file"
             )
         predict, name, config, where = _keras_predictor(path, log)
-    windows = load_windows(data_dir, config.design, config.window, config.hop)
-    chosen = choose_subjects(windows, config.val_subjects, subjects, split)
-    report = evaluate_predictions(chosen.y, predict(chosen.X).argmax(axis=1), chosen.subject)
+    windows = windows_for_model(data_dir, config)
+    tests = test_subjects(data_dir)
+    chosen = choose_subjects(windows, config.val_subjects or (), subjects, split, tests)
+    report = evaluate_predictions(
+        chosen.y, predict(chosen.X).argmax(axis=1), chosen.subject, chosen.labels
+    )
     report.model, report.artifact, report.subjects = where, name, chosen.subjects
-    report.subjects_seen_in_training = seen_in_training(chosen.subjects, config)
+    report.subjects_seen_in_training = seen_in_training(chosen.subjects, config, tests)
     title = f"{where} ({name}) on subjects {', '.join(map(str, chosen.subjects))}"
     if out_dir is not None:
         write_reports(report, Path(out_dir), title)
     return report, format_report(report, title)
 
 
-def seen_in_training(subjects: list[int], config: TrainConfig) -> list[int]:
+def seen_in_training(
+    subjects: list[int], config: TrainConfig, test_subjects: tuple[int, ...] = UCI_TEST_SUBJECTS
+) -> list[int]:
     """Which of ``subjects`` a model trained with ``config`` saw: harlite trains on every
-    subject of its data but the standard test subjects and the validation subjects."""
-    held_out = set(UCI_TEST_SUBJECTS) | set(config.val_subjects)
+    subject of its data but the data set's test subjects and the validation subjects."""
+    held_out = set(test_subjects) | set(config.val_subjects or ())
     return [s for s in subjects if s not in held_out]
 
 

@@ -1,8 +1,10 @@
 """Model presets: the notebook's stacked LSTM and stronger models that still fit a device.
 
 Every model takes raw windows ``(batch, 128, 9)`` (body_acc, body_gyro, total_acc in g and
-rad/s) and returns 6 logits. Normalisation with training statistics, where a preset uses it,
-is the model's first layer, so a deployed model needs nothing but the window.
+rad/s) and returns one logit per class of its training data (``config.labels``: the six HAR
+activities, or a recordings folder's own classes). Normalisation with training statistics,
+where a preset uses it, is the model's first layer, so a deployed model needs nothing but the
+window.
 """
 
 from __future__ import annotations
@@ -15,11 +17,9 @@ from typing import Any
 import numpy as np
 
 from harlite.errors import HarliteError
-from harlite.runtime.spec import ACTIVITY_LABELS, N_MODEL_CHANNELS
+from harlite.runtime.spec import N_MODEL_CHANNELS
 from harlite.train.config import TrainConfig
 from harlite.train.tf_setup import keras, tensorflow
-
-N_CLASSES = len(ACTIVITY_LABELS)
 
 
 @dataclass(frozen=True)
@@ -62,13 +62,13 @@ def _hidden(x, config: TrainConfig):
 
 
 def _classifier(window, features, config: TrainConfig):
-    """Optional dropout, then Dense(6) logits: the model from ``window`` to the logits."""
+    """Optional dropout, then one logit per class: the model from ``window`` to the logits."""
     layers, reg = keras().layers, _regularizer(config)
     if config.dropout:
         features = layers.Dropout(config.dropout, name="dropout")(features)
-    logits = layers.Dense(N_CLASSES, kernel_regularizer=reg, bias_regularizer=reg, name="logits")(
-        features
-    )
+    logits = layers.Dense(
+        len(config.labels), kernel_regularizer=reg, bias_regularizer=reg, name="logits"
+    )(features)
     return keras().Model(window, logits, name=config.preset)
 
 

@@ -79,7 +79,7 @@ def write_stream_csv(
         handle.write(",".join(header) + "\n")
         for i, row in enumerate(values):
             line = _time_text(times_s[i], units.time, scale[0]) + ","
-            line += ",".join(f"{v:.9g}" for v in row)
+            line += ",".join(map(repr, row.tolist()))  # shortest text that reads back exactly
             if labels is not None:
                 line += "," + labels[i]
             handle.write(line + "\n")

@@ -36,14 +36,19 @@ def validation_split(
 
 
 def subject_folds(
-    subjects: Iterable[int], k: int = 5, seed: int = 0
+    subjects: Iterable[int],
+    k: int = 5,
+    seed: int = 0,
+    test_subjects: Iterable[int] = UCI_TEST_SUBJECTS,
 ) -> list[tuple[list[int], list[int]]]:
-    """Leave-subjects-out k-fold over the standard training subjects.
+    """Leave-subjects-out k-fold over the training subjects (``subjects`` but the data set's
+    ``test_subjects``: the standard UCI HAR ones unless told).
 
     Every training subject is held out in exactly one fold; folds differ in size by at most
     one subject. Returns a list of (train, held-out) pairs.
     """
-    train, _ = standard_split(subjects)
+    reserved = set(int(s) for s in test_subjects)
+    train = sorted({int(s) for s in subjects} - reserved)
     if not 2 <= k <= len(train):
         raise ValueError(f"k must be between 2 and {len(train)}, not {k}")
     order = np.random.default_rng(seed).permutation(train)

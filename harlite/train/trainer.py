@@ -18,7 +18,7 @@ import numpy as np
 from harlite.atomic import write_text_atomic
 from harlite.errors import HarliteError
 from harlite.train.config import TrainConfig
-from harlite.train.datasets import load_windows
+from harlite.train.datasets import default_val_subjects, load_windows, test_subjects
 from harlite.train.evaluation import (
     CONFIG_FILE,
     MODEL_FILE,
@@ -27,9 +27,16 @@ from harlite.train.evaluation import (
     format_report,
     write_reports,
 )
+from harlite.train.finetune import (
+    BaseModel,
+    base_normalization,
+    copy_weights,
+    load_base,
+    set_features_trainable,
+)
 from harlite.train.models import build_model, load_model, save_model_atomic
 from harlite.train.plots import plot_history
-from harlite.train.splits import UCI_TEST_SUBJECTS
+from harlite.train.splits import UCI_TEST_SUBJECTS, subject_folds
 from harlite.train.tf_setup import keras, tensorflow
 from harlite.train.windowset import WindowSet
 
@@ -52,16 +59,22 @@ class TrainResult:
     interrupted: bool
 
 
-def split_windows(windows: WindowSet, config: TrainConfig) -> tuple[WindowSet, WindowSet]:
-    """(training, validation) windows; the standard test subjects are in neither."""
-    val = set(config.val_subjects)
-    leaked = val & set(UCI_TEST_SUBJECTS)
+def split_windows(
+    windows: WindowSet, config: TrainConfig, test_subjects: tuple[int, ...] = UCI_TEST_SUBJECTS
+) -> tuple[WindowSet, WindowSet]:
+    """(training, validation) windows; the data set's test subjects are in neither.
+
+    Every class the data holds must have training windows, and validation windows when
+    there is a validation set (model selection on a set without a class would not see it).
+    """
+    val = set(config.val_subjects or ())
+    leaked = val & set(test_subjects)
     if leaked:
         raise HarliteError(
-            f"validation subjects {sorted(leaked)} are standard UCI HAR test subjects: "
+            f"validation subjects {sorted(leaked)} are test subjects of this data set: "
             "never select models on them"
         )
-    usable = windows.select(~np.isin(windows.subject, UCI_TEST_SUBJECTS))
+    usable = windows.select(~np.isin(windows.subject, test_subjects))
     train = usable.select(~np.isin(usable.subject, sorted(val)))
     validation = usable.select(np.isin(usable.subject, sorted(val)))
     missing = val - set(validation.subjects)
@@ -69,6 +82,18 @@ def split_windows(windows: WindowSet, config: TrainConfig) -> tuple[WindowSet, W
         raise HarliteError(f"validation subjects {sorted(missing)} have no windows in the data")
     if not len(train):
         raise HarliteError("no training windows left after holding out the validation subjects")
+    present = {label for label, n in usable.windows_per_class().items() if n}
+    for which, part in (("training", train), ("validation", validation)):
+        if which == "validation" and not val:
+            continue
+        counts = part.windows_per_class()
+        empty = [label for label, n in counts.items() if n == 0 and label in present]
+        if empty:
+            subjects = ", ".join(map(str, part.subjects))
+            raise HarliteError(
+                f"class {empty[0]} has no {which} window (subjects {subjects}): choose "
+                "validation subjects (--val-subjects) so that both sides hold every class"
+            )
     return train, validation
 
 
@@ -162,6 +187,7 @@ def train(
     log: Callable[[str], None] | None = None,
     progress: EpochProgress | None = None,
     cache_dir: str | Path | bool | None = True,
+    fold: tuple[int, int] | None = None,
 ) -> TrainResult:
     """Train ``config`` on the windows of ``data_dir`` and write the run dir.
 
@@ -176,13 +202,38 @@ def train(
         log: receives what the run is doing, in lines (the split, the final report).
         progress: called after every epoch (see :data:`EpochProgress`).
         cache_dir: window cache folder (True: the default one; None/False: no cache).
+        fold: (i, k): validate on the i-th (1-based) of k leave-subjects-out folds of the
+            data's training subjects (seeded by ``config.seed``) instead of
+            ``config.val_subjects``.
     """
+    windows = load_windows(data_dir, config.design, config.window, config.hop, cache_dir)
+    config = config.override(labels=windows.labels)
+    tests = test_subjects(data_dir)
+    if fold is not None:
+        config = config.override(val_subjects=_fold_subjects(windows, tests, fold, config.seed))
+    elif config.val_subjects is None:
+        config = config.override(val_subjects=default_val_subjects(data_dir, windows, config.seed))
+    train_set, val_set = split_windows(windows, config, tests)
+    return fit_windows(config, train_set, val_set, run_dir, log=log, progress=progress)
+
+
+def fit_windows(
+    config: TrainConfig,
+    train_set: WindowSet,
+    val_set: WindowSet,
+    run_dir: str | Path,
+    *,
+    log: Callable[[str], None] | None = None,
+    progress: EpochProgress | None = None,
+) -> TrainResult:
+    """Train ``config`` on ``train_set``, select on ``val_set`` (may be empty), and write the
+    run dir (see :func:`train`, which splits a data set folder and calls this)."""
     log = log or (lambda text: None)
     run_dir = Path(run_dir)
+    config = config.override(labels=train_set.labels)
+    base = load_base(config.init) if config.init else None
     run_dir.mkdir(parents=True, exist_ok=True)
-    windows = load_windows(data_dir, config.design, config.window, config.hop, cache_dir)
-    train_set, val_set = split_windows(windows, config)
-    model = _compiled_model(config, train_set)
+    model = _compiled_model(config, train_set, base, log)
     config.save(run_dir / CONFIG_FILE)
     log(
         f"{config.preset}: {len(train_set)} training windows "
@@ -211,19 +262,53 @@ def train(
     )
 
 
-def _compiled_model(config: TrainConfig, train_set: WindowSet):
-    """The preset's model, seeded, normalised with the training windows' statistics."""
-    tf, k = tensorflow(), keras()
+def _fold_subjects(
+    windows: WindowSet, tests: tuple[int, ...], fold: tuple[int, int], seed: int
+) -> tuple[int, ...]:
+    """The held-out subjects of leave-subjects-out fold ``fold`` = (i, k), i from 1."""
+    i, k = fold
+    candidates = [s for s in windows.subjects if s not in tests]
+    if not 2 <= k <= len(candidates) or not 1 <= i <= k:
+        raise HarliteError(
+            f"fold {i}/{k}: give i/k with 1 ≤ i ≤ k and 2 ≤ k ≤ {len(candidates)} (the "
+            "training subjects)"
+        )
+    return tuple(subject_folds(candidates, k, seed, tests)[i - 1][1])
+
+
+def _compiled_model(
+    config: TrainConfig,
+    train_set: WindowSet,
+    base: BaseModel | None = None,
+    log: Callable[[str], None] = lambda text: None,
+):
+    """The preset's model, seeded, normalised with the training windows' statistics, or
+    started from ``base`` (its weights, a new head for other labels; the head alone trains
+    for the first ``freeze_epochs``)."""
+    tf = tensorflow()
     mean, variance = channel_stats(train_set.X)
-    k.utils.set_random_seed(config.seed)
+    if base is not None and config.normalize:
+        mean, variance = base_normalization(base) or (mean, variance)
+    keras().utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
     model = build_model(config, mean, variance, unroll=config.unroll)
+    if base is not None:
+        same = tuple(base.config.labels) == tuple(config.labels)
+        copied = copy_weights(model, base, same_labels=same)
+        head = "its classifier head" if same else f"a new head for {len(config.labels)} classes"
+        log(f"fine-tuning {base.where}: {len(copied)} layers copied, {head}")
+        set_features_trainable(model, config.freeze_epochs == 0)
+    _compile(model, config)
+    return model
+
+
+def _compile(model, config: TrainConfig) -> None:
+    k = keras()
     model.compile(
         optimizer=k.optimizers.Adam(config.lr),
         loss=k.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
-    return model
 
 
 def _fit(
@@ -245,14 +330,24 @@ def _fit(
         )
     start = time.perf_counter()
     interrupted = False
+    frozen = min(config.freeze_epochs, config.epochs) if config.init else 0
     try:
-        model.fit(
-            _dataset(train_set, config),
-            validation_data=(val_set.X, val_set.y) if validating else None,
-            epochs=config.epochs,
-            callbacks=callbacks,
-            verbose=0,
-        )
+        for first, last in ((0, frozen), (frozen, config.epochs)):
+            if last <= first:
+                continue
+            if first > 0:  # the frozen phase is over: every layer trains from here on
+                set_features_trainable(model, True)
+                _compile(model, config)
+            model.fit(
+                _dataset(train_set, config),
+                validation_data=(val_set.X, val_set.y) if validating else None,
+                initial_epoch=first,
+                epochs=last,
+                callbacks=callbacks,
+                verbose=0,
+            )
+            if model.stop_training:
+                break
     except KeyboardInterrupt:
         interrupted = True
     if recorder.epochs_run == 0:

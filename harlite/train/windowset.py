@@ -17,10 +17,12 @@ class WindowSet:
 
     Attributes:
         X: float32 (n, window, 9) model channels (body_acc, body_gyro, total_acc).
-        y: int64 (n,) class index into ``ACTIVITY_LABELS`` (activity id − 1).
+        y: int64 (n,) class index into ``labels``.
         subject: int64 (n,) subject (user) id.
-        experiment: int64 (n,) experiment id, −1 where the source does not say.
+        experiment: int64 (n,) experiment (recording) id, −1 where the source does not say.
         start: int64 (n,) first sample of the window in its experiment, −1 where unknown.
+        labels: the class names (the six HAR activities for HAPT and UCI HAR; a recordings
+            folder's own classes otherwise).
     """
 
     X: np.ndarray
@@ -28,12 +30,16 @@ class WindowSet:
     subject: np.ndarray
     experiment: np.ndarray
     start: np.ndarray
+    labels: tuple[str, ...] = ACTIVITY_LABELS
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "labels", tuple(str(label) for label in self.labels))
         n = len(self.X)
-        for field in fields(self):
-            if len(getattr(self, field.name)) != n:
-                raise ValueError(f"{field.name} has {len(getattr(self, field.name))} rows, X {n}")
+        for name in _ARRAYS:
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"{name} has {len(getattr(self, name))} rows, X {n}")
+        if n and (self.y.min() < 0 or self.y.max() >= len(self.labels)):
+            raise ValueError(f"class indices outside 0..{len(self.labels) - 1}")
 
     def __len__(self) -> int:
         return len(self.X)
@@ -45,25 +51,36 @@ class WindowSet:
 
     def select(self, mask: np.ndarray) -> WindowSet:
         """The windows where ``mask`` (boolean or index array) holds."""
-        return WindowSet(*(getattr(self, f.name)[mask] for f in fields(self)))
+        return WindowSet(*(getattr(self, name)[mask] for name in _ARRAYS), labels=self.labels)
 
     def windows_per_class(self) -> dict[str, int]:
-        """Number of windows per activity name, every activity listed."""
-        counts = np.bincount(self.y, minlength=len(ACTIVITY_LABELS))
-        return {label: int(c) for label, c in zip(ACTIVITY_LABELS, counts, strict=False)}
+        """Number of windows per class name, every class listed."""
+        counts = np.bincount(self.y, minlength=len(self.labels))
+        return {label: int(c) for label, c in zip(self.labels, counts, strict=True)}
 
     @classmethod
     def concatenate(cls, parts: list[WindowSet]) -> WindowSet:
-        """One set holding the windows of ``parts``, in order."""
-        return cls(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)))
+        """One set holding the windows of ``parts`` (which share their labels), in order."""
+        labels = {p.labels for p in parts}
+        if len(labels) > 1:
+            raise ValueError("cannot join window sets with different labels")
+        return cls(
+            *(np.concatenate([getattr(p, name) for p in parts]) for name in _ARRAYS),
+            labels=labels.pop() if labels else ACTIVITY_LABELS,
+        )
 
     def save(self, path: str | Path) -> None:
         """Write to ``path`` (`.npz`) atomically: a reader sees the old file or the new one."""
         with atomic_file(path) as handle:
-            np.savez(handle, **{f.name: getattr(self, f.name) for f in fields(self)})
+            arrays = {name: getattr(self, name) for name in _ARRAYS}
+            np.savez(handle, **arrays, labels=np.array(self.labels, dtype=str))
 
     @classmethod
     def load(cls, path: str | Path) -> WindowSet:
         """Read a file written by :meth:`save` (never unpickles)."""
         with np.load(path, allow_pickle=False) as data:
-            return cls(**{f.name: data[f.name] for f in fields(cls)})
+            labels = tuple(data["labels"].tolist()) if "labels" in data else ACTIVITY_LABELS
+            return cls(**{name: data[name] for name in _ARRAYS}, labels=labels)
+
+
+_ARRAYS = tuple(f.name for f in fields(WindowSet) if f.name != "labels")

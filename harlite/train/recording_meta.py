@@ -1,0 +1,526 @@
+"""What a folder of your own recordings holds: its settings, its index and its conventions.
+
+A recordings folder is one recording per file, in any format ``harlite stream`` reads
+(docs/own-data.md). Two optional files describe it:
+
+- ``dataset.toml`` (or ``dataset.json``): settings shared by every file: the input format,
+  column map, units, time unit, rate and delimiter (as ``harlite stream``'s options), the
+  classes (``labels``), label renames (``rename``) and labels to leave out (``ignore``), the
+  subject pattern, and the window-label rule;
+- ``recordings.csv``: one row per recording: ``file`` (required), ``subject``, ``label`` (when
+  the whole recording is one activity), ``placement``, ``split`` (``train``, ``val`` or
+  ``test``), per-file ``acc_unit``/``gyro_unit``/``time_unit``/``rate``, and any other columns
+  (kept as the recording's extra fields).
+
+Without an index, every recording file under the folder is used; a file without a label
+column takes its folder's name as its label (``WALKING/rec1.csv``), and the subject is the
+number the subject pattern finds in its path (``s03/…``, ``user07_…``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import sys
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from harlite.errors import DataError
+from harlite.runtime.sensorcsv import ACC_UNITS, GYRO_UNITS, TIME_UNITS
+from harlite.runtime.sources import InputOptions, is_recording_folder
+from harlite.runtime.windower import WINDOW_LABEL_RULES
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+INDEX_FILE = "recordings.csv"
+SETTINGS_FILES = ("dataset.toml", "dataset.json")
+#: Recording files a folder may hold (Sensor Logger exports also as unzipped folders).
+RECORDING_SUFFIXES = (".csv", ".csv.gz", ".zip")
+#: The subject number in a file's path: ``s01``, ``subject_3``, ``user07``, ``p12``…
+DEFAULT_SUBJECT_PATTERN = r"(?i)(?:^|[/_\-. ])(?:s|subject|user|u|p|participant)[_\- ]?(\d+)"
+SPLITS = ("train", "val", "test")
+#: Index columns with a meaning; any other column is kept as an extra field.
+_UNIT_TABLES = {"acc_unit": ACC_UNITS, "gyro_unit": GYRO_UNITS, "time_unit": TIME_UNITS}
+INDEX_COLUMNS = ("file", "subject", "label", "placement", "split", "rate", *_UNIT_TABLES)
+
+
+@dataclass(frozen=True)
+class DatasetSettings:
+    """``dataset.toml``: how every recording of the folder is read and labelled.
+
+    Attributes:
+        format, columns, acc_unit, gyro_unit, time_unit, rate, delimiter: as the options of
+            ``harlite stream`` (None: the format's defaults, the rate from the timestamps).
+        labels: the classes in the model's output order (None: every label found, sorted).
+        rename: label in the files → class name (applied first).
+        ignore: labels whose samples are left unlabelled (transitions, "other").
+        subject_pattern: a regular expression whose first group finds the subject number in
+            a file's path relative to the folder.
+        window_label: how a window's label follows from its samples' labels
+            (``uniform``, ``majority`` or ``center``; see :mod:`harlite.runtime.windower`).
+        recordings: where the recordings are, relative to the settings file (for a settings
+            file kept apart from recordings you cannot or should not write into).
+        index: the index file, relative to the settings file (default: the recordings
+            folder's ``recordings.csv``, where there is one).
+        files: a glob pattern choosing the recording files without an index (default: every
+            ``.csv``, ``.csv.gz``, ``.zip`` and Sensor Logger folder), e.g. ``s*/*_sp.csv``.
+        source: the settings file, None without one.
+    """
+
+    format: str = "auto"
+    columns: dict[str, str] | None = None
+    acc_unit: str | None = None
+    gyro_unit: str | None = None
+    time_unit: str | None = None
+    rate: float | None = None
+    delimiter: str | None = None
+    labels: tuple[str, ...] | None = None
+    rename: dict[str, str] = field(default_factory=dict)
+    ignore: tuple[str, ...] = ()
+    subject_pattern: str = DEFAULT_SUBJECT_PATTERN
+    window_label: str = "uniform"
+    recordings: str | None = None
+    index: str | None = None
+    files: str | None = None
+    source: Path | None = None
+
+    @classmethod
+    def read(cls, root: Path) -> DatasetSettings:
+        """The folder's settings file, validated; defaults without one."""
+        for name in SETTINGS_FILES:
+            path = root / name
+            if path.is_file():
+                return cls.from_dict(_load_settings(path), path)
+        return cls()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], path: Path) -> DatasetSettings:
+        """Validated settings; every problem names the file and the key."""
+        known = {f.name for f in fields(cls)} - {"source"}
+        for key in data:
+            if key not in known:
+                raise DataError(
+                    f"unknown setting (known: {', '.join(sorted(known))})", path, None, key
+                )
+        values: dict[str, Any] = {"source": path}
+        for key in (
+            "format",
+            "acc_unit",
+            "gyro_unit",
+            "time_unit",
+            "delimiter",
+            "recordings",
+            "index",
+            "files",
+        ):
+            if key in data:
+                values[key] = _text(data[key], path, key)
+        for key, table in _UNIT_TABLES.items():
+            if key in values and values[key] not in table:
+                raise DataError(
+                    f"unknown unit {values[key]!r} (choose from {', '.join(table)})",
+                    path,
+                    None,
+                    key,
+                )
+        if "format" in values and values["format"] not in ("auto", "canonical", "sensorlogger"):
+            raise DataError("format must be auto, canonical or sensorlogger", path, None, "format")
+        if "rate" in data:
+            values["rate"] = _positive(data["rate"], path, "rate")
+        if "columns" in data:
+            values["columns"] = _text_map(data["columns"], path, "columns")
+        if "rename" in data:
+            values["rename"] = _text_map(data["rename"], path, "rename")
+        for key in ("labels", "ignore"):
+            if key in data:
+                values[key] = _text_list(data[key], path, key)
+        if "labels" in values and len(set(values["labels"])) != len(values["labels"]):
+            raise DataError("a class is listed twice", path, None, "labels")
+        if "labels" in values and len(values["labels"]) < 2:
+            raise DataError("give two or more classes", path, None, "labels")
+        if "subject_pattern" in data:
+            pattern = _text(data["subject_pattern"], path, "subject_pattern")
+            try:
+                if re.compile(pattern).groups < 1:
+                    raise DataError("needs a group: (\\d+)", path, None, "subject_pattern")
+            except re.error as error:
+                raise DataError(
+                    f"not a regular expression: {error}", path, None, "subject_pattern"
+                ) from None
+            values["subject_pattern"] = pattern
+        if "window_label" in data:
+            rule = _text(data["window_label"], path, "window_label")
+            if rule not in WINDOW_LABEL_RULES:
+                raise DataError(
+                    f"choose from {', '.join(WINDOW_LABEL_RULES)}", path, None, "window_label"
+                )
+            values["window_label"] = rule
+        return cls(**values)
+
+    def class_of(self, label: str | None) -> str | None:
+        """The class a label in a file stands for (None: unlabelled or ignored)."""
+        if label is None:
+            return None
+        label = self.rename.get(label, label)
+        return None if label in self.ignore or not label else label
+
+
+@dataclass(frozen=True)
+class DatasetFolder:
+    """Where a recordings data set is: its recordings folder, its settings and its index."""
+
+    root: Path
+    settings: DatasetSettings
+    index: Path | None
+
+    @classmethod
+    def locate(cls, path: str | Path) -> DatasetFolder:
+        """A recordings folder (with its own ``dataset.toml``, if any), or a settings file
+        whose ``recordings`` key names the folder."""
+        path = Path(path)
+        if path.is_file():
+            if not path.name.lower().endswith((".toml", ".json")):
+                raise DataError("not a data set folder or a dataset.toml/.json file", path)
+            settings = DatasetSettings.from_dict(_load_settings(path), path)
+            root = path.parent / settings.recordings if settings.recordings else path.parent
+            if not root.is_dir():
+                raise DataError(f"no such folder: {root}", path, None, "recordings")
+        else:
+            settings, root = DatasetSettings.read(path), path
+            if settings.recordings:
+                raise DataError(
+                    "'recordings' belongs in a settings file kept outside the folder; here the "
+                    "folder is the recordings folder",
+                    settings.source,
+                    None,
+                    "recordings",
+                )
+        if settings.index:
+            index = settings.source.parent / settings.index
+            if not index.is_file():
+                raise DataError(f"no such index: {index}", settings.source, None, "index")
+        else:
+            index = root / INDEX_FILE if (root / INDEX_FILE).is_file() else None
+        return cls(root, settings, index)
+
+    def files(self) -> list[Path]:
+        """The settings and index files (what the data set's description depends on)."""
+        return [p for p in (self.settings.source, self.index) if p is not None]
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One recording of the folder and what is known about it.
+
+    Attributes:
+        path: the file (or Sensor Logger folder).
+        name: its path relative to the data set folder.
+        number: its position in the data set (1-based): the windows' experiment id.
+        subject: the subject's number (the recording's number when the folder has no
+            subjects).
+        label: the class of the whole recording (index or folder), None if per row.
+        label_origin: where ``label`` came from ("recordings.csv line N", "folder").
+        placement, split: from the index, where given.
+        options: how to read it (the settings with the index's per-file units and rate).
+        extra: the index's other columns.
+        where: "recordings.csv line N" or the file's name, for messages.
+    """
+
+    path: Path
+    name: str
+    number: int
+    subject: int
+    label: str | None
+    label_origin: str | None
+    placement: str | None
+    split: str | None
+    options: InputOptions
+    extra: dict[str, str]
+    where: str
+
+
+def is_recordings_folder(root: Path) -> bool:
+    """Whether ``root`` looks like a recordings data set: a settings file, or a folder with
+    a settings file, an index, or recording files."""
+    if root.is_file():
+        return root.name.lower().endswith((".toml", ".json"))
+    if any((root / name).is_file() for name in (*SETTINGS_FILES, INDEX_FILE)):
+        return True
+    return bool(_recording_files(root, limit=1))
+
+
+def find_recordings(folder: DatasetFolder) -> list[Recording]:
+    """The recordings of a data set: those its index lists, or every recording file in it."""
+    root, settings = folder.root, folder.settings
+    if folder.index is not None:
+        found = _from_index(root, folder.index, settings)
+    else:
+        found = _from_files(root, settings)
+    if not found:
+        raise DataError("no recordings (.csv, .csv.gz, Sensor Logger exports) in this folder", root)
+    return _check_subjects(found, root)
+
+
+def _from_files(root: Path, settings: DatasetSettings) -> list[Recording]:
+    pattern = re.compile(settings.subject_pattern)
+    recordings = []
+    for number, path in enumerate(_recording_files(root, pattern=settings.files), start=1):
+        name = path.relative_to(root).as_posix()
+        parent = path.parent
+        label = parent.name if parent != root else None
+        recordings.append(
+            Recording(
+                path=path,
+                name=name,
+                number=number,
+                subject=_subject_from_path(name, pattern),
+                label=label,
+                label_origin="folder" if label else None,
+                placement=None,
+                split=None,
+                options=_input_options(settings),
+                extra={},
+                where=name,
+            )
+        )
+    return recordings
+
+
+def _from_index(root: Path, index: Path, settings: DatasetSettings) -> list[Recording]:
+    pattern = re.compile(settings.subject_pattern)
+    rows = _read_index(index)
+    recordings, seen = [], {}
+    for number, (line, row) in enumerate(rows, start=1):
+        where = f"{index.name} line {line}"
+        name = row["file"].strip()
+        if not name:
+            raise DataError("empty file name", index, line, "file")
+        path = (root / name).resolve()
+        if root.resolve() not in path.parents:
+            raise DataError(f"{name!r} lies outside the data set folder", index, line, "file")
+        if not (path.is_file() or is_recording_folder(path)):
+            raise DataError(f"no such recording: {name}", index, line, "file")
+        if name in seen:
+            raise DataError(
+                f"{name} is listed twice (first on line {seen[name]})", index, line, "file"
+            )
+        seen[name] = line
+        subject_text = row.get("subject", "").strip()
+        if subject_text:
+            subject = _subject_number(subject_text)
+            if subject is None:
+                raise DataError(
+                    f"subject {subject_text!r} has no number (use e.g. 7 or s07)",
+                    index,
+                    line,
+                    "subject",
+                )
+        else:
+            subject = _subject_from_path(name, pattern)
+        split = row.get("split", "").strip() or None
+        if split is not None and split not in SPLITS:
+            raise DataError(
+                f"split must be {', '.join(SPLITS)}, not {split!r}", index, line, "split"
+            )
+        label = settings.class_of(row.get("label", "").strip() or None)
+        recordings.append(
+            Recording(
+                path=path,
+                name=name,
+                number=number,
+                subject=subject,
+                label=label,
+                label_origin=where if label else None,
+                placement=row.get("placement", "").strip() or None,
+                split=split,
+                options=_input_options(settings, row, index, line),
+                extra={k: v for k, v in row.items() if k not in INDEX_COLUMNS},
+                where=where,
+            )
+        )
+    return recordings
+
+
+def _read_index(index: Path) -> list[tuple[int, dict[str, str]]]:
+    """The index's rows with their line numbers; the header must name ``file``."""
+    try:
+        text = index.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise DataError("not UTF-8 text", index) from None
+    reader = csv.reader(text.splitlines())
+    rows: list[tuple[int, dict[str, str]]] = []
+    header: list[str] | None = None
+    for fields_ in reader:
+        line = reader.line_num
+        if not fields_ or not any(f.strip() for f in fields_):
+            continue
+        if header is None:
+            header = [f.strip().lower() for f in fields_]
+            if "file" not in header:
+                raise DataError("the header must have a 'file' column", index, line)
+            if len(set(header)) != len(header):
+                raise DataError("a column is named twice in the header", index, line)
+            continue
+        if len(fields_) != len(header):
+            raise DataError(f"expected {len(header)} fields, found {len(fields_)}", index, line)
+        rows.append((line, dict(zip(header, fields_, strict=True))))
+    if header is None:
+        raise DataError("empty index", index)
+    return rows
+
+
+def _input_options(
+    settings: DatasetSettings,
+    row: dict[str, str] | None = None,
+    index: Path | None = None,
+    line: int | None = None,
+) -> InputOptions:
+    """The settings' reading options with the index row's per-file units and rate; a unit
+    declared in both places must agree."""
+    units = {key: getattr(settings, key) for key in _UNIT_TABLES}
+    rate = settings.rate
+    for key, table in _UNIT_TABLES.items():
+        value = (row or {}).get(key, "").strip()
+        if not value:
+            continue
+        if value not in table:
+            raise DataError(
+                f"unknown unit {value!r} (choose from {', '.join(table)})", index, line, key
+            )
+        if units[key] is not None and units[key] != value:
+            raise DataError(
+                f"mixed units declared: {value} here, {units[key]} in {settings.source.name}",
+                index,
+                line,
+                key,
+            )
+        units[key] = value
+    rate_text = (row or {}).get("rate", "").strip()
+    if rate_text:
+        file_rate = _positive(rate_text, index, "rate", line)
+        if rate is not None and rate != file_rate:
+            raise DataError(
+                f"rate declared twice: {file_rate:g} here, {rate:g} in {settings.source.name}",
+                index,
+                line,
+                "rate",
+            )
+        rate = file_rate
+    return InputOptions(
+        format=settings.format,
+        columns=settings.columns,
+        acc_unit=units["acc_unit"],
+        gyro_unit=units["gyro_unit"],
+        time_unit=units["time_unit"],
+        rate_hz=rate,
+        delimiter=settings.delimiter,
+    )
+
+
+def _recording_files(
+    root: Path, limit: int | None = None, pattern: str | None = None
+) -> list[Path]:
+    """Recording files and Sensor Logger folders under ``root`` (those matching ``pattern``
+    where given), sorted, hidden ones and the index left out."""
+    found: list[Path] = []
+    for path in sorted(root.glob(pattern) if pattern else root.rglob("*")):
+        relative = path.relative_to(root)
+        if any(part.startswith(".") for part in relative.parts) or path.name == INDEX_FILE:
+            continue
+        if any(parent in found for parent in path.parents):
+            continue  # inside a Sensor Logger folder already taken
+        if (path.is_file() and path.name.lower().endswith(RECORDING_SUFFIXES)) or (
+            is_recording_folder(path)
+        ):
+            found.append(path)
+            if limit is not None and len(found) >= limit:
+                break
+    return found
+
+
+def _subject_number(text: str) -> int | None:
+    digits = re.findall(r"\d+", text)
+    return int(digits[-1]) if digits else None
+
+
+def _subject_from_path(name: str, pattern: re.Pattern) -> int:
+    """The subject the pattern finds in the path, 0 where it finds none."""
+    match = pattern.search(name)
+    return int(match.group(1)) if match else 0
+
+
+def _check_subjects(recordings: list[Recording], root: Path) -> list[Recording]:
+    """Subjects everywhere or nowhere (then each recording is its own subject); one split
+    per subject."""
+    without = [r for r in recordings if r.subject == 0]
+    if without and len(without) < len(recordings):
+        raise DataError(
+            f"no subject for {without[0].name} (others have one): give it in {INDEX_FILE} "
+            "or name the file after its subject (s07_…)",
+            root,
+        )
+    if without:
+        recordings = [replace(r, subject=r.number) for r in recordings]
+    split_of: dict[int, Recording] = {}
+    for recording in recordings:
+        if recording.split is None:
+            continue
+        first = split_of.setdefault(recording.subject, recording)
+        if first.split != recording.split:
+            raise DataError(
+                f"subject {recording.subject} is in both splits: {first.split} ({first.where}) "
+                f"and {recording.split}",
+                root,
+                None,
+                "split",
+            )
+    return recordings
+
+
+def _load_settings(path: Path) -> dict[str, Any]:
+    try:
+        if path.suffix == ".toml":
+            with path.open("rb") as handle:
+                data = tomllib.load(handle)
+        else:
+            data = json.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise DataError(f"not valid {path.suffix[1:].upper()}: {error}", path) from None
+    if not isinstance(data, dict):
+        raise DataError("expected a table of settings", path)
+    return data
+
+
+def _text(value: Any, path: Path, key: str) -> str:
+    if not isinstance(value, str):
+        raise DataError(f"expected text, not {value!r}", path, None, key)
+    return value
+
+
+def _positive(value: Any, path: Path | None, key: str, line: int | None = None) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise DataError(f"expected a number, not {value!r}", path, line, key) from None
+    if not number > 0 or number == float("inf"):
+        raise DataError(f"must be a positive number, not {value!r}", path, line, key)
+    return number
+
+
+def _text_list(value: Any, path: Path, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise DataError("expected a list of names", path, None, key)
+    return tuple(value)
+
+
+def _text_map(value: Any, path: Path, key: str) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise DataError("expected a table of name = name", path, None, key)
+    return dict(value)
