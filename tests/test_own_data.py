@@ -333,3 +333,47 @@ def test_fine_tuning_a_shipped_model_gets_a_new_head(own_folder, tmp_path):
             tuned.get_layer("normalize").get_config()[key]
             == base.get_layer("normalize").get_config()[key]
         )
+
+
+def test_sensor_logger_exports_in_activity_folders(tmp_path):
+    """Phone-app exports dropped into LABEL/ folders: read by the stream's own source."""
+    from harlite.cli.stream import DEMO_RECORDING
+
+    sample = DEMO_RECORDING.parent / "sensorlogger-sample.zip"
+    for subject in (1, 2):
+        (tmp_path / "WALKING").mkdir(exist_ok=True)
+        (tmp_path / "WALKING" / f"s{subject:02d}_walk.zip").write_bytes(sample.read_bytes())
+        write_recording(tmp_path / "TABLE" / f"s{subject:02d}_desk.csv", [("TABLE", 1000)], subject)
+    windows = load_windows(tmp_path, cache_dir=None)
+    assert windows.labels == ("TABLE", "WALKING")
+    # 20 s at 100 Hz (19.98 s inside the gyroscope's span) → 999 samples at 50 Hz: 14 windows
+    assert windows.windows_per_class() == {"TABLE": 2 * 14, "WALKING": 2 * 14}
+    assert windows.subjects == [1, 2]
+
+
+def test_without_subjects_each_recording_is_its_own(tmp_path):
+    for name in ("morning", "noon", "evening"):
+        write_recording(tmp_path / f"{name}.csv", [("STILL", 700), ("SHAKE", 700)], seed=len(name))
+    windows = load_windows(tmp_path, cache_dir=None)
+    assert windows.subjects == [1, 2, 3]  # recordings in name order: evening, morning, noon
+    info = dataset_info(tmp_path, cache_dir=None)
+    assert [r["name"] for r in info.recordings] == ["evening.csv", "morning.csv", "noon.csv"]
+
+
+def test_leave_subjects_out_folds_choose_the_validation_subjects(own_folder, tmp_path):
+    from harlite.train.splits import subject_folds
+
+    result = invoke(
+        "train", "--data", own_folder, "--out", tmp_path / "run", "--val-fold", "2/2",
+        "--epochs", "1", "--seed", "3", "--quiet",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    expected = subject_folds([1, 2, 3, 4], 2, seed=3, test_subjects=())[1][1]
+    assert config["val_subjects"] == expected and len(expected) == 2
+    assert "I/K" in _error(
+        "train", "--data", own_folder, "--out", tmp_path / "x", "--val-fold", "2"
+    )
+    assert "fold 3/2" in _error(
+        "train", "--data", own_folder, "--out", tmp_path / "x", "--val-fold", "3/2"
+    )
