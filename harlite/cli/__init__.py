@@ -14,6 +14,7 @@ from harlite.cli.batch import batch
 from harlite.cli.bench import bench
 from harlite.cli.convert import convert, verify
 from harlite.cli.data import data
+from harlite.cli.doctor import doctor
 from harlite.cli.evaluate import evaluate
 from harlite.cli.models import models
 from harlite.cli.options import SETTING_OPTIONS
@@ -53,7 +54,19 @@ def cli() -> None:
     """
 
 
-for _command in (data, train, evaluate, convert, verify, models, bench, pipeline, stream, batch):
+for _command in (
+    data,
+    train,
+    evaluate,
+    convert,
+    verify,
+    models,
+    bench,
+    pipeline,
+    stream,
+    batch,
+    doctor,
+):
     cli.add_command(_command)
 
 

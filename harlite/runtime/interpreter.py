@@ -10,6 +10,7 @@ import importlib
 import os
 import sys
 import time
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,59 @@ BACKENDS: dict[str, str] = {
     "tflite_runtime": "tflite_runtime.interpreter",
     "tensorflow": "tensorflow.lite",
 }
+#: The distribution that provides each backend, and the harlite extra that installs it.
+DISTRIBUTIONS: dict[str, str] = {
+    "ai_edge_litert": "ai-edge-litert",
+    "tflite_runtime": "tflite-runtime",
+    "tensorflow": "tensorflow",
+}
+EXTRAS: dict[str, str] = {
+    "ai_edge_litert": "litert",
+    "tflite_runtime": "tflite-runtime",
+    "tensorflow": "train",
+}
+#: The last tflite-runtime release; it was built against numpy 1 and fails with numpy 2.
+LAST_TFLITE_RUNTIME = (2, 14)
+INSTALL_ADVICE = (
+    "install an interpreter: pip install 'harlite[litert]' (64-bit: x86_64, aarch64) or "
+    "pip install 'harlite[tflite-runtime]' (32-bit Arm, numpy < 2); `harlite doctor` says "
+    "which fits this machine"
+)
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _release(text: str) -> tuple[int, ...]:
+    parts = []
+    for piece in text.split(".")[:2]:
+        digits = "".join(c for c in piece if c.isdigit())
+        parts.append(int(digits or 0))
+    return tuple(parts)
+
+
+def backend_problem(name: str) -> str | None:
+    """Why backend ``name`` cannot run here although it may import, or None.
+
+    tflite-runtime (≤ 2.14, the last release) was built against numpy 1: with numpy 2 it
+    imports, then fails when an interpreter is made, with numpy's explanation lost.
+    """
+    if name != "tflite_runtime":
+        return None
+    version = _version("tflite-runtime")
+    if version is None or _release(version) > LAST_TFLITE_RUNTIME:
+        return None
+    if _release(np.__version__) >= (2, 0):
+        return (
+            f"tflite-runtime {version} was built for numpy 1 and cannot run with numpy "
+            f"{np.__version__}: pip install 'numpy<2' (or use ai-edge-litert where it has "
+            "wheels: pip install 'harlite[litert]')"
+        )
+    return None
 
 
 def _load_interpreter(name: str):
@@ -41,9 +95,12 @@ def _load_interpreter(name: str):
 
 
 def available_backends() -> list[str]:
-    """The backends importable here, in preference order."""
+    """The backends that can run here, in preference order (importable, and without a
+    known incompatibility such as tflite-runtime with numpy 2)."""
     found = []
     for name in BACKENDS:
+        if backend_problem(name) is not None:
+            continue
         try:
             _load_interpreter(name)
         except Exception:
@@ -53,21 +110,25 @@ def available_backends() -> list[str]:
 
 
 def interpreter_class(backend: str | None = None):
-    """The Interpreter class of ``backend`` (None: the first available)."""
+    """The Interpreter class of ``backend`` (None: the first that can run here)."""
     names = [backend] if backend else list(BACKENDS)
     errors = []
     for name in names:
         if name not in BACKENDS:
             raise HarliteError(f"unknown backend {name!r}: choose from {', '.join(BACKENDS)}")
+        problem = backend_problem(name)
+        if problem is not None:
+            if backend:
+                raise HarliteError(f"backend {name}: {problem}")
+            errors.append(f"{name}: {problem}")
+            continue
         try:
             return name, _load_interpreter(name)
         except Exception as error:
-            errors.append(f"{name}: {error}")
-    raise HarliteError(
-        "no TFLite interpreter could be loaded ("
-        + "; ".join(errors)
-        + "); install one: pip install ai-edge-litert (or tflite-runtime)"
-    )
+            if backend or _version(DISTRIBUTIONS[name]) is not None:
+                errors.append(f"{name}: {error}")
+    found = "; ".join(errors) if errors else "none is installed"
+    raise HarliteError(f"no TFLite interpreter can run here ({found}); {INSTALL_ADVICE}")
 
 
 class TFLiteModel:
@@ -104,6 +165,12 @@ class TFLiteModel:
             name = "model" if isinstance(model, bytes) else str(model)
             raise HarliteError(
                 f"{name}: the {self.backend} interpreter cannot load it: {error}"
+            ) from None
+        except (SystemError, ImportError, TypeError, AttributeError) as error:
+            # a binary interpreter built against another numpy fails here, not at import
+            raise HarliteError(
+                f"the {self.backend} interpreter cannot start with numpy {np.__version__} "
+                f"({type(error).__name__}: {error}); {INSTALL_ADVICE}"
             ) from None
         self.load_seconds = time.perf_counter() - start
         self._input = self._interpreter.get_input_details()[0]

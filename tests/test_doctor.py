@@ -1,0 +1,74 @@
+"""harlite.runtime.doctor and the interpreter choice when a backend cannot run here."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from harlite.cli import cli
+from harlite.errors import HarliteError
+from harlite.runtime import interpreter
+from harlite.runtime.doctor import diagnose, install_command
+
+pytestmark = pytest.mark.runtime
+
+
+def test_doctor_names_the_interpreter_that_runs_and_checks_it():
+    diagnosis = diagnose()
+    assert diagnosis.runs in interpreter.available_backends()
+    assert diagnosis.check.startswith("ok: the shipped lstm ran one window on")
+    assert [b.name for b in diagnosis.backends] == list(interpreter.BACKENDS)
+    result = CliRunner().invoke(cli, ["doctor", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["runs"] == diagnosis.runs
+
+
+@pytest.mark.parametrize(
+    ("machine", "bits", "extra"),
+    [
+        ("x86_64", 64, "harlite[litert]"),
+        ("aarch64", 64, "harlite[litert]"),
+        ("aarch64", 32, "harlite[tflite-runtime]"),  # 32-bit Pi OS on a 64-bit kernel
+        ("armv8l", 32, "harlite[tflite-runtime]"),
+        ("armv7l", 32, "harlite[tflite-runtime]"),
+    ],
+)
+def test_the_install_command_fits_the_userland(machine, bits, extra):
+    command = install_command(machine, bits)
+    assert extra in command
+    assert ("--system-site-packages" in command) == (bits == 32)
+
+
+def _numpy2_with_tflite_runtime(monkeypatch):
+    """tflite-runtime 2.14 installed beside numpy 2 (what an uncapped armv7l install gets)."""
+    real = interpreter._version
+    monkeypatch.setattr(
+        interpreter, "_version", lambda name: "2.14.0" if name == "tflite-runtime" else real(name)
+    )
+    monkeypatch.setattr(interpreter.np, "__version__", "2.1.0")
+
+
+def test_tflite_runtime_with_numpy_2_is_named_with_its_fix(monkeypatch):
+    _numpy2_with_tflite_runtime(monkeypatch)
+    problem = interpreter.backend_problem("tflite_runtime")
+    assert "built for numpy 1" in problem and "pip install 'numpy<2'" in problem
+    with pytest.raises(HarliteError, match="built for numpy 1"):
+        interpreter.interpreter_class("tflite_runtime")
+    # chosen automatically, it is skipped for the next interpreter that can run
+    assert "tflite_runtime" not in interpreter.available_backends()
+    name, _ = interpreter.interpreter_class(None)
+    assert name != "tflite_runtime"
+    status = {b.name: b.status for b in diagnose(check_model=False).backends}
+    assert "built for numpy 1" in status["tflite_runtime"]
+
+
+def test_no_interpreter_at_all_names_the_install_command(monkeypatch):
+    def missing(name):
+        raise ImportError(f"No module named {name!r}")
+
+    monkeypatch.setattr(interpreter, "_load_interpreter", missing)
+    monkeypatch.setattr(interpreter, "_version", lambda name: None)
+    with pytest.raises(HarliteError, match=r"none is installed.*harlite\[litert\]"):
+        interpreter.interpreter_class(None)
