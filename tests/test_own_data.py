@@ -125,6 +125,11 @@ def test_index_and_settings_file_kept_apart_from_the_recordings(tmp_path, own_fo
 
     assert test_subjects(settings) == (10,)
     assert default_val_subjects(settings, windows, seed=0) == (8,)
+    recordings = dataset_info(settings, cache_dir=None).recordings
+    assert [(r["placement"], r["split"], r["extra"]) for r in recordings][:2] == [
+        ("pocket", "train", {"phone": "pixel"}),
+        ("pocket", "val", {"phone": "pixel"}),
+    ]
 
 
 def test_window_label_rules():

@@ -74,6 +74,8 @@ make_root() {  # $1: arm64|armhf
     touch "$root/.harlite-root-done"
   fi
   cp /etc/resolv.conf "$root/etc/resolv.conf"
+  # A host behind a TLS-intercepting proxy trusts its CA through this bundle: so must pip.
+  cp "${PIP_CERT:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}" "$root/etc/harlite-ca.crt"
   write_cpuinfo "$root" "$1"
   mkdir -p "$root/work"
   cp "$WORK/dist/$WHEEL" "$root/work/"
@@ -87,7 +89,9 @@ in_root() {  # $1: root name, then a shell command run inside it
   local status=0
   QEMU_CPU=$([ "$(basename "$root")" = arm64 ] && echo cortex-a72 || echo cortex-a15) \
     chroot "$root" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root LANG=C.UTF-8 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 /bin/bash -c "$*" || status=$?
+    PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_CERT=/etc/harlite-ca.crt SSL_CERT_FILE=/etc/harlite-ca.crt \
+    ${https_proxy:+https_proxy=$https_proxy} ${http_proxy:+http_proxy=$http_proxy} \
+    /bin/bash -c "$*" || status=$?
   umount "$root/proc/cpuinfo"
   umount "$root/proc"
   return $status
@@ -108,7 +112,10 @@ PY
 
 ROWS=()
 run_configuration() {  # $1: root, $2: name, $3: venv options, $4: pip target, $5: machine shim or ""
-  local root=$1 name=$2 venv=/work/venv-$2 out=/work/out-$2
+  local root=$1 name=$2
+  local slug
+  slug=$(printf '%s' "$2" | tr -c 'A-Za-z0-9' '-' | tr -s '-')
+  local venv=/work/venv-$slug out=/work/out-$slug
   log "$root: $name"
   rm -rf "$WORK/$root$venv" "$WORK/$root$out"
   mkdir -p "$WORK/$root$out"

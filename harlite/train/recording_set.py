@@ -60,6 +60,8 @@ class RecordingReport:
     name: str
     subject: int
     placement: str | None
+    split: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
     rows: int = 0
     bad_rows: int = 0
     bad_row_reasons: dict[str, int] = field(default_factory=dict)
@@ -156,7 +158,13 @@ def _read_one(
     windower: StreamWindower = StreamWindower(
         design, window, hop, local or ["?"], window_label=settings.window_label
     )
-    report = RecordingReport(recording.name, recording.subject, recording.placement)
+    report = RecordingReport(
+        recording.name,
+        recording.subject,
+        recording.placement,
+        recording.split,
+        dict(recording.extra),
+    )
     reasons: Counter[str] = Counter()
     found = []
     for parsed, labels in zip(batches, row_labels, strict=True):
