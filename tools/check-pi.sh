@@ -7,6 +7,7 @@
 # with this machine's, and writes benchmarks/results/pi.md.
 #
 #   sudo tools/check-pi.sh [WORKDIR]      # default /tmp/harlite-pi; roots are reused
+#   CHECK_PI_ONLY=armhf sudo tools/check-pi.sh   # the 32-bit configurations only
 #
 # Needs root (debootstrap, chroot, binfmt_misc), Debian's qemu-user-static, debootstrap and
 # binfmt-support (installed when missing), and the Debian and PyPI mirrors. About 40 minutes
@@ -100,7 +101,10 @@ in_root() {  # $1: root name, then a shell command run inside it
 # A userland reporting another machine than the emulator's: 32-bit Raspberry Pi OS on a
 # Pi 4/5 boots a 64-bit kernel (uname -m: aarch64), and linux32 reads armv8l.
 uname_shim() {  # $1: venv inside the root, $2: machine to report
-  cat > "$1/lib/python3.11/site-packages/sitecustomize.py" <<PY
+  # A .pth file, not sitecustomize.py: Debian's own sitecustomize comes first on the path of
+  # a --system-site-packages venv and would hide it.
+  local site=$1/lib/python3.11/site-packages
+  cat > "$site/_harlite_uname_shim.py" <<PY
 import os
 _uname = os.uname
 def _shimmed():
@@ -108,6 +112,7 @@ def _shimmed():
     return os.uname_result((u.sysname, u.nodename, u.release, u.version, "$2"))
 os.uname = _shimmed
 PY
+  echo "import _harlite_uname_shim" > "$site/_harlite_uname_shim.pth"
 }
 
 ROWS=()
@@ -163,9 +168,11 @@ PY
   ROWS+=("| $name | \`pip install '$WHEEL$4'\`${3:+ (venv $3)} | ok | $versions | $verify artefacts verified ok | $result |")
 }
 
+if [ "${CHECK_PI_ONLY:-}" != armhf ]; then
 make_root arm64
 run_configuration arm64 "Raspberry Pi OS 64-bit / Debian arm64" "" "[litert]" ""
 run_configuration arm64 "arm64 with Debian's numpy 1.24" "--system-site-packages" "[tflite-runtime]" ""
+fi
 make_root armhf
 run_configuration armhf "32-bit Raspberry Pi OS, Pi 2/3 (armv7l)" "--system-site-packages" "" ""
 run_configuration armhf "32-bit Raspberry Pi OS on a Pi 4/5 (aarch64 kernel)" "--system-site-packages" "[tflite-runtime]" aarch64
