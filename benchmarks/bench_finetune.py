@@ -30,7 +30,7 @@ from harlite.runtime.spec import HOP_SAMPLES, SAMPLE_RATE_HZ
 from harlite.shipped import model_path
 from harlite.train.datasets import load_windows
 from harlite.train.evaluation import evaluate_keras
-from harlite.train.finetune import fine_tune_config, load_base
+from harlite.train.finetune import base_settings, fine_tune_config
 from harlite.train.models import get_preset, load_model
 from harlite.train.splits import subject_folds
 from harlite.train.trainer import fit_windows
@@ -55,9 +55,13 @@ def budget_subset(train: WindowSet, minutes: float | None, rng: np.random.Genera
 def run(method: str, train: WindowSet, held: WindowSet, epochs: int, seed: int) -> dict:
     empty = train.select(np.zeros(len(train), bool))
     if method == "fine-tuned":
-        base = load_base(model_path("lstm"))
+        base = model_path("lstm")
         config = fine_tune_config(
-            base, get_preset("lstm").config(seed=seed), epochs=epochs, patience=0
+            base,
+            base_settings(base),
+            get_preset("lstm").config(seed=seed),
+            epochs=epochs,
+            patience=0,
         ).override(select="last", val_subjects=())
     else:
         config = get_preset("lstm").config(

@@ -102,7 +102,7 @@ def train(
     subjects (UCI HAR's standard ones, a recordings folder's split=test) are never used.
     Ctrl-C stops training and keeps the best checkpoint.
     """
-    from harlite.train.finetune import fine_tune_config, load_base
+    from harlite.train.finetune import base_settings, fine_tune_config
     from harlite.train.models import get_preset
     from harlite.train.trainer import train as run_training
 
@@ -110,8 +110,8 @@ def train(
         raise click.UsageError("give --val-subjects or --val-fold, not both")
     if freeze_epochs is not None and init is None:
         raise click.UsageError("--freeze-epochs fine-tunes: give --init MODEL")
-    base = load_base(init) if init is not None else None
-    name = preset or (base.config.preset if base else "lstm")
+    base = base_settings(init) if init is not None else None
+    name = preset or (base.preset if base else "lstm")
     config = get_preset(name).config(seed=seed, val_subjects=val_subjects, unroll=unroll)
     chosen = {
         "epochs": epochs,
@@ -121,7 +121,7 @@ def train(
         "freeze_epochs": freeze_epochs,
     }
     if base is not None:
-        config = fine_tune_config(base, config, **chosen)
+        config = fine_tune_config(init, base, config, **chosen)
     else:
         config = config.override(**chosen)
     if val_subjects == []:

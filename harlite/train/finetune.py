@@ -41,6 +41,14 @@ class BaseModel:
     where: str
 
 
+def base_settings(init: str | Path) -> TrainConfig:
+    """The training settings of a run folder, ``.keras`` file or bundle (its model is not
+    loaded: training loads it once, when it builds the new model)."""
+    from harlite.train.evaluation import resolve_model
+
+    return resolve_model(init)[1]
+
+
 def load_base(init: str | Path) -> BaseModel:
     """The Keras model and settings of a run folder, ``.keras`` file or bundle."""
     from harlite.train.evaluation import resolve_model
@@ -52,23 +60,25 @@ def load_base(init: str | Path) -> BaseModel:
     return BaseModel(load_model(model_file), config, str(init))
 
 
-def fine_tune_config(base: BaseModel, config: TrainConfig, **overrides: Any) -> TrainConfig:
-    """``config`` for fine-tuning ``base``: the base's architecture, preprocessing and
-    normalisation, :data:`FINE_TUNE_DEFAULTS` where ``overrides`` (None: not set) leave a
-    setting open."""
-    if config.preset != base.config.preset:
+def fine_tune_config(
+    init: str | Path, base: TrainConfig, config: TrainConfig, **overrides: Any
+) -> TrainConfig:
+    """``config`` for fine-tuning the model at ``init``, trained with settings ``base``: the
+    base's architecture, preprocessing and normalisation, :data:`FINE_TUNE_DEFAULTS` where
+    ``overrides`` (None: not set) leave a setting open."""
+    if config.preset != base.preset:
         raise HarliteError(
-            f"--preset {config.preset} differs from the base model's {base.config.preset}: "
+            f"--preset {config.preset} differs from the base model's {base.preset}: "
             "fine-tuning keeps the base's architecture (leave --preset out)"
         )
     chosen = {k: v for k, v in overrides.items() if v is not None}
     settings = {**FINE_TUNE_DEFAULTS, **chosen}
     return config.override(
-        init=base.where,
-        design=base.config.design,
-        window=base.config.window,
-        hop=base.config.hop,
-        normalize=base.config.normalize,
+        init=str(init),
+        design=base.design,
+        window=base.window,
+        hop=base.hop,
+        normalize=base.normalize,
         **settings,
     )
 

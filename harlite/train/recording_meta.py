@@ -428,16 +428,18 @@ def _recording_files(
     """Recording files and Sensor Logger folders under ``root`` (those matching ``pattern``
     where given), sorted, hidden ones and the index left out."""
     found: list[Path] = []
+    taken: set[Path] = set()
     for path in sorted(root.glob(pattern) if pattern else root.rglob("*")):
         relative = path.relative_to(root)
         if any(part.startswith(".") for part in relative.parts) or path.name == INDEX_FILE:
             continue
-        if any(parent in found for parent in path.parents):
+        if taken.intersection(path.parents):
             continue  # inside a Sensor Logger folder already taken
         if (path.is_file() and path.name.lower().endswith(RECORDING_SUFFIXES)) or (
             is_recording_folder(path)
         ):
             found.append(path)
+            taken.add(path)
             if limit is not None and len(found) >= limit:
                 break
     return found
