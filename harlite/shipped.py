@@ -18,14 +18,22 @@ def list_models() -> list[dict[str, Any]]:
     for folder in sorted(p for p in MODELS_DIR.glob("*") if p.is_dir()):
         info = _read_json(folder / "training" / "model-info.json")
         validation = info.get("validation", {})
+        by_placement = validation.get("by_placement", {})
+        # A model trained on several placements is listed by its waist (HAPT) figure, the
+        # one every shipped model has; the others are under "by_placement".
+        headline = by_placement.get("waist", validation)
         manifest = _read_json(folder / "manifest.json")
         artifacts = manifest.get("artifacts", {})
         entries.append(
             {
                 "name": folder.name,
                 "description": info.get("description", ""),
-                "val_accuracy": validation.get("accuracy"),
-                "val_subjects": validation.get("subjects"),
+                "val_accuracy": headline.get("accuracy"),
+                "val_subjects": headline.get("subjects"),
+                "by_placement": {
+                    name: {"accuracy": v.get("accuracy"), "subjects": v.get("subjects")}
+                    for name, v in by_placement.items()
+                },
                 "artifacts": {name: entry.get("size") for name, entry in artifacts.items()},
                 "default_artifact": manifest.get("default_artifact"),
                 "path": str(folder),

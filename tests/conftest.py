@@ -13,6 +13,7 @@ from tests.builders import write_hapt, write_uci_har
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_HAPT = Path(os.environ.get("HARLITE_SHARED_HAPT", REPO.parent / "shared" / "data" / "hapt"))
+SHARED_SPSW = REPO.parent / "shared" / "data" / "sp-sw"
 
 
 #: Cases generated per fuzz/property test, reported at the end of the run.
@@ -44,6 +45,15 @@ def shared_hapt() -> Path:
     if not (SHARED_HAPT / "RawData" / "labels.txt").is_file():
         pytest.skip(f"real recordings not found at {SHARED_HAPT} (CI has them in ../shared)")
     return SHARED_HAPT
+
+
+@pytest.fixture
+def shared_spsw() -> Path:
+    """The settings file of the real sp-sw trouser-pocket recordings, labelled with the six
+    HAR classes (skips when the recordings are absent)."""
+    if not (SHARED_SPSW / "DATA" / "executions_info.csv").is_file():
+        pytest.skip(f"sp-sw recordings not found at {SHARED_SPSW} (CI has them in ../shared)")
+    return REPO / "benchmarks" / "datasets" / "sp-sw-har.toml"
 
 
 @pytest.fixture

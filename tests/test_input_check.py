@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harlite.runtime.input_check import UNIT_SAMPLES, InputCheck
+from harlite.runtime.input_check import UNIT_SAMPLES, InputCheck, LowRateError
 from tests.builders import timed_rows
 
 pytestmark = pytest.mark.runtime
@@ -35,9 +35,26 @@ def test_acceleration_far_from_any_unit_is_said_plainly():
     assert "far from the 1 g" in check.finish(100, 2.0)[0]
 
 
-def test_a_slow_input_is_warned_about_at_the_end():
+def test_input_below_10_hz_is_refused_once_its_rate_shows():
     check = InputCheck()
-    check.add(timed_rows(30, rate=1.0))
-    warnings = check.finish(30, 29.0)
-    assert any("1.0 Hz" in w for w in warnings)
+    assert check.add(timed_rows(10, rate=5.0)) == []  # 10 samples: not judged yet
+    with pytest.raises(LowRateError, match=r"5\.0 Hz.*--allow-low-rate"):
+        check.add(timed_rows(20, rate=5.0, start=2.0))
+
+
+def test_a_slow_input_allowed_is_warned_about_once():
+    check = InputCheck(allow_low_rate=True)
+    warnings = check.add(timed_rows(30, rate=1.0))
+    assert len(warnings) == 1 and "1.0 Hz" in warnings[0] and "--allow-low-rate" in warnings[0]
+    assert check.finish(30, 29.0) == []
     assert np.all([isinstance(w, str) for w in check.warnings])
+
+
+@pytest.mark.parametrize("rate, warned", [(25.0, True), (45.0, False), (100.0, False)])
+def test_input_below_the_rates_a_model_was_trained_on_is_warned_about(rate, warned):
+    check = InputCheck(validated_rates_hz=(50.0, 102.5))
+    warnings = check.add(timed_rows(200, rate=rate))
+    assert bool(warnings) == warned
+    if warned:
+        assert "below what this model was validated for" in warnings[0]
+        assert "50, 102.5 Hz" in warnings[0]

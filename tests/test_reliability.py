@@ -294,7 +294,7 @@ def test_08_a_sensorlogger_zip_bomb_is_refused_without_reading_it(tmp_path):
 
 
 def test_08_a_sensorlogger_member_that_lies_about_its_size_is_cut_at_the_limit(tmp_path):
-    from harlite.runtime import sources
+    from harlite.runtime import app_exports as sources
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -548,11 +548,16 @@ def test_16_fully_quoted_csvs_are_read(tmp_path):
     assert summary.bad_rows == 0 and summary.samples == 300
 
 
-def test_16_one_hertz_input_warns_instead_of_silently_giving_nothing(tmp_path):
+def test_16_one_hertz_input_is_refused_or_warned_about_never_silently_empty(tmp_path):
     path = tmp_path / "slow.csv"
     path.write_text(canonical_csv(timed_rows(600, rate=1.0)))
     summary_path = tmp_path / "s.json"
     result = stream("lstm", "--input", str(path), "--summary", str(summary_path))
+    assert result.exit_code == 1 and str(path) in result.output
+    assert "1.0 Hz" in result.output and "--allow-low-rate" in result.output
+    assert not summary_path.exists()
+    allowed = ("--input", str(path), "--summary", str(summary_path), "--allow-low-rate")
+    result = stream("lstm", *allowed)
     assert "rate" in result.stderr and "1.0 Hz" in result.stderr
     assert any("rate" in w for w in json.loads(summary_path.read_text())["warnings"])
 

@@ -40,7 +40,8 @@ def test_shipped_bundle_is_small_and_complete(name):
     assert model_files < 400_000
     assert size < 1_000_000, f"{name}: {size} bytes"  # the training issue's limit
     info = json.loads((folder / "training" / "model-info.json").read_text())
-    assert len(info["trained_on_subjects"]) == 21
+    hapt = [s for s in info["trained_on_subjects"] if s < 1000]  # a mixture numbers others apart
+    assert len(hapt) == 21
     assert (folder / "training" / "validation-confusion.png").is_file()
 
 

@@ -57,13 +57,13 @@ def test_a_fixed_seed_reproduces(small_hapt, tmp_path):
 
 def test_selection_reads_validation_subjects_only(small_hapt, tmp_path, monkeypatch):
     seen = {}
-    real_dataset = trainer._dataset
+    real_dataset = trainer.training_dataset
 
     def spy(windows, config):
         seen["train"] = windows.subjects
         return real_dataset(windows, config)
 
-    monkeypatch.setattr(trainer, "_dataset", spy)
+    monkeypatch.setattr(trainer, "training_dataset", spy)
     result = train(tiny_config(epochs=4), small_hapt, tmp_path / "run")
     assert seen["train"] == [1, 3]  # test subject 2 and validation subject 5 never trained on
     assert result.report.subjects == [5]

@@ -28,10 +28,15 @@ def models_list(as_json: bool) -> None:
         acc = entry.get("val_accuracy")
         figure = f"{acc:.2%} validation accuracy" if acc is not None else "not evaluated"
         click.echo(f"{entry['name']:<12} {figure:<28} {entry['description']}")
+        placements = entry.get("by_placement") or {}
+        if len(placements) > 1:
+            each = ", ".join(f"{name} {v['accuracy']:.2%}" for name, v in placements.items())
+            click.echo(f"{'':<12} trained for: {each} (docs/placement.md)")
     if entries:
         click.echo(
-            "(each: the one validation run behind the shipped model, its subjects held out; "
-            "the shipped weights were then trained on every training subject)"
+            "(each: the one validation run behind the shipped model, its subjects held out, "
+            "on HAPT's waist subjects 27-30; the shipped weights were then trained on every "
+            "training subject)"
         )
 
 

@@ -218,7 +218,7 @@ _MODEL_AND_INPUT_OPTIONS = [
     click.option(
         "--format",
         "input_format",
-        type=click.Choice(["auto", "canonical", "sensorlogger"]),
+        type=click.Choice(["auto", "canonical", "sensorlogger", "phyphox"]),
         default="auto",
         show_default=True,
         help="Input format (auto: Sensor Logger for folders and .zip, CSV otherwise).",
@@ -256,6 +256,12 @@ _MODEL_AND_INPUT_OPTIONS = [
         help="Labelled input: a window's true label is the one all its samples carry "
         "(uniform), more than half carry (majority), or its middle sample's (center); use the "
         "rule the model was trained with (a recordings folder's window_label).",
+    ),
+    click.option(
+        "--allow-low-rate",
+        is_flag=True,
+        help="Classify input slower than 10 Hz (with a warning) instead of refusing it: its "
+        "samples are too far apart for the model's windows, so expect poor accuracy.",
     ),
 ]
 
@@ -332,6 +338,7 @@ def classifier_settings(options: dict, batch_size: int = 1):
         max_gap_s=options["max_gap"],
         batch_size=batch_size,
         window_label=options["window_label"],
+        allow_low_rate=options["allow_low_rate"],
     )
 
 

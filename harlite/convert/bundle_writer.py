@@ -19,6 +19,7 @@ import numpy as np
 from harlite import __version__
 from harlite.atomic import atomic_dir
 from harlite.convert.artifacts import softmax
+from harlite.convert.domain import measure_training_domain
 from harlite.convert.freeze import FrozenGraphRunner, freeze
 from harlite.convert.tflite import (
     add_labels_metadata,
@@ -175,6 +176,7 @@ def convert_model(
             **recorded,
         )
         manifest = _manifest(config, model, artifacts, val_set, seen, default)
+        manifest["training_domain"] = measure_training_domain(data_dir, config).to_dict()
         (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         Bundle.open(folder)  # the manifest must validate before the bundle is moved into place
     return manifest

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from harlite.outputs import inside
+from harlite.runtime.domain import TrainingDomain
 from harlite.runtime.interpreter import TFLiteModel
 from harlite.runtime.manifest import (
     SCHEMA_VERSION,
@@ -152,6 +153,12 @@ class Bundle:
             name: Artifact.from_entry(name, entry)
             for name, entry in self.manifest["artifacts"].items()
         }
+
+    @functools.cached_property
+    def domain(self) -> TrainingDomain | None:
+        """What the model was trained on (None for bundles made before harlite recorded it)."""
+        data = self.manifest.get("training_domain")
+        return None if data is None else TrainingDomain.from_dict(data)
 
     @property
     def evaluation(self) -> dict[str, Any]:

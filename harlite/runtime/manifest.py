@@ -160,6 +160,34 @@ def validate_manifest(manifest: Any, where: str) -> None:
     default = _require(manifest, "default_artifact", str, where)
     if default not in manifest["artifacts"]:
         raise BundleError(f"{where}: default_artifact {default!r} is not among the artifacts")
+    if "training_domain" in manifest:
+        _check_domain(manifest["training_domain"], f"{where}: training_domain")
+
+
+def _check_domain(domain: Any, where: str) -> None:
+    """``training_domain`` (optional: bundles made before it have none)."""
+    if not isinstance(domain, dict):
+        raise BundleError(f"{where}: not a JSON object")
+    directions = _require(domain, "gravity_directions", dict, where)
+    for level, vectors in directions.items():
+        if (
+            not isinstance(vectors, list)
+            or len(vectors) > 4096
+            or not all(
+                isinstance(v, list)
+                and len(v) == 3
+                and all(isinstance(c, (int, float)) and -1.001 <= c <= 1.001 for c in v)
+                for v in vectors
+            )
+        ):
+            raise BundleError(f"{where}: gravity_directions.{level} must be a list of unit vectors")
+    _number(domain, "max_angle_deg", where, 0, 180)
+    for key in ("input_rates_hz", "acc_magnitude_g"):
+        values = domain.get(key, [])
+        if not isinstance(values, list) or not all(
+            isinstance(v, (int, float)) and 0 <= v <= 1e4 for v in values
+        ):
+            raise BundleError(f"{where}: {key} must be a list of numbers")
 
 
 def _check_input(signal: dict, where: str) -> None:

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from harlite.errors import DataError
 from harlite.outputs import is_regular, output_file
 from harlite.runtime.bundle import sha256_file
+from harlite.runtime.input_check import LowRateError
 from harlite.runtime.sensorcsv import ParsedRows
 from harlite.runtime.signals import begin_shutdown, interrupts_end_the_run
 from harlite.runtime.sinks import Sink, make_sink
@@ -58,6 +59,7 @@ class StreamSummary:
     realtime_factor: float | None = None
     interrupted: bool = False
     resyncs: int = 0
+    out_of_distribution_windows: int | None = None
     warnings: list[str] | None = None
     truncated: bool | None = None
     truncated_reason: str | None = None
@@ -101,6 +103,10 @@ class StreamSummary:
             )
         if self.truncated:
             lines.append(f"  truncated: {self.truncated_reason}")
+        if self.out_of_distribution_windows:
+            lines.append(
+                f"  unlike training {self.out_of_distribution_windows} of {self.windows} windows"
+            )
         for warning in self.warnings or []:
             lines.append(f"  warning: {warning}")
         if self.accuracy is not None:
@@ -190,6 +196,8 @@ def run_stream(
         begin_shutdown()
     except KeyboardInterrupt:
         interrupted = True
+    except LowRateError as error:
+        raise DataError(str(error), name) from None
     classifier.flush()
     counts.classified(classifier, [])
     for sink in sinks:
@@ -256,6 +264,7 @@ def _summarise(
         latency_ms_mean=round(counts.latency_total / counts.windows, 4) if counts.windows else None,
         interrupted=interrupted,
         resyncs=classifier.resyncs,
+        out_of_distribution_windows=classifier.out_of_distribution_windows,
         warnings=classifier.warnings or None,
     )
     if counts.labelled_input:

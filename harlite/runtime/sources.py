@@ -15,19 +15,25 @@ import socket
 import struct
 import sys
 import time
-import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 
 from harlite.errors import DataError, HarliteError
+from harlite.runtime.app_exports import (
+    PHYPHOX,
+    SENSOR_LOGGER,
+    PhyphoxSource,
+    SensorLoggerSource,
+    export_kind,
+)
+from harlite.runtime.input_options import EXPORT_FORMATS, InputOptions
+from harlite.runtime.lines import decode_line, read_lines
 from harlite.runtime.sensorcsv import (
     MAX_LINE_BYTES,
-    NOT_UTF8,
     TOO_LONG,
     ColumnLayout,
     LineProblem,
@@ -42,93 +48,8 @@ from harlite.runtime.sensorcsv import (
     unquote,
 )
 
-#: The most a Sensor Logger member may hold (an hour at 100 Hz is about 30 MB); a larger
-#: one (or a zip bomb) is refused before it is read.
-MAX_MEMBER_BYTES = 256 << 20
-
 #: A bad line that is not a header and not data in any layout (UDP: a junk datagram).
 NOT_A_ROW = "neither a header nor a data line"
-
-#: Default units of each format; options override them.
-DEFAULT_UNITS = {
-    "canonical": Units("g", "rad/s", "s"),
-    "sensorlogger": Units("m/s2", "rad/s", "ns"),
-}
-
-
-@dataclass(frozen=True)
-class InputOptions:
-    """How to read an input: its format, column mapping, units and rate.
-
-    ``acc_unit``/``gyro_unit``/``time_unit`` None take the format's defaults; ``rate_hz``
-    None infers the rate from the timestamps (``--rate auto``).
-    """
-
-    format: str = "auto"
-    columns: dict[str, str] | None = None
-    acc_unit: str | None = None
-    gyro_unit: str | None = None
-    time_unit: str | None = None
-    rate_hz: float | None = None
-    delimiter: str | None = None
-
-    def units(self, format_name: str) -> Units:
-        """The input's units: the options where given, else the format's defaults."""
-        base = DEFAULT_UNITS[format_name]
-        return Units(
-            self.acc_unit or base.acc, self.gyro_unit or base.gyro, self.time_unit or base.time
-        )
-
-
-def read_lines(
-    read: Callable[[int], bytes], block_size: int = 1 << 20, max_line: int = MAX_LINE_BYTES
-) -> Iterator[list[tuple[int, str | LineProblem]]]:
-    """Split a byte stream into numbered text lines, one list per block read.
-
-    Lines end with LF or CRLF; a UTF-8 byte-order mark at the start is dropped. A line that
-    is not UTF-8 or longer than ``max_line`` bytes comes as a :class:`LineProblem`, so that it
-    is counted, and reading goes on with the next line. Returns as soon as ``read`` returns
-    what it has, so a live pipe is not held back.
-    """
-    number = 0
-    pending = b""
-    skipping = False  # inside a line already reported as too long
-    first = True
-    while True:
-        block = read(block_size)
-        if not block:
-            break
-        if first:
-            block = block.removeprefix(b"\xef\xbb\xbf")
-            first = False
-        parts = (pending + block).split(b"\n")
-        pending = parts.pop()
-        batch = []
-        for raw in parts:
-            if skipping:
-                skipping = False
-                continue
-            number += 1
-            batch.append((number, _decode(raw, max_line)))
-        if len(pending) > max_line:
-            if not skipping:
-                number += 1
-                batch.append((number, LineProblem(TOO_LONG, f"over {max_line} bytes")))
-                skipping = True
-            pending = b""
-        if batch:
-            yield batch
-    if pending and not skipping:
-        yield [(number + 1, _decode(pending, max_line))]
-
-
-def _decode(raw: bytes, max_line: int) -> str | LineProblem:
-    if len(raw) > max_line:
-        return LineProblem(TOO_LONG, f"{len(raw)} bytes")
-    try:
-        return raw.decode("utf-8").rstrip("\r")
-    except UnicodeDecodeError:
-        return LineProblem(NOT_UTF8)
 
 
 @dataclass(frozen=True)
@@ -324,7 +245,7 @@ class UdpSource:
                 for raw in data.split(b"\n"):
                     if raw.strip():
                         self._line += 1
-                        lines.append((self._line, _decode(raw, MAX_LINE_BYTES)))
+                        lines.append((self._line, decode_line(raw, MAX_LINE_BYTES)))
                 bad: list[tuple[int, str, str]] = []
                 if self._parser is None:
                     lines, bad = self._start(lines)
@@ -385,152 +306,6 @@ class UdpSource:
         return [], bad
 
 
-class SensorLoggerSource:
-    """A recording exported by the Sensor Logger app (a zip, or the folder it unpacks to).
-
-    Uses ``TotalAcceleration.csv`` (acceleration with gravity; Android) or, where the
-    export has none, ``Accelerometer.csv`` + ``Gravity.csv`` (iOS), and ``Gyroscope.csv``.
-    Each has the columns ``time`` (ns since the epoch), ``seconds_elapsed``, ``z``, ``y``,
-    ``x`` (m/s², rad/s). The gyroscope is interpolated onto the accelerometer's timestamps;
-    accelerometer rows outside the gyroscope's time span are counted as bad rows.
-    """
-
-    def __init__(self, path: str | Path, options: InputOptions | None = None) -> None:
-        self.options = options or InputOptions(format="sensorlogger")
-        self.path = Path(path)
-        self.name = str(path)
-        self.units = self.options.units("sensorlogger")
-        self.layout = None
-
-    def __iter__(self) -> Iterator[ParsedRows]:
-        self._bad: list[tuple[int, str, str]] = []
-        files = self._files()
-        if "TotalAcceleration.csv" in files:
-            acc = self._read(files, "TotalAcceleration.csv")
-        elif "Accelerometer.csv" in files and "Gravity.csv" in files:
-            user = self._read(files, "Accelerometer.csv")
-            gravity = self._read(files, "Gravity.csv")
-            acc = (user[0], user[1] + _interpolate(gravity, user[0]), user[2])
-        else:
-            raise DataError(
-                "no TotalAcceleration.csv, nor Accelerometer.csv with Gravity.csv "
-                "(not a Sensor Logger export?)",
-                self.path,
-            )
-        if "Gyroscope.csv" not in files:
-            raise DataError("no Gyroscope.csv (not a Sensor Logger export?)", self.path)
-        gyro = self._read(files, "Gyroscope.csv")
-        times, acc_values, lines = acc
-        inside = (times >= gyro[0][0]) & (times <= gyro[0][-1]) if len(gyro[0]) else times < 0
-        bad = [
-            (int(line), "outside the gyroscope's time span", "TotalAcceleration/Accelerometer")
-            for line in lines[~inside]
-        ]
-        times, acc_values, lines = times[inside], acc_values[inside], lines[inside]
-        scale = self.units.scale()
-        rows = np.empty((len(times), 7))
-        rows[:, 0] = times * scale[0]
-        rows[:, 1:4] = acc_values * scale[1]
-        rows[:, 4:7] = _interpolate(gyro, times) * scale[4]
-        yield ParsedRows(rows, lines, None, bad + self._bad)
-
-    def _files(self) -> dict[str, Path | zipfile.ZipInfo]:
-        """The export's CSV files by name: paths in a folder, members of a zip."""
-        if self.path.is_dir():
-            return {p.name: p for p in self.path.iterdir() if p.suffix == ".csv"}
-        try:
-            with zipfile.ZipFile(self.path) as archive:
-                return {
-                    Path(info.filename).name: info
-                    for info in archive.infolist()
-                    if info.filename.endswith(".csv")
-                }
-        except (zipfile.BadZipFile, OSError, zlib.error, EOFError) as error:
-            raise DataError(f"not a readable zip or folder: {error}", self.path) from None
-
-    def _open_member(self, source: Path | zipfile.ZipInfo, where: str):
-        """(zip or None, binary handle) of one CSV, refused beyond MAX_MEMBER_BYTES."""
-        size = source.stat().st_size if isinstance(source, Path) else source.file_size
-        if size > MAX_MEMBER_BYTES:
-            raise DataError(
-                f"{size / 1e6:,.0f} MB: larger than the {MAX_MEMBER_BYTES >> 20} MiB a Sensor "
-                "Logger file may hold here (a zip bomb, or split the recording)",
-                where,
-            )
-        if isinstance(source, Path):
-            return None, source.open("rb")
-        archive = zipfile.ZipFile(self.path)
-        return archive, archive.open(source)
-
-    def _lines(self, handle: IO[bytes], where: str) -> Iterator[list]:
-        """The member's numbered lines in blocks, stopping past MAX_MEMBER_BYTES whatever
-        size the zip declared."""
-        read = 0
-
-        def bounded(n: int) -> bytes:
-            nonlocal read
-            block = handle.read(n)
-            read += len(block)
-            if read > MAX_MEMBER_BYTES:
-                raise DataError(
-                    f"larger than the {MAX_MEMBER_BYTES >> 20} MiB a Sensor Logger file may "
-                    "hold here (its size in the zip is wrong: a zip bomb?)",
-                    where,
-                )
-            return block
-
-        yield from read_lines(bounded, 1 << 20)
-
-    def _read(self, files: dict[str, Path | zipfile.ZipInfo], name: str):
-        """(times, xyz values, line numbers) of one Sensor Logger CSV, in file units, parsed
-        block by block (memory: the numbers, not the text)."""
-        where = f"{self.path}/{name}"
-        archive, handle = self._open_member(files[name], where)
-        parser, parts = None, []
-        try:
-            for block in self._lines(handle, where):
-                if parser is None:
-                    parser, block = self._parser(block, where), block[1:]
-                parsed = parser.parse(block)
-                self._bad += [(n, r, f"{name}: {d}") for n, r, d in parsed.bad]
-                parts.append(parsed)
-        except (zipfile.BadZipFile, OSError, zlib.error, EOFError) as error:
-            raise DataError(f"cannot read: {error}", where) from None
-        finally:
-            handle.close()
-            if archive is not None:
-                archive.close()
-        if parser is None:
-            raise DataError("empty or not text", where)
-        rows = np.concatenate([p.rows for p in parts]) if parts else np.empty((0, 7))
-        lines = np.concatenate([p.lines for p in parts]) if parts else np.empty(0, np.int64)
-        times = rows[:, 0]
-        keep = np.concatenate(([True], np.diff(times) > 0)) if len(times) else np.ones(0, bool)
-        for line in lines[~keep]:
-            self._bad.append((int(line), "timestamp repeated or went backwards", name))
-        return times[keep], rows[keep, 1:4], lines[keep]
-
-    def _parser(self, block: list, where: str) -> RowParser:
-        """The parser of a Sensor Logger CSV from its header line."""
-        if not block or isinstance(block[0][1], LineProblem):
-            raise DataError("empty or not text", where)
-        header = block[0][1].split(",")
-        try:
-            layout = layout_from_header(
-                header, {"t": "time", **{f"{s}_{a}": a for s in ("acc", "gyro") for a in "xyz"}}
-            )
-        except ValueError as error:
-            raise DataError(str(error), where, 1) from None
-        return RowParser(layout, Units("g", "rad/s", "s"), ",")
-
-
-def _interpolate(series: tuple[np.ndarray, np.ndarray, np.ndarray], at: np.ndarray) -> np.ndarray:
-    times, values, _ = series
-    if len(times) == 0:
-        return np.full((len(at), 3), np.nan)
-    return np.column_stack([np.interp(at, times, values[:, i]) for i in range(3)])
-
-
 def paced(source, speed: float = 1.0, slice_s: float = 0.05) -> Iterator[ParsedRows]:
     """Replay a source at ``speed`` × real time, by its timestamps, in slices of ``slice_s``."""
     if speed <= 0:
@@ -562,21 +337,33 @@ def paced(source, speed: float = 1.0, slice_s: float = 0.05) -> Iterator[ParsedR
 
 
 def is_recording_folder(path: Path) -> bool:
-    """Whether a folder is one recording (an unzipped Sensor Logger export) rather than a
-    folder of recordings."""
-    return path.is_dir() and (path / "Gyroscope.csv").is_file()
+    """Whether a folder is one recording (an unzipped Sensor Logger or phyphox export) rather
+    than a folder of recordings."""
+    return path.is_dir() and export_kind(path) is not None
 
 
 def open_source(path: str, options: InputOptions):
-    """The source for ``path``: ``-`` (stdin), a Sensor Logger export, or a CSV file."""
+    """The source for ``path``: ``-`` (stdin), a Sensor Logger or phyphox export (zip,
+    folder, or phyphox's lone CSV), or a CSV file."""
     if path != "-":
         p = Path(path)
         if not p.exists():
             raise DataError("no such file or folder", p)
-        if options.format == "sensorlogger" or (
-            options.format == "auto" and (p.is_dir() or p.suffix == ".zip")
-        ):
+        kind = options.format if options.format in EXPORT_FORMATS else None
+        if options.format == "auto" and (p.is_dir() or p.suffix.lower() in (".zip", ".csv")):
+            kind = export_kind(p)
+            if kind is None and (p.is_dir() or p.suffix.lower() == ".zip"):
+                raise DataError(
+                    "not a Sensor Logger or phyphox export (no Metadata.csv or "
+                    'time,seconds_elapsed CSVs; no meta/ folder or "Time (s)" CSVs); a '
+                    "folder of recordings is a data set (harlite stream --output-dir, harlite "
+                    "batch, harlite train)",
+                    p,
+                )
+        if kind == SENSOR_LOGGER:
             return SensorLoggerSource(p, options)
+        if kind == PHYPHOX:
+            return PhyphoxSource(p, options)
         if p.is_dir():
-            raise DataError("is a folder: give a CSV file (or --format sensorlogger)", p)
+            raise DataError("is a folder: give a CSV file (or --format sensorlogger/phyphox)", p)
     return CsvSource(path, options)

@@ -17,6 +17,7 @@ import numpy as np
 from harlite.errors import SettingError
 from harlite.runtime.bundle import Bundle
 from harlite.runtime.clock import BACKWARDS, REPEATED
+from harlite.runtime.domain import DomainCheck
 from harlite.runtime.smoothing import Smoother, parse_smoothing
 from harlite.runtime.windower import (
     ACC_LIMIT_G,
@@ -67,6 +68,8 @@ class ClassifierSettings:
         window_label: how a labelled input's windows get their true label
             (:data:`~harlite.runtime.windower.WINDOW_LABEL_RULES`; training on a recordings
             folder uses the same rule).
+        allow_low_rate: classify input slower than 10 Hz (with a warning) instead of
+            refusing it.
     """
 
     artifact: str | None = None
@@ -77,6 +80,7 @@ class ClassifierSettings:
     max_gap_s: float = DEFAULT_MAX_GAP_S
     batch_size: int = 1
     window_label: str = "uniform"
+    allow_low_rate: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.smoothing, Smoother):  # accept a Smoother: keep its spec
@@ -190,6 +194,8 @@ class StreamClassifier(StreamWindower[Prediction]):
         if not 1 <= hop <= self.bundle.window:
             raise SettingError("hop", f"must lie in 1..{self.bundle.window}, not {hop}")
         self.smoother = parse_smoothing(self.settings.smoothing)
+        domain = self.bundle.domain
+        self.domain_check = DomainCheck(domain) if domain is not None else None
         super().__init__(
             self.bundle.design,
             self.bundle.window,
@@ -197,6 +203,8 @@ class StreamClassifier(StreamWindower[Prediction]):
             self.bundle.labels,
             max_gap_s=self.settings.max_gap_s,
             window_label=self.settings.window_label,
+            validated_rates_hz=domain.input_rates_hz if domain else (),
+            allow_low_rate=self.settings.allow_low_rate,
         )
 
     def reset(self) -> None:
@@ -205,6 +213,26 @@ class StreamClassifier(StreamWindower[Prediction]):
         if self.smoother is not None:
             self.smoother.reset()
         self.windows = 0  #: predictions made
+        if self.domain_check is not None:
+            self.domain_check.reset()
+
+    @property
+    def out_of_distribution_windows(self) -> int | None:
+        """Windows unlike the model's training data so far (None: the bundle does not say
+        what it was trained on)."""
+        return None if self.domain_check is None else self.domain_check.unlike
+
+    @property
+    def warnings(self) -> list[str]:
+        """What looks wrong with the input (units, rate, unlike training), each said once."""
+        extra = self.domain_check.warnings if self.domain_check is not None else []
+        return super().warnings + extra
+
+    def flush(self) -> list[Prediction]:
+        out = super().flush()
+        if self.domain_check is not None:
+            self.new_warnings = self.new_warnings + self.domain_check.finish()
+        return out
 
     @property
     def backend(self) -> str:
@@ -221,6 +249,8 @@ class StreamClassifier(StreamWindower[Prediction]):
         started = time.perf_counter()
         probabilities = self.model.predict(batch.data)
         latency_ms = (time.perf_counter() - started) * 1000 / len(batch)
+        if self.domain_check is not None:
+            self.new_warnings = self.new_warnings + self.domain_check.add(batch.data)
         predictions = []
         for i, probs in enumerate(probabilities):
             best = int(np.argmax(probs))

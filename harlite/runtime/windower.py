@@ -91,6 +91,10 @@ class StreamWindower(Generic[T]):
             interpolated across.
         window_label: how a window's label follows from its samples'
             (:data:`WINDOW_LABEL_RULES`).
+        validated_rates_hz: the input rates the model was trained on (warned about below).
+        allow_low_rate: classify input slower than
+            :data:`~harlite.runtime.input_check.MIN_RATE_HZ` instead of refusing it
+            (:class:`~harlite.runtime.input_check.LowRateError`).
 
     Samples are in g and rad/s with timestamps in seconds at any rate. Bad samples (NaN/inf,
     implausible values, timestamps that go back or repeat) are refused and counted in
@@ -107,6 +111,8 @@ class StreamWindower(Generic[T]):
         *,
         max_gap_s: float = DEFAULT_MAX_GAP_S,
         window_label: str = "uniform",
+        validated_rates_hz: tuple[float, ...] = (),
+        allow_low_rate: bool = False,
     ) -> None:
         if window_label not in WINDOW_LABEL_RULES:
             raise ValueError(
@@ -119,6 +125,8 @@ class StreamWindower(Generic[T]):
         self.labels = list(labels)
         self.max_gap_s = max_gap_s
         self.window_label = window_label
+        self.validated_rates_hz = tuple(validated_rates_hz)
+        self.allow_low_rate = allow_low_rate
         self.sample_rate_hz = design.sample_rate_hz
         self._codes = {name: i for i, name in enumerate(self.labels)}
         self.reset()
@@ -131,7 +139,7 @@ class StreamWindower(Generic[T]):
         self._resampler = Resampler(self.sample_rate_hz, self.max_gap_s)
         self._clock = ClockGuard(self.max_gap_s)
         self._held = _Held.empty()
-        self._check = InputCheck()
+        self._check = InputCheck(self.validated_rates_hz, self.allow_low_rate)
         self.samples = 0  #: accepted input samples
         self.rejected: Counter[str] = Counter()  #: refused samples by reason
         #: (row, reason) of the samples refused by the last push: the row's line number when

@@ -33,6 +33,8 @@ class TrainConfig:
         normalize: standardise each channel with training statistics inside the model.
         rotation_deg, scale: augmentation: random rotations of the phone up to this angle and
             random gain in [1 − scale, 1 + scale] (0 turns each off).
+        placement_aug: the share of waist windows shown, each epoch, as seen from a phone in a
+            trouser pocket or a hand (:mod:`harlite.train.augment`; 0: off).
         dropout: dropout before the classifier (preset-dependent use).
         unroll: train the recurrent layers as 128 static steps instead of a loop (the same
             numbers; conversion chooses the exported form separately).
@@ -54,6 +56,7 @@ class TrainConfig:
     normalize: bool = True
     rotation_deg: float = 0.0
     scale: float = 0.0
+    placement_aug: float = 0.0
     dropout: float = 0.0
     unroll: bool = False
     window: int = WINDOW_SAMPLES
@@ -73,6 +76,8 @@ class TrainConfig:
         object.__setattr__(self, "labels", tuple(str(label) for label in self.labels))
         if len(self.labels) < 2 or len(set(self.labels)) != len(self.labels):
             raise ValueError(f"labels must be two or more distinct names, not {self.labels}")
+        if not 0 <= self.placement_aug <= 1:
+            raise ValueError(f"placement_aug must lie in 0..1, not {self.placement_aug}")
         if self.freeze_epochs < 0:
             raise ValueError(f"freeze_epochs must be 0 or more, not {self.freeze_epochs}")
         if isinstance(self.design, dict):  # as read from JSON

@@ -15,6 +15,7 @@ from harlite.runtime.spec import HOP_SAMPLES, SAMPLE_RATE_HZ, WINDOW_SAMPLES
 from harlite.train import hapt, recording_set, uci_har
 from harlite.train.cache import cache_key, cached_windows, default_cache_dir
 from harlite.train.config import DEFAULT_VAL_SUBJECTS, TrainConfig
+from harlite.train.mixture import is_mixture, read_mixture
 from harlite.train.recording_meta import DatasetFolder, find_recordings, is_recordings_folder
 from harlite.train.splits import UCI_TEST_SUBJECTS
 from harlite.train.windowset import WindowSet
@@ -22,6 +23,9 @@ from harlite.train.windowset import WindowSet
 HAPT = "hapt"
 UCI_HAR = "uci-har"
 RECORDINGS = "recordings"
+MIXTURE = "mixture"
+#: Where the phone was in the public data sets' recordings.
+WAIST = "waist"
 #: The share of a recordings folder's subjects held out for validation by default.
 VAL_SHARE = 0.2
 
@@ -30,11 +34,14 @@ DATA_RATE_HZ = {HAPT: hapt.RATE_HZ, UCI_HAR: uci_har.RATE_HZ}
 
 
 def detect_layout(root: str | Path) -> str:
-    """``"hapt"`` (raw recordings), ``"uci-har"`` (UCI's windows) or ``"recordings"`` (a
-    folder of your own recordings); DataError otherwise."""
+    """``"hapt"`` (raw recordings), ``"uci-har"`` (UCI's windows), ``"recordings"`` (a
+    folder of your own recordings) or ``"mixture"`` (a file listing data sets:
+    :mod:`harlite.train.mixture`); DataError otherwise."""
     root = Path(root)
     if not root.exists():
         raise DataError("folder not found", root)
+    if is_mixture(root):
+        return MIXTURE
     if root.is_file():
         if is_recordings_folder(root):
             return RECORDINGS
@@ -57,7 +64,14 @@ def test_subjects(root: str | Path) -> tuple[int, ...]:
     """Subjects never trained or tuned on: the standard UCI HAR test subjects, or a
     recordings folder's ``test`` split."""
     root = Path(root)
-    if detect_layout(root) != RECORDINGS:
+    layout = detect_layout(root)
+    if layout == MIXTURE:
+        return tuple(
+            part.subject_offset + s
+            for part in read_mixture(root).parts
+            for s in test_subjects(part.data)
+        )
+    if layout != RECORDINGS:
         return UCI_TEST_SUBJECTS
     recordings = find_recordings(DatasetFolder.locate(root))
     return tuple(sorted({r.subject for r in recordings if r.split == "test"}))
@@ -67,7 +81,15 @@ def default_val_subjects(root: str | Path, windows: WindowSet, seed: int) -> tup
     """The validation subjects when none are asked: HAPT's and UCI HAR's 27–30; a recordings
     folder's ``val`` split, else a fifth of its subjects (at least one) drawn with ``seed``."""
     root = Path(root)
-    if detect_layout(root) != RECORDINGS:
+    layout = detect_layout(root)
+    if layout == MIXTURE:
+        mixture, chosen = read_mixture(root), []
+        for part in mixture.parts:
+            mine = np.array([mixture.part_of(int(s)) == part for s in windows.subject], bool)
+            own = windows.select(mine).shifted(-part.subject_offset)
+            chosen += [part.subject_offset + s for s in default_val_subjects(part.data, own, seed)]
+        return tuple(chosen)
+    if layout != RECORDINGS:
         return DEFAULT_VAL_SUBJECTS
     recordings = find_recordings(DatasetFolder.locate(root))
     val = sorted({r.subject for r in recordings if r.split == "val"})
@@ -84,6 +106,21 @@ def default_val_subjects(root: str | Path, windows: WindowSet, seed: int) -> tup
     n_val = max(1, round(VAL_SHARE * len(candidates)))
     chosen = np.random.default_rng(seed).choice(candidates, size=n_val, replace=False)
     return tuple(sorted(int(s) for s in chosen))
+
+
+def input_rates(root: str | Path) -> tuple[float, ...]:
+    """The sample rates of a data set's recordings, where its layout or settings say them
+    (HAPT and UCI HAR: 50 Hz; a recordings folder: its ``rate`` setting; empty if unknown)."""
+    root = Path(root)
+    layout = detect_layout(root)
+    if layout == MIXTURE:
+        return tuple(
+            sorted({r for part in read_mixture(root).parts for r in input_rates(part.data)})
+        )
+    if layout == RECORDINGS:
+        rate = DatasetFolder.locate(root).settings.rate
+        return (rate,) if rate else ()
+    return (DATA_RATE_HZ[layout],)
 
 
 def load_windows(
@@ -110,6 +147,8 @@ def load_windows(
     root = Path(root)
     layout = detect_layout(root)
     design = design or FilterDesign()
+    if layout == MIXTURE:
+        return _load_mixture(root, design, window, hop, cache_dir, labels)
     if cache_dir is True:
         cache_dir = default_cache_dir()
     cache = Path(cache_dir) if cache_dir else None
@@ -133,13 +172,43 @@ def load_windows(
                 ).windows
             ),
         )[0]
-    windows = _load_standard(root, layout, design, window, hop, cache)
+    windows = _load_standard(root, layout, design, window, hop, cache).placed(WAIST)
     if labels is not None and tuple(labels) != windows.labels:
         raise DataError(
             f"the model's classes ({', '.join(labels)}) are not this data set's six activities",
             root,
         )
     return windows
+
+
+def _load_mixture(
+    root: Path,
+    design: FilterDesign,
+    window: int,
+    hop: int,
+    cache_dir: str | Path | bool | None,
+    labels: Sequence[str] | None,
+) -> WindowSet:
+    """Every part's windows in the mixture's classes, subjects shifted, placements marked."""
+    mixture = read_mixture(root)
+    classes = labels or mixture.labels
+    parts = []
+    for part in mixture.parts:
+        windows = load_windows(
+            part.data, design, window, hop, cache_dir, classes, require_every_class=False
+        )
+        if classes is None:
+            classes = windows.labels
+        if windows.labels != tuple(classes):
+            raise DataError(
+                f"its classes ({', '.join(windows.labels)}) differ from the mixture's "
+                f"({', '.join(classes)}): give `labels` in {root.name}",
+                part.data,
+            )
+        if part.placement:
+            windows = windows.placed(part.placement)
+        parts.append(windows.shifted(part.subject_offset))
+    return WindowSet.concatenate(parts)
 
 
 def windows_for_model(data_dir: str | Path, config: TrainConfig) -> WindowSet:
@@ -235,8 +304,9 @@ class DatasetInfo:
 def dataset_info(root: str | Path, cache_dir: str | Path | bool | None = True) -> DatasetInfo:
     """Subjects, experiments, hours of signal and windows per class of a data set folder.
 
-    For UCI HAR, which ships windows rather than recordings, ``hours`` is the signal the
-    windows cover (each 50%-overlapping window adds 64 new samples) and ``experiments`` is None.
+    For UCI HAR (which ships windows rather than recordings) and a mixture, ``hours`` is the
+    signal the windows cover (each 50%-overlapping window adds 64 new samples) and
+    ``experiments`` is None.
     A recordings folder also gets minutes per class, windows per subject, input rates, the
     unit checks of every recording and warnings for classes with too little data.
     """
@@ -247,6 +317,9 @@ def dataset_info(root: str | Path, cache_dir: str | Path | bool | None = True) -
     windows = load_windows(root, cache_dir=cache_dir)
     if layout == HAPT:
         subjects, experiments, hours = hapt.signal_hours(root)
+    elif layout == MIXTURE:  # the signal its windows cover, as for UCI HAR
+        subjects, experiments = windows.subjects, None
+        hours = len(windows) * HOP_SAMPLES / SAMPLE_RATE_HZ / 3600
     else:
         subjects, experiments = windows.subjects, None
         hours = len(windows) * HOP_SAMPLES / uci_har.RATE_HZ / 3600

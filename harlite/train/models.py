@@ -202,6 +202,9 @@ def build_cnn_lstm(
 
 #: Augmentation every trained preset uses: rotations up to ±30°, gain ±10% (see the search).
 _AUGMENT = {"rotation_deg": 30.0, "scale": 0.1}
+#: The default model's: also half of the waist windows shown as a pocket or a hand would see
+#: them each epoch (harlite.train.augment; measured in benchmarks/results/placement.json).
+_ANYWHERE = {**_AUGMENT, "placement_aug": 0.5}
 #: Settings the convolutional presets share: smaller batches, fewer epochs, dropout.
 _CONV_TRAINING = {"lr": 0.002, "batch_size": 256, "epochs": 150, "dropout": 0.3}
 
@@ -210,10 +213,11 @@ PRESETS: dict[str, Preset] = {
     for preset in (
         Preset(
             "lstm",
-            "The notebook's stacked LSTM (2 × LSTM(32)), with normalised inputs, rotation "
-            "and gain augmentation, and the best validation epoch kept.",
+            "The notebook's stacked LSTM (2 × LSTM(32)), with normalised inputs, rotation, "
+            "gain and placement augmentation (waist windows also shown as from a pocket or a "
+            "hand), and the best validation epoch kept.",
             build_stacked_lstm,
-            _AUGMENT,
+            _ANYWHERE,
         ),
         Preset(
             "notebook",

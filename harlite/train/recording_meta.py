@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from harlite.errors import DataError
+from harlite.runtime.input_options import FORMATS
 from harlite.runtime.sensorcsv import ACC_UNITS, GYRO_UNITS, TIME_UNITS
 from harlite.runtime.sources import InputOptions, is_recording_folder
 from harlite.runtime.windower import WINDOW_LABEL_RULES
@@ -69,6 +70,10 @@ class DatasetSettings:
             folder's ``recordings.csv``, where there is one).
         files: a glob pattern choosing the recording files without an index (default: every
             ``.csv``, ``.csv.gz``, ``.zip`` and Sensor Logger folder), e.g. ``s*/*_sp.csv``.
+        placement: where the phone was carried in every recording (``waist``, ``pocket``,
+            ``hand``…) unless the index says otherwise.
+        test_subjects, val_subjects: the subjects of the ``test`` and ``val`` splits unless
+            the index says otherwise.
         source: the settings file, None without one.
     """
 
@@ -87,6 +92,9 @@ class DatasetSettings:
     recordings: str | None = None
     index: str | None = None
     files: str | None = None
+    placement: str | None = None
+    test_subjects: tuple[int, ...] = ()
+    val_subjects: tuple[int, ...] = ()
     source: Path | None = None
 
     @classmethod
@@ -117,6 +125,7 @@ class DatasetSettings:
             "recordings",
             "index",
             "files",
+            "placement",
         ):
             if key in data:
                 values[key] = _text(data[key], path, key)
@@ -128,8 +137,8 @@ class DatasetSettings:
                     None,
                     key,
                 )
-        if "format" in values and values["format"] not in ("auto", "canonical", "sensorlogger"):
-            raise DataError("format must be auto, canonical or sensorlogger", path, None, "format")
+        if "format" in values and values["format"] not in FORMATS:
+            raise DataError(f"format must be {', '.join(FORMATS)}", path, None, "format")
         if "rate" in data:
             values["rate"] = _positive(data["rate"], path, "rate")
         if "columns" in data:
@@ -143,6 +152,13 @@ class DatasetSettings:
             raise DataError("a class is listed twice", path, None, "labels")
         if "labels" in values and len(values["labels"]) < 2:
             raise DataError("give two or more classes", path, None, "labels")
+        for key in ("test_subjects", "val_subjects"):
+            if key in data:
+                values[key] = _subject_list(data[key], path, key)
+        if set(values.get("test_subjects", ())) & set(values.get("val_subjects", ())):
+            raise DataError(
+                "a subject is both a test and a validation subject", path, None, "val_subjects"
+            )
         if "subject_pattern" in data:
             pattern = _text(data["subject_pattern"], path, "subject_pattern")
             try:
@@ -161,6 +177,12 @@ class DatasetSettings:
                 )
             values["window_label"] = rule
         return cls(**values)
+
+    def split_of(self, subject: int | None) -> str | None:
+        """The split ``test_subjects``/``val_subjects`` give ``subject`` (None: neither)."""
+        if subject in self.test_subjects:
+            return "test"
+        return "val" if subject in self.val_subjects else None
 
     def class_of(self, label: str | None) -> str | None:
         """The class a label in a file stands for (None: unlabelled or ignored)."""
@@ -281,8 +303,8 @@ def _from_files(root: Path, settings: DatasetSettings) -> list[Recording]:
                 subject=_subject_from_path(name, pattern),
                 label=label,
                 label_origin="folder" if label else None,
-                placement=None,
-                split=None,
+                placement=settings.placement,
+                split=settings.split_of(_subject_from_path(name, pattern)),
                 options=_input_options(settings),
                 extra={},
                 where=name,
@@ -322,7 +344,7 @@ def _from_index(root: Path, index: Path, settings: DatasetSettings) -> list[Reco
                 )
         else:
             subject = _subject_from_path(name, pattern)
-        split = row.get("split", "").strip() or None
+        split = row.get("split", "").strip() or settings.split_of(subject)
         if split is not None and split not in SPLITS:
             raise DataError(
                 f"split must be {', '.join(SPLITS)}, not {split!r}", index, line, "split"
@@ -336,7 +358,7 @@ def _from_index(root: Path, index: Path, settings: DatasetSettings) -> list[Reco
                 subject=subject,
                 label=label,
                 label_origin=where if label else None,
-                placement=row.get("placement", "").strip() or None,
+                placement=row.get("placement", "").strip() or settings.placement,
                 split=split,
                 options=_input_options(settings, row, index, line),
                 extra={k: v for k, v in row.items() if k not in INDEX_COLUMNS},
@@ -517,6 +539,14 @@ def _positive(value: Any, path: Path | None, key: str, line: int | None = None) 
 def _text_list(value: Any, path: Path, key: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise DataError("expected a list of names", path, None, key)
+    return tuple(value)
+
+
+def _subject_list(value: Any, path: Path, key: str) -> tuple[int, ...]:
+    if not isinstance(value, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value
+    ):
+        raise DataError("expected a list of subject numbers", path, None, key)
     return tuple(value)
 
 

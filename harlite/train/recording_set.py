@@ -13,12 +13,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from harlite.errors import DataError
+from harlite.runtime.input_check import LowRateError
 from harlite.runtime.preprocessing import FilterDesign
 from harlite.runtime.sensorcsv import ParsedRows
 from harlite.runtime.sources import CsvSource, open_source
@@ -105,6 +106,7 @@ def read_recording_set(
     labels: Sequence[str] | None = None,
     *,
     require_every_class: bool = True,
+    window_label: str | None = None,
 ) -> RecordingSet:
     """Read and window every recording of a folder.
 
@@ -114,6 +116,8 @@ def read_recording_set(
         labels: the classes, in output order (a model's, to evaluate it); None takes the
             settings' ``labels``, else every class found, sorted.
         require_every_class: a class without a single window is an error (training).
+        window_label: the window-label rule instead of the settings' (to measure on windows
+            labelled otherwise than in training).
 
     Raises:
         DataError: naming the file, line and field of anything inconsistent: a label outside
@@ -123,6 +127,8 @@ def read_recording_set(
     root = Path(root)
     folder = DatasetFolder.locate(root)
     settings = folder.settings
+    if window_label is not None:
+        settings = replace(settings, window_label=window_label)
     recordings = find_recordings(folder)
     classes = list(labels or settings.labels or [])
     parts, reports = [], []
@@ -167,11 +173,14 @@ def _read_one(
     )
     reasons: Counter[str] = Counter()
     found = []
-    for parsed, labels in zip(batches, row_labels, strict=True):
-        report.rows += len(parsed.rows) + len(parsed.bad)
-        reasons.update(reason for _, reason, _ in parsed.bad)
-        found += windower.push(parsed.rows, labels, parsed.lines)
-        reasons.update(reason for _, reason in windower.last_rejected)
+    try:
+        for parsed, labels in zip(batches, row_labels, strict=True):
+            report.rows += len(parsed.rows) + len(parsed.bad)
+            reasons.update(reason for _, reason, _ in parsed.bad)
+            found += windower.push(parsed.rows, labels, parsed.lines)
+            reasons.update(reason for _, reason in windower.last_rejected)
+    except LowRateError as error:
+        raise DataError(str(error), recording.path) from None
     windower.flush()
     reasons.update(reason for _, reason in windower.last_rejected)
     _fill_report(report, windower, reasons, batches, row_labels)
@@ -194,6 +203,7 @@ def _read_one(
         experiment=np.full(n, recording.number, dtype=np.int64),
         start=starts[keep].astype(np.int64),
         labels=tuple(local),
+        placement=np.full(n, recording.placement or "", dtype="<U8"),
     )
     return part, report
 
@@ -330,7 +340,15 @@ def _recode(part: WindowSet, classes: list[str]) -> WindowSet:
     """A recording's windows with their codes in the data set's class order."""
     mapping = np.array([classes.index(label) if label in classes else -1 for label in part.labels])
     y = mapping[part.y] if len(part) else part.y
-    return WindowSet(part.X, y, part.subject, part.experiment, part.start, labels=classes)
+    return WindowSet(
+        part.X,
+        y,
+        part.subject,
+        part.experiment,
+        part.start,
+        labels=classes,
+        placement=part.placement,
+    )
 
 
 def _check_every_class(

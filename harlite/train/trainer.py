@@ -17,6 +17,7 @@ import numpy as np
 
 from harlite.atomic import write_text_atomic
 from harlite.errors import HarliteError
+from harlite.train.augment import training_dataset
 from harlite.train.config import TrainConfig
 from harlite.train.datasets import default_val_subjects, load_windows, test_subjects
 from harlite.train.evaluation import (
@@ -101,44 +102,6 @@ def channel_stats(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel mean and variance over all windows and steps (float32)."""
     flat = X.reshape(-1, X.shape[-1]).astype(np.float64)
     return flat.mean(axis=0).astype(np.float32), flat.var(axis=0).astype(np.float32)
-
-
-def _augmenter(config: TrainConfig):
-    """A tf.data map function: rotate each window's three xyz triplets by one random small
-    rotation (the phone worn slightly differently) and scale it by a random gain."""
-    tf = tensorflow()
-    max_angle = np.deg2rad(config.rotation_deg)
-
-    def augment(x, y):
-        batch = tf.shape(x)[0]
-        if config.rotation_deg:
-            axis = tf.math.l2_normalize(tf.random.normal((batch, 3)), axis=-1)
-            angle = tf.random.uniform((batch, 1, 1), -max_angle, max_angle)
-            zero = tf.zeros((batch,))
-            a0, a1, a2 = axis[:, 0], axis[:, 1], axis[:, 2]
-            k = tf.reshape(tf.stack([zero, -a2, a1, a2, zero, -a0, -a1, a0, zero], 1), (-1, 3, 3))
-            rotation = (
-                tf.eye(3, batch_shape=[batch])
-                + tf.sin(angle) * k
-                + (1 - tf.cos(angle)) * tf.matmul(k, k)
-            )
-            triplets = tf.reshape(x, (batch, -1, 3, 3))
-            x = tf.reshape(tf.einsum("bij,btkj->btki", rotation, triplets), tf.shape(x))
-        if config.scale:
-            x = x * tf.random.uniform((batch, 1, 1), 1 - config.scale, 1 + config.scale)
-        return x, y
-
-    return augment
-
-
-def _dataset(windows: WindowSet, config: TrainConfig):
-    tf = tensorflow()
-    data = tf.data.Dataset.from_tensor_slices((windows.X, windows.y))
-    data = data.shuffle(len(windows), seed=config.seed, reshuffle_each_iteration=True)
-    data = data.batch(config.batch_size)
-    if config.rotation_deg or config.scale:
-        data = data.map(_augmenter(config))
-    return data.prefetch(2)
 
 
 def _score(logs: dict[str, float]) -> tuple[float, float]:
@@ -339,7 +302,7 @@ def _fit(
                 set_features_trainable(model, True)
                 _compile(model, config)
             model.fit(
-                _dataset(train_set, config),
+                training_dataset(train_set, config),
                 validation_data=(val_set.X, val_set.y) if validating else None,
                 initial_epoch=first,
                 epochs=last,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,9 @@ class WindowSet:
         start: int64 (n,) first sample of the window in its experiment, −1 where unknown.
         labels: the class names (the six HAR activities for HAPT and UCI HAR; a recordings
             folder's own classes otherwise).
+        placement: str (n,) where the phone was carried (``waist``, ``pocket``, ``hand``…;
+            empty where the data does not say). Training turns ``waist`` windows into other
+            placements when the config asks for it (:mod:`harlite.train.augment`).
     """
 
     X: np.ndarray
@@ -31,10 +34,13 @@ class WindowSet:
     experiment: np.ndarray
     start: np.ndarray
     labels: tuple[str, ...] = ACTIVITY_LABELS
+    placement: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "labels", tuple(str(label) for label in self.labels))
         n = len(self.X)
+        if self.placement is None:
+            object.__setattr__(self, "placement", np.full(n, "", dtype="<U8"))
         for name in _ARRAYS:
             if len(getattr(self, name)) != n:
                 raise ValueError(f"{name} has {len(getattr(self, name))} rows, X {n}")
@@ -51,7 +57,17 @@ class WindowSet:
 
     def select(self, mask: np.ndarray) -> WindowSet:
         """The windows where ``mask`` (boolean or index array) holds."""
-        return WindowSet(*(getattr(self, name)[mask] for name in _ARRAYS), labels=self.labels)
+        return WindowSet(
+            **{name: getattr(self, name)[mask] for name in _ARRAYS}, labels=self.labels
+        )
+
+    def placed(self, placement: str) -> WindowSet:
+        """The same windows, every one marked as carried at ``placement``."""
+        return replace(self, placement=np.full(len(self), placement, dtype="<U8"))
+
+    def shifted(self, subject_offset: int) -> WindowSet:
+        """The same windows with ``subject_offset`` added to every subject id."""
+        return replace(self, subject=self.subject + subject_offset)
 
     def windows_per_class(self) -> dict[str, int]:
         """Number of windows per class name, every class listed."""
@@ -65,7 +81,7 @@ class WindowSet:
         if len(labels) > 1:
             raise ValueError("cannot join window sets with different labels")
         return cls(
-            *(np.concatenate([getattr(p, name) for p in parts]) for name in _ARRAYS),
+            **{name: np.concatenate([getattr(p, name) for p in parts]) for name in _ARRAYS},
             labels=labels.pop() if labels else ACTIVITY_LABELS,
         )
 
@@ -80,7 +96,8 @@ class WindowSet:
         """Read a file written by :meth:`save` (never unpickles)."""
         with np.load(path, allow_pickle=False) as data:
             labels = tuple(data["labels"].tolist()) if "labels" in data else ACTIVITY_LABELS
-            return cls(**{name: data[name] for name in _ARRAYS}, labels=labels)
+            arrays = {name: data[name] for name in _ARRAYS if name in data}
+            return cls(**arrays, labels=labels)
 
 
 _ARRAYS = tuple(f.name for f in fields(WindowSet) if f.name != "labels")

@@ -1,0 +1,163 @@
+"""Training-time augmentation: the phone worn differently, or carried somewhere else.
+
+Two transforms, applied per window in each batch (``tf.data`` map functions, so every epoch
+draws new ones):
+
+- **Small rotations and gain** (``rotation_deg``, ``scale``): the phone worn slightly
+  differently, a sensor's gain a little off.
+- **The pocket's symmetries** (with ``placement_aug``): a window recorded in a trouser pocket
+  is turned, each epoch, into one of the four ways a phone sits there (as it was, upside
+  down: half a turn about the screen's normal, screen facing the other way: half a turn about
+  the phone's long axis, or both): real thigh motion in every pocket orientation.
+- **Another placement** (``placement_aug``): a window recorded at the waist (HAPT's phone, in
+  its holder with its ``x`` axis along the body) is shown as the same movement seen by a phone
+  in a trouser pocket or in a hand. The body-to-phone rotation of each placement is what
+  changes; the motion stays the waist's (real pocket recordings in the training data teach
+  the thigh's own motion):
+
+  - *pocket*: the phone's ``y`` axis along the thigh, upright or upside down, facing any way
+    around the leg. Standing, walking and lying, the thigh is along the body; sitting, it is
+    horizontal, pointing forward: so a sitting window is first turned 90° about the
+    body's lateral axis. Sitting and lying look alike from a pocket: both have the thigh
+    horizontal (the model's figures per placement say how alike).
+  - *hand*: for moving classes only (a phone held in front while walking): the screen tilted
+    20–80° up from flat, turned any way about the vertical. Still postures cannot be told
+    from a phone in a hand, so they are not shown in one.
+
+All rotations act on the three xyz triplets of a window (body acceleration, angular rate,
+total acceleration) alike.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harlite.train.config import TrainConfig
+from harlite.train.tf_setup import tensorflow
+
+#: The placement the public data sets' phones had, from which others are simulated.
+WAIST = "waist"
+#: Recordings from a trouser pocket, turned into the pocket's other orientations.
+POCKET = "pocket"
+#: Classes whose windows may be shown in a hand (the body moves; the grip tells nothing).
+MOVING_CLASSES = ("WALKING", "WALKING_UPSTAIRS", "WALKING_DOWNSTAIRS")
+#: Classes with the thigh horizontal while the body is upright.
+SEATED_CLASSES = ("SITTING",)
+#: The share of placement-augmented moving windows shown in a hand (the rest: a pocket).
+HAND_SHARE = 0.25
+#: The hand's screen tilt from flat, in degrees.
+HAND_TILT_DEG = (20.0, 80.0)
+
+#: Waist frame → pocket frame, upright: the body's axis (waist x) onto the phone's y.
+_WAIST_TO_POCKET = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+#: Within the waist frame: the body's axis (x) turned onto the forward axis (z), as the
+#: thigh is while seated.
+_SEATED = np.array([[0.0, 0.0, -1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+#: Upside down in the pocket: half a turn about the screen's normal.
+_UPSIDE_DOWN = np.diag([-1.0, -1.0, 1.0])
+#: The screen facing the other way: half a turn about the phone's long axis (y).
+_FACING_BACK = np.diag([-1.0, 1.0, -1.0])
+
+
+def rotation(axis, angle):
+    """Rotation matrices (b, 3, 3) about unit ``axis`` (b, 3) by ``angle`` (b,) (Rodrigues)."""
+    tf = tensorflow()
+    batch = tf.shape(axis)[0]
+    zero = tf.zeros((batch,))
+    a0, a1, a2 = axis[:, 0], axis[:, 1], axis[:, 2]
+    k = tf.reshape(tf.stack([zero, -a2, a1, a2, zero, -a0, -a1, a0, zero], 1), (-1, 3, 3))
+    angle = tf.reshape(angle, (-1, 1, 1))
+    return (
+        tf.eye(3, batch_shape=[batch]) + tf.sin(angle) * k + (1 - tf.cos(angle)) * tf.matmul(k, k)
+    )
+
+
+def rotate_windows(x, matrices):
+    """Every xyz triplet of windows ``x`` (b, t, 9) turned by its window's matrix (b, 3, 3)."""
+    tf = tensorflow()
+    triplets = tf.reshape(x, (tf.shape(x)[0], -1, 3, 3))
+    return tf.reshape(tf.einsum("bij,btkj->btki", matrices, triplets), tf.shape(x))
+
+
+def _class_mask(labels: tuple[str, ...], names: tuple[str, ...]) -> np.ndarray:
+    return np.array([label in names for label in labels], dtype=bool)
+
+
+def placement_rotations(y, from_waist, config: TrainConfig):
+    """Per window (b, 3, 3): identity, or the rotation that shows a waist window as seen
+    from a pocket or a hand (with probability ``config.placement_aug`` for waist windows)."""
+    tf = tensorflow()
+    batch = tf.shape(y)[0]
+    moving = tf.gather(tf.constant(_class_mask(config.labels, MOVING_CLASSES)), y)
+    seated = tf.gather(tf.constant(_class_mask(config.labels, SEATED_CLASSES)), y)
+    moved = from_waist & (tf.random.uniform((batch,)) < config.placement_aug)
+    in_hand = moved & moving & (tf.random.uniform((batch,)) < HAND_SHARE)
+
+    eye = tf.eye(3, batch_shape=[batch])
+    body = tf.where(seated[:, None, None], tf.constant(_SEATED, tf.float32), eye)
+    flip = tf.where(
+        (tf.random.uniform((batch,)) < 0.5)[:, None, None],
+        tf.constant(_UPSIDE_DOWN, tf.float32),
+        eye,
+    )
+    around_leg = rotation(
+        tf.tile(tf.constant([[0.0, 1.0, 0.0]]), (batch, 1)),
+        tf.random.uniform((batch,), 0, 2 * np.pi),
+    )
+    pocket = around_leg @ flip @ tf.constant(_WAIST_TO_POCKET, tf.float32) @ body
+
+    tilt = tf.random.uniform((batch,), *np.deg2rad(HAND_TILT_DEG))
+    zero = tf.zeros((batch,))
+    up = tf.stack([zero, tf.sin(tilt), tf.cos(tilt)], 1)  # where the body's axis goes
+    onto_up = rotation(tf.stack([zero, -tf.cos(tilt), tf.sin(tilt)], 1), zero + np.pi / 2)
+    hand = rotation(up, tf.random.uniform((batch,), 0, 2 * np.pi)) @ onto_up
+
+    chosen = tf.where(in_hand[:, None, None], hand, pocket)
+    return tf.where(moved[:, None, None], chosen, eye)
+
+
+def pocket_flips(in_pocket):
+    """Per window (b, 3, 3): for pocket windows, one of the four orientations a phone takes in
+    a pocket (each half turn with probability 1/2); identity for the others."""
+    tf = tensorflow()
+    batch = tf.shape(in_pocket)[0]
+    eye = tf.eye(3, batch_shape=[batch])
+
+    def maybe(matrix):
+        flip = in_pocket & (tf.random.uniform((batch,)) < 0.5)
+        return tf.where(flip[:, None, None], tf.constant(matrix, tf.float32), eye)
+
+    return maybe(_UPSIDE_DOWN) @ maybe(_FACING_BACK)
+
+
+def augmenter(config: TrainConfig):
+    """A tf.data map function over batches (x, y, placement) → (x, y): another placement
+    for some waist windows, the pocket's symmetries for pocket windows, then a small random
+    rotation and gain for every window."""
+    tf = tensorflow()
+    max_angle = np.deg2rad(config.rotation_deg)
+
+    def augment(x, y, placement):
+        batch = tf.shape(x)[0]
+        if config.placement_aug:
+            turns = placement_rotations(y, tf.equal(placement, WAIST), config)
+            x = rotate_windows(x, turns @ pocket_flips(tf.equal(placement, POCKET)))
+        if config.rotation_deg:
+            axis = tf.math.l2_normalize(tf.random.normal((batch, 3)), axis=-1)
+            angle = tf.random.uniform((batch,), -max_angle, max_angle)
+            x = rotate_windows(x, rotation(axis, angle))
+        if config.scale:
+            x = x * tf.random.uniform((batch, 1, 1), 1 - config.scale, 1 + config.scale)
+        return x, y
+
+    # Plain tensor code (no Python control flow on tensors): nothing for AutoGraph to convert.
+    return tf.autograph.experimental.do_not_convert(augment)
+
+
+def training_dataset(windows, config: TrainConfig):
+    """The shuffled, batched, augmented ``tf.data`` pipeline of a WindowSet."""
+    tf = tensorflow()
+    data = tf.data.Dataset.from_tensor_slices((windows.X, windows.y, windows.placement))
+    data = data.shuffle(len(windows), seed=config.seed, reshuffle_each_iteration=True)
+    data = data.batch(config.batch_size).map(augmenter(config))
+    return data.prefetch(2)

@@ -1,0 +1,147 @@
+"""Phone app exports read as they are: Sensor Logger (metadata, iOS sign, missing sensors)
+and phyphox (per-sensor CSVs, Raw Data.csv, separators), on fixtures in the apps' real
+layouts (tests/fixtures/exports, each with a README naming where its layout is documented)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from harlite.cli import cli
+from harlite.errors import DataError
+from harlite.runtime.app_exports import PHYPHOX, SENSOR_LOGGER, export_kind, phyphox_sets
+from harlite.runtime.sources import InputOptions, is_recording_folder, open_source
+
+pytestmark = pytest.mark.runtime
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "exports"
+DEMO = np.loadtxt(FIXTURES / "demo.csv", delimiter=",", skiprows=1)
+
+
+def read(path: Path, **options) -> np.ndarray:
+    rows = np.concatenate([b.rows for b in open_source(str(path), InputOptions(**options))])
+    rows[:, 0] -= rows[0, 0]
+    return rows
+
+
+def zipped(folder: Path, tmp_path: Path) -> Path:
+    target = tmp_path / f"{folder.name}.zip"
+    with zipfile.ZipFile(target, "w") as archive:
+        for path in sorted(folder.rglob("*.csv")):
+            archive.write(path, path.relative_to(folder).as_posix())
+    return target
+
+
+def test_every_fixture_says_where_its_layout_is_documented():
+    folders = [p for p in FIXTURES.iterdir() if p.is_dir()]
+    assert len(folders) >= 7
+    for folder in folders:
+        text = (folder / "README.md").read_text()
+        assert "awesome-sensor-logger" in text or "phyphox" in text
+
+
+@pytest.mark.parametrize("name", ["sensorlogger-ios", "sensorlogger-ios-standardised"])
+def test_ios_sensor_logger_reads_to_androids_sign_whatever_the_standardisation(name, tmp_path):
+    for path in (FIXTURES / name, zipped(FIXTURES / name, tmp_path)):
+        rows = read(path)
+        np.testing.assert_allclose(rows, DEMO, atol=1e-6)
+        # Gravity reads +1 g along the phone's up axis, as on Android (the waist phone: +x).
+        assert rows[:, 1].mean() > 0.8
+
+
+def test_without_metadata_an_ios_export_cannot_be_told_apart_and_is_read_as_written(tmp_path):
+    folder = tmp_path / "ios-no-metadata"
+    shutil.copytree(FIXTURES / "sensorlogger-ios", folder)
+    (folder / "Metadata.csv").unlink()
+    rows = read(folder)
+    np.testing.assert_allclose(rows[:, 1:4], -DEMO[:, 1:4], atol=1e-6)
+
+
+def test_a_sensor_logger_export_without_gyroscope_names_the_sensor_and_the_setting():
+    path = FIXTURES / "sensorlogger-android-no-gyroscope"
+    assert export_kind(path) == SENSOR_LOGGER
+    with pytest.raises(DataError) as error:
+        read(path)
+    message = str(error.value)
+    assert "no Gyroscope.csv" in message and "Turn on Gyroscope" in message
+    assert "not a Sensor Logger export" not in message
+    assert "TotalAcceleration" in message  # what Metadata.csv says was recorded
+
+
+@pytest.mark.parametrize("name", ["phyphox-per-sensor", "phyphox-raw-data"])
+def test_phyphox_exports_are_read_without_options(name, tmp_path):
+    for path in (FIXTURES / name, zipped(FIXTURES / name, tmp_path)):
+        assert export_kind(path) == PHYPHOX
+        np.testing.assert_allclose(read(path), DEMO, atol=1e-9)
+
+
+def test_a_lone_phyphox_csv_and_its_tab_and_decimal_comma_variants(tmp_path):
+    text = (FIXTURES / "phyphox-raw-data" / "Raw Data.csv").read_text()
+    lone = tmp_path / "Raw Data.csv"
+    lone.write_text(text)
+    assert export_kind(lone) == PHYPHOX
+    np.testing.assert_allclose(read(lone), DEMO, atol=1e-9)
+    tabbed = tmp_path / "tab" / "Raw Data.csv"
+    tabbed.parent.mkdir()
+    tabbed.write_text(text.replace(",", "\t"))
+    np.testing.assert_allclose(read(tabbed.parent, format="phyphox"), DEMO, atol=1e-9)
+    comma = tmp_path / "comma" / "Raw Data.csv"
+    comma.parent.mkdir()
+    comma.write_text(text.replace(",", ";").replace(".", ","))
+    np.testing.assert_allclose(read(comma.parent, format="phyphox"), DEMO, atol=1e-9)
+
+
+def test_phyphox_linear_acceleration_alone_is_refused_with_the_experiment_to_use():
+    with pytest.raises(DataError, match="Acceleration with g"):
+        read(FIXTURES / "phyphox-acceleration-without-g")
+
+
+def test_a_partial_folder_is_not_taken_for_a_sensor_logger_export():
+    path = FIXTURES / "partial-gyroscope-only"
+    assert export_kind(path) != SENSOR_LOGGER
+    with pytest.raises(DataError) as error:
+        read(path)
+    assert "Sensor Logger" not in str(error.value) and "no acceleration" in str(error.value)
+
+
+def test_a_folder_of_plain_csvs_named_like_sensors_is_a_data_set_not_an_export(tmp_path):
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    shutil.copy(FIXTURES / "demo.csv", folder / "Gyroscope.csv")
+    assert export_kind(folder) is None and not is_recording_folder(folder)
+    with pytest.raises(DataError, match="not a Sensor Logger or phyphox export"):
+        read(folder)
+
+
+def test_phyphox_headers_give_quantity_axis_and_unit():
+    sets = phyphox_sets(
+        "Raw Data.csv",
+        ["Time (s)", "Linear Acceleration x (m/s^2)", "Linear Acceleration y (m/s^2)",
+         "Linear Acceleration z (m/s^2)", "Absolute acceleration (m/s^2)"],
+    )  # fmt: skip
+    assert [(s.kind, s.unit) for s in sets] == [("linear", "m/s2")]
+    sets = phyphox_sets("Gyroscope.csv", ["Time (s)", "X (deg/s)", "Y (deg/s)", "Z (deg/s)"])
+    assert [(s.kind, s.unit) for s in sets] == [("gyro", "deg/s")]
+    assert phyphox_sets("x.csv", ["t", "acc_x"]) == []
+
+
+def test_stream_classifies_a_phyphox_export_like_the_same_samples_in_canonical_csv(tmp_path):
+    runner = CliRunner()
+    outputs = {}
+    for name, source in (
+        ("canonical", FIXTURES / "demo.csv"),
+        ("phyphox", FIXTURES / "phyphox-per-sensor"),
+    ):
+        out = tmp_path / f"{name}.jsonl"
+        result = runner.invoke(
+            cli, ["stream", "lstm", "--input", str(source), "--output", str(out)]
+        )
+        assert result.exit_code == 0, result.output
+        outputs[name] = [json.loads(line)["label"] for line in out.read_text().splitlines()]
+    assert outputs["phyphox"] == outputs["canonical"] and len(outputs["canonical"]) >= 4

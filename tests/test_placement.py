@@ -1,0 +1,184 @@
+"""Training for every placement: mixtures of data sets, placement augmentation, the
+training domain a bundle records (harlite.train.mixture, harlite.train.augment,
+harlite.convert.domain)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from harlite.errors import DataError
+from harlite.runtime.spec import ACTIVITY_LABELS
+from harlite.train import datasets
+from harlite.train.config import TrainConfig
+from harlite.train.datasets import default_val_subjects, detect_layout, input_rates, load_windows
+from harlite.train.splits import UCI_TEST_SUBJECTS
+
+
+@pytest.fixture
+def pocket_folder(tmp_path):
+    from tests.test_stream_cli import write_csv
+
+    folder = tmp_path / "pocket"
+    folder.mkdir()
+    for subject in (1, 2, 3):
+        write_csv(folder / f"s{subject}_walk.csv", 900, seed=subject, label="WALKING")
+    labels = ", ".join(f'"{label}"' for label in ACTIVITY_LABELS)
+    (folder / "dataset.toml").write_text(
+        f'placement = "pocket"\nrate = 50\nlabels = [{labels}]\n'
+        "test_subjects = [3]\nval_subjects = [2]\n"
+    )
+    return folder
+
+
+@pytest.fixture
+def mixture(tmp_path, tiny_hapt, pocket_folder):
+    path = tmp_path / "anywhere.toml"
+    path.write_text(
+        f'[[parts]]\ndata = "{tiny_hapt}"\nplacement = "waist"\n\n'
+        f'[[parts]]\ndata = "{pocket_folder}"\nplacement = "pocket"\nsubject_offset = 500\n'
+    )
+    return path
+
+
+def test_a_mixture_joins_data_sets_with_their_placements_and_splits(mixture):
+    assert detect_layout(mixture) == "mixture"
+    windows = load_windows(mixture)
+    assert windows.labels == ACTIVITY_LABELS
+    hapt = windows.subject < 500
+    assert set(windows.placement[hapt]) == {"waist"}
+    assert set(windows.placement[~hapt]) == {"pocket"}
+    assert sorted(set(windows.subject[~hapt].tolist())) == [501, 502, 503]
+    assert set(datasets.test_subjects(mixture)) == set(UCI_TEST_SUBJECTS) | {503}
+    assert default_val_subjects(mixture, windows, 0) == (27, 28, 29, 30, 502)
+    assert input_rates(mixture) == (50.0,)
+
+
+def test_recordings_settings_give_placement_and_splits(pocket_folder):
+    windows = load_windows(pocket_folder, require_every_class=False)
+    assert set(windows.placement) == {"pocket"}
+    assert datasets.test_subjects(pocket_folder) == (3,)
+    assert default_val_subjects(pocket_folder, windows, 0) == (2,)
+
+
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ('[[parts]]\ndata = "nowhere"\n', "parts[0].data"),
+        ('[[parts]]\ndata = "."\ncolour = "red"\n', "parts[0]"),
+        ('labels = ["A"]\n[[parts]]\ndata = "."\n', "labels"),
+        ('other = 1\n[[parts]]\ndata = "."\n', "other"),
+    ],
+)
+def test_a_bad_mixture_names_the_file_and_key(tmp_path, text, key):
+    path = tmp_path / "mix.toml"
+    path.write_text(text)
+    with pytest.raises(DataError) as error:
+        load_windows(path)
+    assert str(path) in str(error.value) and key in str(error.value)
+
+
+def test_parts_with_other_classes_are_refused(tmp_path, tiny_hapt):
+    from tests.test_stream_cli import write_csv
+
+    own = tmp_path / "own"
+    own.mkdir()
+    write_csv(own / "s1_jump.csv", 900, seed=0, label="JUMPING")
+    write_csv(own / "s2_jump.csv", 900, seed=1, label="JUMPING")
+    path = tmp_path / "mix.toml"
+    path.write_text(f'[[parts]]\ndata = "{own}"\n\n[[parts]]\ndata = "{tiny_hapt}"\n')
+    with pytest.raises(DataError, match="classes"):
+        load_windows(path)
+
+
+# --- placement augmentation -----------------------------------------------------------------
+
+
+def gravity_of(x: np.ndarray) -> np.ndarray:
+    g = (x[:, :, 6:9] - x[:, :, 0:3]).mean(axis=1)
+    return g / np.linalg.norm(g, axis=1, keepdims=True)
+
+
+def upright_windows(n: int) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    body = rng.normal(0, 0.2, (n, 128, 3)).astype(np.float32)
+    gyro = rng.normal(0, 0.5, (n, 128, 3)).astype(np.float32)
+    return np.concatenate([body, gyro, body + np.array([1, 0, 0], np.float32)], axis=2)
+
+
+def test_placement_rotations_are_rotations_and_leave_other_placements_alone():
+    from harlite.train.augment import placement_rotations
+    from harlite.train.tf_setup import tensorflow
+
+    tf = tensorflow()
+    config = TrainConfig(placement_aug=1.0)
+    y = tf.constant(np.arange(600) % 6)
+    waist = tf.constant(np.arange(600) % 2 == 0)
+    matrices = placement_rotations(y, waist, config).numpy()
+    np.testing.assert_allclose(
+        matrices @ matrices.transpose(0, 2, 1), np.eye(3)[None].repeat(600, 0), atol=1e-5
+    )
+    np.testing.assert_allclose(np.linalg.det(matrices), 1, atol=1e-5)
+    np.testing.assert_allclose(matrices[1::2], np.eye(3)[None].repeat(300, 0), atol=0)
+    off = TrainConfig(placement_aug=0.0)
+    np.testing.assert_allclose(
+        placement_rotations(y, waist, off).numpy(), np.eye(3)[None].repeat(600, 0)
+    )
+
+
+def test_waist_windows_are_shown_as_a_pocket_or_hand_would_see_them():
+    from harlite.train.augment import HAND_TILT_DEG, augmenter
+    from harlite.train.tf_setup import tensorflow
+
+    tf = tensorflow()
+    n = 600
+    x = upright_windows(n)
+    y = np.arange(n) % 6  # WALKING … LAYING
+    config = TrainConfig(placement_aug=1.0, rotation_deg=0.0, scale=0.0)
+    out, _ = augmenter(config)(tf.constant(x), tf.constant(y), tf.constant(np.full(n, "waist")))
+    gravity = gravity_of(out.numpy())
+    seated = y == ACTIVITY_LABELS.index("SITTING")
+    moving = y < 3
+    along_leg = np.abs(gravity[:, 1]) > 0.99  # pocket, thigh vertical: ±y
+    tilt = np.degrees(np.arcsin(np.clip(gravity[:, 1], -1, 1)))
+    in_hand = (tilt > HAND_TILT_DEG[0] - 1) & (tilt < HAND_TILT_DEG[1] + 1) & ~along_leg
+    assert np.all(np.abs(gravity[seated, 1]) < 1e-3)  # seated: thigh horizontal
+    assert np.all(along_leg[~seated & ~moving])  # standing, lying: thigh along the body
+    assert np.all(along_leg[moving] | in_hand[moving]) and 0.1 < in_hand[moving].mean() < 0.4
+    assert (gravity[~seated, 1] < 0).mean() == pytest.approx(0.5, abs=0.1)  # upside down
+    # the motion is the window's own: only turned
+    np.testing.assert_allclose(
+        np.linalg.norm(out.numpy()[:, :, 3:6], axis=2),
+        np.linalg.norm(x[:, :, 3:6], axis=2),
+        rtol=1e-4,
+    )
+
+
+def test_pocket_windows_are_turned_into_the_four_pocket_orientations():
+    from harlite.train.augment import augmenter
+    from harlite.train.tf_setup import tensorflow
+
+    tf = tensorflow()
+    n = 400
+    x = upright_windows(n)
+    x[:, :, 6:9] += np.array([-0.8, 0.9, 0.3], np.float32)  # gravity (0.2, 0.9, 0.3): a pocket
+    y = np.zeros(n, np.int64)
+    config = TrainConfig(placement_aug=0.5, rotation_deg=0.0, scale=0.0)
+    placement = np.array(["pocket"] * (n // 2) + ["hand"] * (n // 2))
+    out, _ = augmenter(config)(tf.constant(x), tf.constant(y), tf.constant(placement))
+    before, after = gravity_of(x), gravity_of(out.numpy())
+    np.testing.assert_allclose(after[n // 2 :], before[n // 2 :], atol=1e-6)  # not a pocket
+    signs = np.sign(after[: n // 2] / before[: n // 2]).astype(int)
+    found = {tuple(s) for s in signs.tolist()}
+    assert found == {(1, 1, 1), (-1, -1, 1), (-1, 1, -1), (1, -1, -1)}
+
+
+def test_the_training_domain_covers_what_augmentation_showed(tiny_hapt):
+    from harlite.convert.domain import measure_training_domain
+
+    plain = measure_training_domain(tiny_hapt, TrainConfig(val_subjects=()))
+    placed = measure_training_domain(tiny_hapt, TrainConfig(val_subjects=(), placement_aug=1.0))
+    assert plain.placements == ("waist",) and plain.input_rates_hz == (50.0,)
+    assert "pocket (simulated)" in placed.placements
+    count = lambda d: sum(len(v) for v in d.directions.values())  # noqa: E731
+    assert count(placed) > count(plain)
