@@ -60,11 +60,16 @@ Series = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 class ExportFiles:
-    """The CSV files of an export (a folder or a zip), read with bounded memory."""
+    """The CSV files of an export (a folder, a zip, or one CSV: phyphox's single-set export),
+    read with bounded memory."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.bad: list[tuple[int, str, str]] = []
+        if path.is_file() and path.suffix.lower() == ".csv":
+            self.path = path.parent  # members are named relative to it, as in a folder
+            self.members = {path.name: path}
+            return
         if path.is_dir():
             self.members: dict[str, Member] = {
                 p.relative_to(path).as_posix(): p
@@ -404,11 +409,7 @@ class PhyphoxSource:
         self.layout = None
 
     def __iter__(self) -> Iterator[ParsedRows]:
-        files = (
-            _single_file(self.path)
-            if self.path.is_file() and not zipfile.is_zipfile(self.path)
-            else ExportFiles(self.path)
-        )
+        files = ExportFiles(self.path)
         sets: list[PhyphoxSet] = []
         for key in files.members:
             if key.startswith("meta/") or "/meta/" in key:
@@ -462,15 +463,6 @@ class PhyphoxSource:
             acc, gyro, 1.0, ACC_UNITS[acc_unit], GYRO_UNITS[gyro_unit], Path(acc_set.key).name
         )
         yield ParsedRows(rows, lines, None, bad + files.bad)
-
-
-def _single_file(path: Path) -> ExportFiles:
-    """A lone phyphox CSV (its "single set" export) as an export of one file."""
-    files = ExportFiles.__new__(ExportFiles)
-    files.path = path.parent
-    files.bad = []
-    files.members = {path.name: path}
-    return files
 
 
 # --- telling exports apart -----------------------------------------------------------------
