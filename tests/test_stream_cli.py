@@ -135,7 +135,9 @@ def test_strict_makes_a_bad_row_an_error_naming_its_line(tmp_path):
     [
         (b"", "empty input"),
         (b"t,acc_x,acc_y,acc_z,gyro_x,gyro_y,gyro_z\n", "no valid samples"),
-        (os.urandom(3000), "not a text CSV"),
+        # binary data (a PNG's signature, then noise): os.urandom alone once began "r\n",
+        # a one-column text header, and failed for the header instead
+        (b"\x89PNG\r\n\x1a\n" + os.urandom(3000), "not a text CSV"),
     ],
 )
 def test_unusable_inputs_exit_non_zero_without_traceback(tmp_path, content, message):
