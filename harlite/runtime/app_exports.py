@@ -41,6 +41,7 @@ from harlite.runtime.lines import read_lines
 from harlite.runtime.sensorcsv import (
     ACC_UNITS,
     GYRO_UNITS,
+    MAX_LINE_BYTES,
     LineProblem,
     ParsedRows,
     RowParser,
@@ -73,8 +74,8 @@ class ExportFiles:
         if path.is_dir():
             self.members: dict[str, Member] = {
                 p.relative_to(path).as_posix(): p
-                for p in sorted(path.rglob("*.csv"))
-                if p.is_file() and len(p.relative_to(path).parts) <= 2
+                for p in sorted([*path.glob("*.csv"), *path.glob("*/*.csv")])
+                if p.is_file()
             }
             return
         try:
@@ -96,14 +97,12 @@ class ExportFiles:
         }
 
     def first_line(self, key: str) -> str:
-        """The member's first line (its header), '' if unreadable."""
+        """The member's first line (its header), '' if unreadable; reads one line's worth."""
         try:
-            for block in self.lines(key):
-                for _, text in block:
-                    return "" if isinstance(text, LineProblem) else text
+            lines = self.text(key, MAX_LINE_BYTES).splitlines()
         except DataError:
             return ""
-        return ""
+        return lines[0] if lines else ""
 
     def text(self, key: str, limit: int = 1 << 16) -> str:
         """A small member's whole text (metadata), at most ``limit`` bytes."""

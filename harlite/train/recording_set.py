@@ -203,7 +203,7 @@ def _read_one(
         experiment=np.full(n, recording.number, dtype=np.int64),
         start=starts[keep].astype(np.int64),
         labels=tuple(local),
-        placement=np.full(n, recording.placement or "", dtype="<U8"),
+        placement=np.array([recording.placement or ""] * n, dtype=str),
     )
     return part, report
 

@@ -40,7 +40,7 @@ class WindowSet:
         object.__setattr__(self, "labels", tuple(str(label) for label in self.labels))
         n = len(self.X)
         if self.placement is None:
-            object.__setattr__(self, "placement", np.full(n, "", dtype="<U8"))
+            object.__setattr__(self, "placement", np.array([""] * n, dtype=str))
         for name in _ARRAYS:
             if len(getattr(self, name)) != n:
                 raise ValueError(f"{name} has {len(getattr(self, name))} rows, X {n}")
@@ -63,7 +63,7 @@ class WindowSet:
 
     def placed(self, placement: str) -> WindowSet:
         """The same windows, every one marked as carried at ``placement``."""
-        return replace(self, placement=np.full(len(self), placement, dtype="<U8"))
+        return replace(self, placement=np.array([placement] * len(self), dtype=str))
 
     def shifted(self, subject_offset: int) -> WindowSet:
         """The same windows with ``subject_offset`` added to every subject id."""
