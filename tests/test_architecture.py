@@ -111,3 +111,17 @@ def test_only_the_cli_imports_click():
         if module.startswith("harlite.cli"):
             continue
         assert not any(m == "click" or m.startswith("click.") for m in imported), module
+
+
+def test_the_server_is_device_side_and_stays_out_of_the_core_runtime():
+    """harlite.serve runs on the device (no training, conversion, CLI or click); the core
+    runtime never imports the server or its web framework (the ``serve`` extra)."""
+    forbidden = ("harlite.train", "harlite.convert", "harlite.cli", "tensorflow", "keras",
+                 "tf_keras", "sklearn", "click")  # fmt: skip
+    for module, imported in external_imports().items():
+        if module.startswith("harlite.serve"):
+            bad = sorted(m for m in imported if m.startswith(forbidden))
+            assert not bad, f"{module} imports {bad}"
+        if module.startswith("harlite.runtime"):
+            web = sorted(m for m in imported if m.startswith(("harlite.serve", "aiohttp")))
+            assert not web, f"{module} imports {web}"

@@ -19,6 +19,7 @@ from harlite.cli.evaluate import evaluate
 from harlite.cli.models import models
 from harlite.cli.options import SETTING_OPTIONS
 from harlite.cli.pipeline import pipeline
+from harlite.cli.serve import serve
 from harlite.cli.stream import stream
 from harlite.cli.train import train
 from harlite.errors import TRAINING_MODULES, HarliteError, SettingError, missing_training_tools
@@ -64,6 +65,7 @@ for _command in (
     bench,
     pipeline,
     stream,
+    serve,
     batch,
     doctor,
 ):

@@ -365,4 +365,10 @@ SETTING_OPTIONS = {
     "smoothing": "--smooth",
     "max_gap_s": "--max-gap",
     "batch_size": "--batch-size",
+    "token": "--token",
+    "platform": "--platform",
+    "session_idle_s": "--session-timeout",
+    "max_sessions": "--max-sessions",
+    "max_body_bytes": "--max-body",
+    "max_record_s": "--max-record-s",
 }

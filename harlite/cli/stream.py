@@ -31,8 +31,9 @@ SHOWN_BAD_ROWS = 10
     "inputs",
     multiple=True,
     help="CSV file (.csv or .csv.gz), Sensor Logger export (folder or .zip), '-' for stdin, "
-    "udp://HOST:PORT (or udp:PORT, bound to 127.0.0.1). A folder, a glob or several "
-    "--input give batch mode (with --output-dir).",
+    "udp://HOST:PORT (or udp:PORT, bound to 127.0.0.1), or Sensor Logger's MQTT pushes "
+    "mqtt://[USER:PASS@]HOST[:PORT]/TOPIC (needs harlite[serve]). A folder, a glob or "
+    "several --input give batch mode (with --output-dir).",
 )
 @click.option("--demo", is_flag=True, help="The shipped lstm model on a shipped recording.")
 @model_and_input_options
@@ -74,7 +75,15 @@ SHOWN_BAD_ROWS = 10
     "--idle-timeout",
     type=float,
     callback=positive_number,
-    help="UDP: stop after this many seconds without data.",
+    help="UDP and MQTT: stop after this many seconds without data.",
+)
+@click.option(
+    "--platform",
+    type=click.Choice(["android", "ios"]),
+    default="android",
+    show_default=True,
+    help="MQTT: Sensor Logger's acceleration sign (ios: an iPhone without 'Standardise Units "
+    "& Frames').",
 )
 @click.option("--quiet", is_flag=True, help="No bad-row messages or summary on stderr.")
 def stream(bundle, inputs, demo, **options) -> None:
@@ -116,7 +125,7 @@ def _is_batch(inputs: tuple[str, ...], options: dict) -> bool:
     if len(inputs) > 1:
         raise click.UsageError("several inputs need --output-dir (batch mode)")
     only = inputs[0]
-    if only == "-" or only.startswith("udp:"):
+    if only == "-" or _is_live(only):
         return False
     from harlite.runtime.sources import is_recording_folder
 
@@ -130,8 +139,8 @@ def _is_batch(inputs: tuple[str, ...], options: dict) -> bool:
 
 def _stream_batch(inputs, bundle: Path, settings, options: dict) -> None:
     """Batch mode (several inputs and --output-dir): `harlite batch`, resumable the same way."""
-    if any(i == "-" or i.startswith("udp:") for i in inputs):
-        raise click.UsageError("batch mode reads files, not stdin or UDP")
+    if any(i == "-" or _is_live(i) for i in inputs):
+        raise click.UsageError("batch mode reads files, not stdin, UDP or MQTT")
     kind = options["output_format"] or "jsonl"
     if kind == "terminal":
         raise click.UsageError("batch mode writes jsonl, csv or parquet files")
@@ -209,11 +218,21 @@ def _bad_row_printer(source_name: str, quiet: bool):
     return on_bad_row
 
 
+def _is_live(name: str) -> bool:
+    from harlite.runtime.mqtt import is_mqtt_url
+
+    return name.startswith("udp:") or is_mqtt_url(name)
+
+
 def _open_input(name: str, options: dict):
+    from harlite.runtime.mqtt import MqttSource, is_mqtt_url
     from harlite.runtime.sources import UdpSource, open_source, paced
 
     read = input_options(options)
-    if name.startswith("udp:"):
+    if is_mqtt_url(name):
+        source = MqttSource(name, options["platform"], idle_timeout=options["idle_timeout"])
+        echo_err(f"subscribed to {source.name}")
+    elif name.startswith("udp:"):
         host, port = _udp_address(name)
         source = UdpSource(port, host, read, idle_timeout=options["idle_timeout"])
         echo_err(f"listening on {source.name}")

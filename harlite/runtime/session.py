@@ -64,6 +64,7 @@ class StreamSummary:
     truncated: bool | None = None
     truncated_reason: str | None = None
     udp_dropped: int | None = None
+    mqtt_dropped: int | None = None
     output: str | None = None
     output_bytes: int | None = None
     output_sha256: str | None = None
@@ -100,6 +101,11 @@ class StreamSummary:
             lines.append(
                 f"  dropped {self.udp_dropped} datagrams (sent faster than read: the kernel's "
                 "receive buffer overflowed)"
+            )
+        if self.mqtt_dropped:
+            lines.append(
+                f"  dropped {self.mqtt_dropped} MQTT messages (they came faster than they were "
+                "classified)"
             )
         if self.truncated:
             lines.append(f"  truncated: {self.truncated_reason}")
@@ -209,6 +215,7 @@ def run_stream(
     summary.truncated_reason = getattr(source, "truncated", None)
     summary.truncated = True if summary.truncated_reason else None
     summary.udp_dropped = getattr(source, "dropped", None)
+    summary.mqtt_dropped = getattr(source, "messages_dropped", None)
     return summary
 
 

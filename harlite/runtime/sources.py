@@ -209,7 +209,6 @@ class UdpSource:
         #: Datagrams the kernel dropped because they came faster than they were read (None
         #: where the system does not say: Linux's SO_RXQ_OVFL counts them).
         self.dropped: int | None = None
-        self.layout: ColumnLayout | None = None
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
@@ -224,8 +223,11 @@ class UdpSource:
             pass  # not Linux: drops stay unknown
         self.port = self._socket.getsockname()[1]
         self.name = f"udp://{host}:{self.port}"
-        self._parser: RowParser | None = None
-        self._line = 0
+        self._feed = LineFeed(self.name, self.options)
+
+    @property
+    def layout(self) -> ColumnLayout | None:
+        return self._feed.layout
 
     def close(self) -> None:
         """Stop listening."""
@@ -241,20 +243,7 @@ class UdpSource:
                     self._count_drops()
                     return
                 self.datagrams += 1
-                lines = []
-                for raw in data.split(b"\n"):
-                    if raw.strip():
-                        self._line += 1
-                        lines.append((self._line, decode_line(raw, MAX_LINE_BYTES)))
-                bad: list[tuple[int, str, str]] = []
-                if self._parser is None:
-                    lines, bad = self._start(lines)
-                    if self._parser is None:
-                        yield ParsedRows(np.empty((0, 7)), np.empty(0, np.int64), None, bad)
-                        continue
-                parsed = self._parser.parse(lines)
-                parsed.bad[:0] = bad
-                yield parsed
+                yield self._feed.parse(data)
         finally:
             self._count_drops()
             self.close()
@@ -286,9 +275,39 @@ class UdpSource:
                 self.dropped = max(self.dropped, struct.unpack("=I", payload[:4])[0])
         return data
 
+
+class LineFeed:
+    """CSV lines that arrive in pieces (UDP datagrams, HTTP request bodies), each piece whole
+    lines, read into rows. The layout comes from the first usable line (a header, or data in
+    the canonical or ``--columns`` order); until then, a line that is neither a header nor
+    data is a bad row and the feed goes on.
+    """
+
+    def __init__(self, name: str, options: InputOptions | None = None) -> None:
+        self.name = name
+        self.options = options or InputOptions()
+        self.units = self.options.units("canonical")
+        self.layout: ColumnLayout | None = None
+        self._parser: RowParser | None = None
+        self._line = 0
+
+    def parse(self, data: bytes) -> ParsedRows:
+        """The rows of one piece; its lines are numbered on from the previous piece's."""
+        lines = []
+        for raw in data.split(b"\n"):
+            if raw.strip():
+                self._line += 1
+                lines.append((self._line, decode_line(raw, MAX_LINE_BYTES)))
+        bad: list[tuple[int, str, str]] = []
+        if self._parser is None:
+            lines, bad = self._start(lines)
+            if self._parser is None:
+                return ParsedRows(np.empty((0, 7)), np.empty(0, np.int64), None, bad)
+        parsed = self._parser.parse(lines)
+        parsed.bad[:0] = bad
+        return parsed
+
     def _start(self, lines):
-        """Find the layout line by line: a line that is neither a header nor data (a junk
-        datagram) is a bad row, and the listener goes on."""
         bad = []
         for position, (number, text) in enumerate(lines):
             if isinstance(text, LineProblem):

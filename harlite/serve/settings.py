@@ -1,0 +1,86 @@
+"""The settings of one ``harlite serve`` run, and the rules for where it may listen."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harlite.errors import SettingError
+from harlite.runtime.push import PLATFORMS
+from harlite.runtime.stream import ClassifierSettings
+
+#: A Sensor Logger batch of 10 s from every sensor at 100 Hz is about 1 MB of JSON.
+DEFAULT_MAX_BODY_BYTES = 4 << 20
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine only (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """How ``harlite serve`` runs.
+
+    Attributes:
+        bundle: the bundle folder every session is classified with.
+        classifier: how each session's classifier runs (artefact, smoothing…).
+        host, port: where to listen (port 0: any free port).
+        token: the secret that pushes, the page and the API must carry (None: none needed;
+            only allowed on loopback unless ``allow_no_token``).
+        allow_no_token: listen beyond loopback without a token (``--no-token``).
+        record_dir: where recordings made from the page go (None: recording is off).
+        platform: ``android`` or ``ios``: how Sensor Logger's acceleration sign is read
+            (a push URL's ``?platform=`` overrides it per phone).
+        session_idle_s: a session without pushes for this long ends (its recording saved).
+        max_sessions: sessions at once; a push for a new one beyond this is refused (503).
+        max_body_bytes: the largest request body (413 beyond).
+        reorder_wait_s: how long a push that came early waits for the ones before it.
+        history: predictions kept per session for ``/api/predictions``.
+        client_queue: events queued per page; a page that falls further behind is told to
+            reload the state instead of the server holding more.
+        max_record_s: the longest recording (it is saved and stopped then).
+        mqtt: MQTT URLs to subscribe to (``mqtt://HOST:PORT/TOPIC``).
+    """
+
+    bundle: Path
+    classifier: ClassifierSettings = field(default_factory=ClassifierSettings)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token: str | None = None
+    allow_no_token: bool = False
+    record_dir: Path | None = None
+    platform: str = "android"
+    session_idle_s: float = 60.0
+    max_sessions: int = 100
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    reorder_wait_s: float = 2.0
+    history: int = 600
+    client_queue: int = 512
+    max_record_s: float = 3600.0
+    mqtt: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.token is not None and len(self.token) < 8:
+            raise SettingError("token", "must be at least 8 characters (a guessable token is none)")
+        if self.token is None and not self.allow_no_token and not is_loopback(self.host):
+            raise SettingError(
+                "token",
+                f"listening on {self.host} lets anyone on the network push, watch and record: "
+                "give --token SECRET (e.g. from `python3 -c 'import secrets; "
+                "print(secrets.token_urlsafe(16))'`), or --no-token to accept that",
+            )
+        if self.platform not in PLATFORMS:
+            raise SettingError("platform", f"must be one of {', '.join(PLATFORMS)}")
+        for name in ("session_idle_s", "reorder_wait_s", "max_record_s"):
+            if not getattr(self, name) > 0:
+                raise SettingError(name, "must be a positive number of seconds")
+        for name in ("max_sessions", "max_body_bytes", "history", "client_queue"):
+            if getattr(self, name) < 1:
+                raise SettingError(name, "must be at least 1")
