@@ -302,9 +302,7 @@ class PushAssembler:
         """The session ended: release what waits, and the accelerometer samples left
         (interpolated with the gyroscope's and gravity's last values held, as the file
         reader does at the end of a recording; past the gyroscope's span they are bad)."""
-        ready = self._in_order(float("inf"))
-        rows = self._release(ready, final=True)
-        return rows
+        return self._release(self._in_order(float("inf")), final=True)
 
     # -- ordering ---------------------------------------------------------------------------
 
