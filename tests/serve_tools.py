@@ -55,6 +55,21 @@ class ServerProcess:
     def stderr(self) -> str:
         return "".join(self.lines)
 
+    def wait_for_line(self, text: str, timeout: float = 20.0) -> bool:
+        """Whether a stderr line containing ``text`` arrives within ``timeout`` seconds.
+
+        The announcement is several lines and the reader thread collects them as they come,
+        so a line after the first may not be in ``stderr`` yet when ``url`` is known.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.stderr:
+                return True
+            if self.process.poll() is not None and not self._reader.is_alive():
+                return text in self.stderr
+            time.sleep(0.05)
+        return text in self.stderr
+
     def stop(self, timeout: float = 20.0) -> int:
         """SIGINT (as Ctrl-C), then wait; returns the exit status."""
         if self.process.poll() is None:

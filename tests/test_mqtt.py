@@ -142,7 +142,7 @@ def test_serve_takes_pushes_from_a_broker(broker, transport):
     url = f"{scheme}://127.0.0.1:{broker[transport]}/{TOPIC}"
     bodies = [b for _, b in sensor_logger_messages(demo_rows(20), device="mqtt phone")]
     with ServerProcess("lstm", "--mqtt", url) as server:
-        assert "mqtt:  subscribed to" in server.stderr
+        assert server.wait_for_line("mqtt:  subscribed to"), server.stderr
         publish(broker["tcp"], bodies)
         deadline, state = time.monotonic() + 20, {}
         while time.monotonic() < deadline:
