@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import platform
 
 import pytest
 from click.testing import CliRunner
@@ -36,14 +37,21 @@ def test_bench_json_rows_cover_every_tflite_artifact():
     )
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
-    assert {r["artifact"] for r in rows} == {"float32", "dynamic", "int8"}
+    tflite = [r for r in rows if r["format"] == "tflite"]
+    assert {r["artifact"] for r in tflite} == {"float32", "dynamic", "int8"}
     for row in rows:
         assert set(row) >= ROW_KEYS
         assert 0 < row["p50_ms"] <= row["p90_ms"] <= row["p99_ms"]
         assert row["size_bytes"] > 0 and row["peak_rss_mib"] > 0 and row["load_ms"] > 0
-        assert row["batch"] == 1  # static-batch artefacts: no larger batches
         assert row["macs"] > 1_000_000 and row["gmacs_per_s"] > 0
         assert 0.9 < row["val_accuracy"] <= 1
+    assert {r["batch"] for r in tflite} == {1}  # static-batch artefacts: no larger batches
+    onnx = [r for r in rows if r["artifact"] == "onnx"]
+    if importlib.util.find_spec("onnxruntime"):
+        assert {r["batch"] for r in onnx} == {1, 16, 256}  # a dynamic batch
+        assert {r["backend"] for r in onnx} == {"onnxruntime"}
+    else:
+        assert not onnx
 
 
 def test_bench_table_and_report(tmp_path):
@@ -53,6 +61,8 @@ def test_bench_table_and_report(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "p50 ms" in result.stdout and "matmul peak" in result.stdout
+    assert "floor: 2.13 MMAC per window" in result.stdout
+    assert f"on this {platform.machine()} host, deploy" in result.stdout
     report = (tmp_path / "r" / "report.md").read_text()
     assert "| float32 |" in report and "GMAC/s" in report
     saved = json.loads((tmp_path / "r" / "bench.json").read_text())

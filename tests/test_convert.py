@@ -50,7 +50,7 @@ def fresh_copy(bundle_dir, tmp_path):
 
 def test_bundle_holds_every_default_artifact_and_a_valid_manifest(bundle_dir):
     bundle = Bundle.open(bundle_dir)
-    assert set(bundle.artifacts) == {"keras", "pb", "float32", "dynamic", "int8"}
+    assert set(bundle.artifacts) == {"keras", "pb", "float32", "dynamic", "int8", "onnx"}
     manifest = bundle.manifest
     assert manifest["labels"] == list(ACTIVITY_LABELS)
     assert manifest["input"]["shape"] == [1, 128, 9]
@@ -66,9 +66,23 @@ def test_bundle_holds_every_default_artifact_and_a_valid_manifest(bundle_dir):
     for name, entry in manifest["artifacts"].items():
         # float artefacts reproduce Keras; the quantised ones of this barely trained model
         # (near-tied logits) need only be far better than chance
-        least = 0.999 if name in ("keras", "pb", "float32") else 0.5
+        least = 0.999 if name in ("keras", "pb", "float32", "onnx") else 0.5
         assert entry["keras_agreement"] >= least, name
         assert not any("Flex" in op for op in entry.get("ops", []))
+
+
+def test_the_onnx_artifact_takes_any_batch_and_reproduces_keras(bundle_dir, tiny_run):
+    pytest.importorskip("onnxruntime", reason="the ONNX artefact runs on onnxruntime")
+    bundle = Bundle.open(bundle_dir)
+    entry = bundle.manifest["artifacts"]["onnx"]
+    assert entry["batch"] == "dynamic" and entry["inputs"][0]["shape"] == [-1, 128, 9]
+    assert entry["max_abs_diff"] < 1e-5 and entry["converter"].startswith("tf2onnx")
+    windows = np.random.default_rng(0).normal(size=(37, 128, 9)).astype(np.float32)
+    model = bundle.load_model("onnx", backend="onnxruntime")
+    keras = load_model(tiny_run / "model.keras")
+    logits = predict_logits(keras, windows)
+    expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(model.predict(windows), expected, atol=1e-5)
 
 
 def test_frozen_pb_reloads_with_compat_v1_and_matches_keras(bundle_dir, tiny_run):

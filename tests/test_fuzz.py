@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from harlite.errors import DataError, HarliteError
 from harlite.runtime.bundle import Bundle, BundleError, validate_manifest
+from harlite.runtime.lines import read_lines
 from harlite.runtime.session import run_stream
 from harlite.runtime.sinks import CollectingSink
 from harlite.runtime.sources import (
@@ -32,7 +33,6 @@ from harlite.runtime.sources import (
     InputOptions,
     SensorLoggerSource,
     UdpSource,
-    read_lines,
 )
 from harlite.runtime.stream import StreamClassifier
 from harlite.runtime.windowing import count_windows

@@ -1,6 +1,6 @@
-"""Measurements inside one process: a TFLite artefact's load time, first inference, batch-1
-latency percentiles, throughput and peak memory; the compute per window; the dense-matmul
-peak of this machine. Needs only the runtime (numpy and an interpreter).
+"""Measurements inside one process: a runtime artefact's (TFLite, ONNX) load time, first
+inference, batch-1 latency percentiles, throughput and peak memory; the compute per window;
+the dense-matmul peak of this machine. Needs only the runtime (numpy and an interpreter).
 
 Each runs in a fresh process (:mod:`harlite.benchmark.worker`), so that a load time is a
 cold start and a peak resident memory is that of a process holding only one artefact.
@@ -15,8 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from harlite.runtime.bundle import Bundle
-from harlite.runtime.interpreter import TFLiteModel
+from harlite.runtime.bundle import Bundle, RuntimeModel
 from harlite.runtime.spec import N_MODEL_CHANNELS
 
 #: Batch sizes measured for throughput, where the model takes them.
@@ -88,11 +87,11 @@ def peak_rss_mib() -> float:
     return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 2)
 
 
-def macs_per_window(model: TFLiteModel) -> int | None:
+def macs_per_window(model: RuntimeModel) -> int | None:
     """Multiply-accumulates of one window through the graph's matrix ops (fully connected,
     convolutions, batch matmul, LSTM gates); element-wise ops are not counted. None where
     the backend does not expose the graph."""
-    interpreter = model._interpreter
+    interpreter = getattr(model, "_interpreter", None)  # ONNX Runtime does not expose it
     try:
         ops = interpreter._get_ops_details()
     except AttributeError:
@@ -130,10 +129,11 @@ def macs_per_window(model: TFLiteModel) -> int | None:
 
 
 def measure_tflite(spec: dict[str, Any]) -> dict[str, Any]:
-    """Measure one TFLite artefact in this process (meant to be a fresh one)."""
+    """Measure one runtime artefact (TFLite, or ONNX on onnxruntime) in this process (meant
+    to be a fresh one)."""
     started = time.perf_counter()
     bundle = Bundle.open(spec["bundle"])
-    model = bundle.load_tflite(
+    model = bundle.load_model(
         spec["artifact"], backend=spec.get("backend"), threads=spec["threads"]
     )
     load_ms = (time.perf_counter() - started) * 1000
@@ -147,6 +147,7 @@ def measure_tflite(spec: dict[str, Any]) -> dict[str, Any]:
     def cycled(count: int) -> list[np.ndarray]:
         return [windows[i % len(windows)][None] for i in range(count)]
 
+    model.resize(1)
     timed_calls(model.invoke, cycled(spec.get("warmup", 50)))
     rows = [throughput_row(1, timed_calls(model.invoke, cycled(spec["invokes"])))]
     macs = macs_per_window(model)

@@ -26,6 +26,7 @@ _COLUMNS = (
     ("MMAC", 6, "MMAC"),
     ("GMAC/s", 7, "GMAC/s"),
     ("RSS MiB", 8, "peak RSS (MiB)"),
+    ("floor×", 6, "× floor"),
     ("val acc", 8, "val acc"),
     ("agree", 7, "Keras agreement"),
 )
@@ -52,6 +53,7 @@ def _cells(r: BenchRow) -> list[str]:
         optional(r.macs / 1e6 if r.macs else None, ".2f"),
         optional(r.gmacs_per_s or None, ".2f"),
         f"{r.peak_rss_mib:.1f}",
+        optional(r.floor_ratio, ".2f"),
         optional(r.val_accuracy, ".2%"),
         optional(r.keras_agreement, ".2%"),
     ]
@@ -75,6 +77,7 @@ def format_table(result: BenchResult) -> str:
                 f"dense float32 matmul peak ({threads} thread(s), numpy BLAS): "
                 f"{peak['peak_gmacs']:.1f} GMAC/s"
             )
+    lines += floor_lines(result)
     if result.evaluation_note:
         lines.append(result.evaluation_note)
     for error in result.errors:
@@ -97,7 +100,78 @@ def summary_lines(result: BenchResult) -> list[str]:
                 f"; {row.gmacs_per_s:.2f} GMAC/s = {row.gmacs_per_s / peak:.1%} of the "
                 f"{peak:.1f} GMAC/s matmul peak"
             )
+        if row.floor_ratio:
+            text += f"; {row.floor_ratio:.2f}× the plain C forward pass"
         lines.append(text)
+    return lines + deployment_advice(result)
+
+
+def floor_lines(result: BenchResult) -> list[str]:
+    """The floor reference in a line (what was measured, and why anything was not)."""
+    floor = result.floor
+    if not floor:
+        return []
+    if "error" in floor:
+        return [f"floor: not measured ({floor['error']})"]
+    parts = []
+    if floor.get("macs"):
+        parts.append(f"{floor['macs'] / 1e6:.2f} MMAC per window")
+    if floor.get("forward_ms"):
+        parts.append(
+            f"plain C forward pass {floor['forward_ms']:.4f} ms at batch 1 "
+            f"({floor['compiler']}; reproduces the float32 artefact to "
+            f"{floor['max_abs_diff']:.1g})"
+        )
+    if floor.get("chain_ms"):
+        parts.append(
+            f"its {floor['chain_matvecs']} dependent recurrent mat-vecs alone "
+            f"{floor['chain_ms']:.4f} ms"
+        )
+    text = "floor: " + ("; ".join(parts) or "nothing measured")
+    return [text + (f" ({floor['note']})" if floor.get("note") else "")]
+
+
+def deployment_advice(result: BenchResult) -> list[str]:
+    """Which artefact to deploy on this host, from the measured batch-1 rows: the fastest,
+    and what full-integer int8 costs or gains here against dynamic-range (or float32)."""
+    best = result.best_rows()
+    tflite = {n: r for n, r in best.items() if r.format == "tflite"}
+    if not best:
+        return []
+    machine = result.machine.get("machine") or result.machine.get("processor", "this")
+    fastest = min(best.values(), key=lambda r: r.p50_ms)
+    lines = [
+        f"on this {machine} host, deploy {fastest.artifact} on {fastest.backend} "
+        f"(the fastest here, p50 {fastest.p50_ms:.4f} ms)"
+    ]
+    phone = min(tflite.values(), key=lambda r: r.p50_ms) if tflite else None
+    if phone is not None and phone is not fastest:
+        lines.append(
+            f"of the TFLite artefacts (phones, 32-bit Pis), {phone.artifact} is the fastest "
+            f"here (p50 {phone.p50_ms:.4f} ms)"
+        )
+    int8, reference = tflite.get("int8"), tflite.get("dynamic") or tflite.get("float32")
+    if int8 is None or reference is None:
+        return lines
+    ratio = int8.p50_ms / reference.p50_ms
+    accuracy = ""
+    if int8.val_accuracy is not None and reference.val_accuracy is not None:
+        accuracy = (
+            f" (validation accuracy {int8.val_accuracy:.2%} against {reference.val_accuracy:.2%})"
+        )
+    if ratio > 1.1:
+        lines.append(
+            f"full-integer int8 is {ratio:.1f}× slower than {reference.artifact} here"
+            f"{accuracy}: this host's integer kernels for this graph are slower than its float "
+            f"ones, so take {reference.artifact} here; Arm builds have NEON integer kernels, "
+            "so measure int8 on the device it is meant for (harlite bench there)"
+        )
+    elif ratio < 0.9:
+        lines.append(
+            f"full-integer int8 is {1 / ratio:.1f}× faster than {reference.artifact} here{accuracy}"
+        )
+    else:
+        lines.append(f"full-integer int8 runs as fast as {reference.artifact} here{accuracy}")
     return lines
 
 
@@ -147,6 +221,8 @@ def markdown_table(result: BenchResult) -> str:
     ]
     if peaks:
         lines += ["", "Dense float32 matmul peak (numpy BLAS, 1024²): " + ", ".join(peaks) + "."]
+    if result.floor:
+        lines += ["", *floor_lines(result)]
     if result.evaluation_note:
         lines += ["", result.evaluation_note[0].upper() + result.evaluation_note[1:] + "."]
     return "\n".join(lines)

@@ -14,7 +14,8 @@ class BenchRow:
     Latencies are per call of ``batch`` windows, in ms; ``windows_per_s`` is the throughput;
     ``load_ms``/``first_inference_ms``/``peak_rss_mib`` are those of the fresh process that
     measured it; ``macs`` per window come from the graph, ``gmacs_per_s`` from the
-    throughput; ``val_accuracy``/``keras_agreement`` are the manifest's figures.
+    throughput; ``val_accuracy``/``keras_agreement`` are the manifest's figures;
+    ``floor_ratio`` is the batch-1 p50 over the plain C forward pass of the floor reference.
     """
 
     artifact: str
@@ -35,6 +36,7 @@ class BenchRow:
     keras_agreement: float | None = None
     macs: int | None = None
     gmacs_per_s: float | None = None
+    floor_ratio: float | None = None  #: batch-1 p50 over the plain C forward pass
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types (the ``--json`` row)."""
@@ -53,6 +55,7 @@ class BenchResult:
     peak: dict[str, dict[str, Any]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     evaluation_note: str = ""  #: where the rows' val acc was measured (see Bundle)
+    floor: dict[str, Any] = field(default_factory=dict)  #: FloorReference.to_dict()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types (``bench.json``)."""
@@ -64,6 +67,7 @@ class BenchResult:
             "peak": self.peak,
             "errors": self.errors,
             "evaluation_note": self.evaluation_note,
+            "floor": self.floor,
         }
 
     def best_rows(self) -> dict[str, BenchRow]:

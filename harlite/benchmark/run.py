@@ -1,10 +1,13 @@
 """Plan and gather the measurements of ``harlite bench``.
 
-For each TFLite artefact × available backend × thread count, a fresh process measures load
+For each TFLite artefact × available backend × thread count (and each ONNX artefact on ONNX
+Runtime), a fresh process measures load
 time, first inference, batch-1 latency percentiles over ≥ 1,000 invokes, throughput at larger
 batches where the model takes them, and peak memory. Where TensorFlow is installed, the Keras
 model (``predict_on_batch``) and the frozen ``.pb`` (a TensorFlow session) are measured the
-same way. Sizes, MACs per window, validation accuracy and Keras agreement complete each row.
+same way. Sizes, MACs per window, validation accuracy and Keras agreement complete each row;
+the floor reference (a plain C forward pass with the model's weights, and the chain of
+dependent recurrent mat-vecs) says how far each artefact is from what the machine needs.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from typing import Any
 
 from harlite.benchmark.results import BenchResult, BenchRow
 from harlite.benchmark.worker import run_isolated
-from harlite.runtime.bundle import Artifact, Bundle
+from harlite.runtime.bundle import ONNX_BACKEND, Artifact, Bundle
 from harlite.runtime.interpreter import available_backends
+from harlite.runtime.onnx_model import onnxruntime_version
 
 #: Artefact formats that TensorFlow runs (the Keras model and the frozen graph).
 TF_FORMATS = {"keras", "tf-graphdef"}
@@ -52,10 +56,14 @@ class _Job:
 
 
 def _plan(bundle: Bundle, backends: list[str], threads: list[int], use_tf: bool) -> list[_Job]:
+    onnx = ONNX_BACKEND in backends
+    tflite_backends = [b for b in backends if b != ONNX_BACKEND]
     jobs = []
     for artifact in bundle.artifacts.values():
         if artifact.is_tflite:
-            jobs += [_Job(artifact, b, t) for b in backends for t in threads]
+            jobs += [_Job(artifact, b, t) for b in tflite_backends for t in threads]
+        elif artifact.is_onnx and onnx:
+            jobs += [_Job(artifact, ONNX_BACKEND, t) for t in threads]
         elif artifact.format in TF_FORMATS and use_tf:
             jobs += [_Job(artifact, "tensorflow", t) for t in threads]
     return jobs
@@ -108,7 +116,8 @@ def benchmark_bundle(
 
     Args:
         bundle_path: the bundle folder.
-        backends: TFLite interpreters to measure on (None: every one installed).
+        backends: TFLite interpreters (and ``onnxruntime`` for ONNX artefacts) to measure
+            on (None: every one installed).
         threads: thread counts to measure at.
         invokes: timed batch-1 invokes per row (after a warm-up).
         include_tensorflow: also measure the Keras model and the ``.pb`` where TensorFlow is
@@ -116,7 +125,8 @@ def benchmark_bundle(
         log: receives a line per measurement started or failed.
 
     Returns:
-        The rows, the dense-matmul peak per thread count, and what could not be measured.
+        The rows, the dense-matmul peak per thread count, the floor reference
+        (:mod:`~harlite.benchmark.floor`), and what could not be measured.
     """
     bundle = Bundle.open(bundle_path)
     use_tf = include_tensorflow and tensorflow_available()
@@ -125,13 +135,18 @@ def benchmark_bundle(
         date=time.strftime("%Y-%m-%d %H:%M"),
         machine={
             "processor": platform.processor() or platform.machine(),
+            "machine": platform.machine(),
             "cpu_count": os.cpu_count(),
             "python": platform.python_version(),
         },
         evaluation_note=bundle.evaluation_note(),
     )
     macs_by_artifact: dict[str, int | None] = {}
-    for job in _plan(bundle, backends or available_backends(), list(threads), use_tf):
+    if backends is None:
+        backends = available_backends()
+        if onnxruntime_version() is not None:
+            backends.append(ONNX_BACKEND)
+    for job in _plan(bundle, backends, list(threads), use_tf):
         log(f"  {job.artifact.name} on {job.backend}, {job.threads} thread(s)…")
         measured = run_isolated(job.spec(bundle, invokes))
         if "error" in measured:
@@ -148,4 +163,10 @@ def benchmark_bundle(
     result.peak = {
         str(t): run_isolated({"kind": "matmul", "threads": t, "seconds": 2.0}) for t in threads
     }
+    log("  floor: plain C forward pass and the dependent mat-vec chain…")
+    result.floor = run_isolated({"kind": "floor", "bundle": str(bundle.path), "threads": 1})
+    for row in result.rows:
+        forward = result.floor.get("forward_ms")
+        if forward and row.batch == 1:
+            row.floor_ratio = round(row.p50_ms / forward, 3)
     return result

@@ -2,8 +2,9 @@
 ``python -m harlite.benchmark.worker SPEC`` and reads the one JSON object it prints.
 
 A spec's ``kind`` says what to measure: ``tflite`` (an artefact on the device runtime),
-``tensorflow`` (the Keras model or the frozen ``.pb``; needs TensorFlow) or ``matmul`` (the
-machine's dense float32 matmul peak).
+``tensorflow`` (the Keras model or the frozen ``.pb``; needs TensorFlow), ``matmul`` (the
+machine's dense float32 matmul peak) or ``floor`` (the plain C forward pass and the
+dependent mat-vec chain, :mod:`harlite.benchmark.floor`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
         from harlite.benchmark.measure import measure_matmul_peak
 
         return measure_matmul_peak(spec)
+    if kind == "floor":
+        from harlite.benchmark.floor import floor_reference
+        from harlite.runtime.bundle import Bundle
+
+        return floor_reference(Bundle.open(spec["bundle"]), spec.get("threads", 1)).to_dict()
     if kind == "tensorflow":
         from harlite.benchmark import tensorflow
 

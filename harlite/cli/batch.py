@@ -16,6 +16,7 @@ from harlite.cli.options import (
     model_and_input_options,
     quiet_or_err,
 )
+from harlite.runtime.spec import FILE_BATCH_SIZE
 
 
 @click.command()
@@ -43,7 +44,7 @@ def batch(bundle, inputs, out_dir, engine, address, workers, output_format, quie
         list(inputs),
         out_dir,
         bundle_path(bundle),
-        classifier_settings(options),
+        classifier_settings(options, FILE_BATCH_SIZE),
         input_options(options),
         engine=engine,
         address=address,

@@ -16,7 +16,6 @@ from harlite.cli.options import bundle_path, data_option, echo_err, model_argume
 @click.option(
     "--out",
     "out_dir",
-    required=True,
     type=click.Path(file_okay=False, path_type=Path),
     help="Bundle folder to write (replaced only once the new one is complete).",
 )
@@ -25,9 +24,16 @@ from harlite.cli.options import bundle_path, data_option, echo_err, model_argume
 )
 @click.option(
     "--formats",
-    default="keras,pb,float32,dynamic,int8",
+    default="keras,pb,float32,dynamic,int8,onnx",
     show_default=True,
-    help="Comma-separated: keras, pb, float32, dynamic, int8, float16.",
+    help="Comma-separated: keras, pb, float32, dynamic, int8, float16, onnx (ONNX Runtime, "
+    "dynamic batch; needs tf2onnx and onnxruntime).",
+)
+@click.option(
+    "--add",
+    is_flag=True,
+    help="MODEL is a bundle: add the --formats to it (from its model.keras, measured on the "
+    "windows its figures came from), leaving its other artefacts as they are.",
 )
 @click.option(
     "--lstm",
@@ -51,13 +57,23 @@ def convert(
     lstm_mode: str,
     val_subjects: list[int] | None,
     default_artifact: str | None,
+    add: bool,
 ) -> None:
     """Convert MODEL (a run folder, .keras file, bundle or shipped model name) into a
     bundle: frozen .pb, TFLite float32/dynamic/int8 (and float16), and a manifest with every
     figure a device needs."""
-    from harlite.convert.bundle_writer import convert_model
+    from harlite.convert.bundle_writer import add_formats, convert_model
 
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
+    if add:
+        if out_dir is not None:
+            raise click.UsageError("--add changes the bundle MODEL in place: leave out --out")
+        echo_err(f"adding {', '.join(chosen)} to {model}")
+        add_formats(model, data_dir, chosen, log=echo_err)
+        click.echo(str(model))
+        return
+    if out_dir is None:
+        raise click.UsageError("give --out (the bundle folder to write), or --add")
     echo_err(f"converting {model} → {out_dir}")
     convert_model(
         model,

@@ -194,8 +194,12 @@ _MODEL_AND_INPUT_OPTIONS = [
     click.option("--artifact", help="Artefact to run (default: the manifest's default)."),
     click.option(
         "--backend",
-        type=click.Choice(["ai_edge_litert", "tflite_runtime", "tensorflow"]),
-        help="TFLite interpreter (default: the first available in this order).",
+        type=click.Choice(
+            ["ai_edge_litert", "tflite_runtime", "tensorflow", "onnxruntime", "auto"]
+        ),
+        help="TFLite interpreter (default: the first available in this order); onnxruntime "
+        "runs the bundle's ONNX artefact (pip install 'harlite[onnx]'); auto measures the "
+        "installed ones on this host once (cached) and runs the fastest.",
     ),
     click.option(
         "--threads",

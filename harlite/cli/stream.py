@@ -18,6 +18,7 @@ from harlite.cli.options import (
     positive_number,
 )
 from harlite.errors import printable
+from harlite.runtime.spec import FILE_BATCH_SIZE
 
 DEMO_RECORDING = Path(__file__).resolve().parents[1] / "demo" / "exp54_user27.csv.gz"
 DEMO_MODEL = "lstm"
@@ -66,10 +67,10 @@ SHOWN_BAD_ROWS = 10
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
-    default=64,
+    default=FILE_BATCH_SIZE,
     show_default=True,
-    help="Windows per interpreter call for artefacts exported with a dynamic batch "
-    "(harlite's own artefacts have a static batch of 1 and run window by window).",
+    help="Windows per call over files for artefacts with a dynamic batch (ONNX); harlite's "
+    "TFLite artefacts have a fixed batch of 1 and run window by window.",
 )
 @click.option(
     "--idle-timeout",

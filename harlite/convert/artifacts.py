@@ -1,5 +1,6 @@
 """Run any artefact of a bundle: Keras and the frozen .pb with TensorFlow, TFLite with the
-device runtime's interpreter. Each returns class probabilities for float32 windows."""
+device runtime's interpreter, ONNX with ONNX Runtime. Each returns class probabilities for
+float32 windows."""
 
 from __future__ import annotations
 
@@ -13,8 +14,16 @@ from harlite.runtime.bundle import Bundle, BundleError
 Predictor = Callable[[np.ndarray], np.ndarray]
 
 
-class NeedsTensorFlow(HarliteError):
+class Unavailable(HarliteError):
+    """The artefact needs a library that is not installed here (it is skipped, not failed)."""
+
+
+class NeedsTensorFlow(Unavailable):
     """The artefact can only run where TensorFlow is installed."""
+
+
+class NeedsOnnxRuntime(Unavailable):
+    """The ONNX artefact can only run where ONNX Runtime is installed."""
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -30,6 +39,12 @@ def predictor(bundle: Bundle, name: str | None = None, backend: str | None = Non
     name = artifact.name
     if artifact.is_tflite:
         return bundle.load_tflite(name, backend=backend).predict
+    if artifact.is_onnx:  # ``backend`` names a TFLite interpreter: ONNX has its own
+        from harlite.runtime.onnx_model import INSTALL_ADVICE, onnxruntime_version
+
+        if onnxruntime_version() is None:
+            raise NeedsOnnxRuntime(f"artifact {name!r} needs ONNX Runtime: {INSTALL_ADVICE}")
+        return bundle.load_model(name, backend="onnxruntime").predict
     path = bundle.checked_file(name)
     try:
         from harlite.train.tf_setup import keras

@@ -8,6 +8,7 @@ a temporary folder and moved into place only when complete.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,8 +44,8 @@ from harlite.train.models import load_model, predict_logits, save_model_atomic
 from harlite.train.trainer import split_windows
 from harlite.train.windowset import WindowSet
 
-ALL_FORMATS = ("keras", "pb", "float32", "dynamic", "int8", "float16")
-DEFAULT_FORMATS = ("keras", "pb", "float32", "dynamic", "int8")
+ALL_FORMATS = ("keras", "pb", "float32", "dynamic", "int8", "float16", "onnx")
+DEFAULT_FORMATS = ("keras", "pb", "float32", "dynamic", "int8", "onnx")
 REFERENCE = "reference.npz"
 REFERENCE_WINDOWS = 32
 FILES = {
@@ -54,6 +55,7 @@ FILES = {
     "dynamic": "model_dynamic.tflite",
     "int8": "model_int8.tflite",
     "float16": "model_float16.tflite",
+    "onnx": "model.onnx",
 }
 
 
@@ -182,6 +184,78 @@ def convert_model(
     return manifest
 
 
+def add_formats(
+    bundle_dir: str | Path,
+    data_dir: str | Path,
+    formats: tuple[str, ...],
+    *,
+    log: Callable[[str], None] = lambda text: None,
+) -> dict[str, Any]:
+    """Add artefacts (e.g. ``onnx``) to an existing bundle from its ``model.keras``, measured
+    on the windows the bundle's figures came from; the bundle is replaced atomically and its
+    other artefacts are left as they are. Returns the new manifest.
+
+    ``data_dir`` must be the data the bundle was converted with: the Keras model's accuracy
+    on its validation windows is recomputed and must equal the manifest's figure.
+    """
+    unknown = set(formats) - set(ALL_FORMATS)
+    if unknown:
+        raise HarliteError(
+            f"unknown formats {sorted(unknown)}: choose from {', '.join(ALL_FORMATS)}"
+        )
+    bundle_dir = Path(bundle_dir)
+    bundle = Bundle.open(bundle_dir)
+    if "keras" not in bundle.artifacts:
+        raise HarliteError(f"{bundle_dir}: no keras artefact to convert from")
+    config = TrainConfig.from_dict(bundle.manifest["model"]["training"])
+    config = config.override(labels=tuple(bundle.labels))
+    model = load_model(bundle.checked_file("keras"))
+    subjects = list(bundle.evaluation["subjects"])
+    train_set, val_set, _ = _evaluation_windows(Path(data_dir), config, subjects)
+    unrolled = any(a.entry.get("lstm") == "unrolled" for a in bundle.artifacts.values())
+    conversion = _prepare(
+        model, config, unrolled, train_set, val_set, 500, np.random.default_rng(0)
+    )
+    keras_accuracy = _parity(conversion.keras_probs, conversion.keras_probs, val_set.y)
+    recorded_accuracy = bundle.artifact("keras").val_accuracy
+    if recorded_accuracy is None or abs(keras_accuracy["val_accuracy"] - recorded_accuracy) > 1e-9:
+        raise HarliteError(
+            f"{data_dir}: the Keras model scores {keras_accuracy['val_accuracy']:.4%} on these "
+            f"validation windows, the manifest says {recorded_accuracy}: not the data the "
+            "bundle was converted with"
+        )
+    with np.load(bundle.reference_windows, allow_pickle=False) as data:
+        reference = {key: data[key] for key in data.files}
+    manifest = json.loads(json.dumps(bundle.manifest))
+    with atomic_dir(bundle_dir) as folder:
+        for item in bundle_dir.iterdir():
+            if item.is_file():
+                shutil.copy2(item, folder / item.name)
+            elif item.is_dir():
+                shutil.copytree(item, folder / item.name)
+        for kind in formats:
+            entry, _ = _write_artifact(conversion, kind, folder / FILES[kind])
+            manifest["artifacts"][kind] = entry
+            added = Bundle(folder, manifest)
+            own = predictor_for_reference(added, kind, reference["windows"])
+            reference[f"probabilities_{kind}"] = own.astype(np.float32)
+            log(
+                f"  {kind:<8} {entry['size']:>9,} bytes  val accuracy "
+                f"{entry['val_accuracy']:.2%}  agrees with Keras on {entry['keras_agreement']:.2%}"
+            )
+        np.savez_compressed(folder / REFERENCE, **reference)
+        (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        Bundle.open(folder)
+    return manifest
+
+
+def predictor_for_reference(bundle: Bundle, name: str, windows: np.ndarray) -> np.ndarray:
+    """An artefact's own outputs on the reference windows (for ``harlite verify``)."""
+    from harlite.convert.artifacts import predictor
+
+    return predictor(bundle, name)(windows)
+
+
 def _prepare(
     model,
     config: TrainConfig,
@@ -217,6 +291,8 @@ def _write_artifact(
         entry, probs = {"format": "keras"}, conversion.keras_probs
     elif kind == "pb":
         entry, probs = _write_pb(conversion, path)
+    elif kind == "onnx":
+        entry, probs = _write_onnx(conversion, path)
     else:
         entry, probs = _write_tflite(conversion, kind, path)
     parity = _parity(probs, conversion.keras_probs, conversion.val_set.y)
@@ -247,6 +323,41 @@ def _write_pb(conversion: _Conversion, path: Path) -> tuple[dict[str, Any], np.n
         "loop_ops": False,
     }
     return entry, probs
+
+
+def _write_onnx(conversion: _Conversion, path: Path) -> tuple[dict[str, Any], np.ndarray]:
+    from harlite.convert.onnx import OPSET, convert_onnx, tf2onnx_version
+    from harlite.runtime.onnx_model import OnnxModel, onnxruntime_version
+
+    if onnxruntime_version() is None:
+        raise HarliteError(
+            "converting to ONNX checks the artefact with ONNX Runtime: "
+            "pip install 'harlite[train,onnx]'"
+        )
+    content = convert_onnx(conversion.model, conversion.config.window, conversion.labels)
+    path.write_bytes(content)
+    model = OnnxModel(content)
+    entry = {
+        "format": "onnx",
+        "batch": "dynamic",
+        "opset": OPSET,
+        "converter": f"tf2onnx {tf2onnx_version()}",
+        "inputs": [
+            {
+                "name": model.input_details["name"],
+                "dtype": "float32",
+                "shape": [-1, conversion.config.window, N_MODEL_CHANNELS],
+            }
+        ],
+        "outputs": [
+            {
+                "name": model.output_details["name"],
+                "dtype": "float32",
+                "shape": [-1, len(conversion.labels)],
+            }
+        ],
+    }
+    return entry, model.predict(conversion.val_set.X)
 
 
 def _write_tflite(
@@ -288,7 +399,7 @@ def _manifest(
 ) -> dict[str, Any]:
     design = config.design
     normalize = model.get_layer("normalize").get_config() if config.normalize else None
-    runnable = [n for n in ("float32", "dynamic", "int8", "float16") if n in artifacts]
+    runnable = [n for n in ("float32", "dynamic", "int8", "float16", "onnx") if n in artifacts]
     default = default or (runnable[0] if runnable else next(iter(artifacts)))
     if default not in artifacts:
         raise HarliteError(f"default artifact {default!r} was not converted")

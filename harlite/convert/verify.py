@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from harlite.convert.artifacts import NeedsTensorFlow, predictor
+from harlite.convert.artifacts import Unavailable, predictor
 from harlite.errors import HarliteError
 from harlite.runtime.bundle import Bundle, BundleError
 
@@ -18,7 +18,7 @@ from harlite.runtime.bundle import Bundle, BundleError
 #: they are from Keras was measured at conversion and is in the manifest.
 EXACT_TOLERANCE = (1.0, 1e-4)
 QUANTIZED_TOLERANCE = (0.9, 0.1)
-EXACT = ("keras", "pb", "float32", "float16")
+EXACT = ("keras", "pb", "float32", "float16", "onnx")
 
 
 @dataclass
@@ -64,7 +64,7 @@ def verify_bundle(path: str | Path, backend: str | None = None) -> list[VerifyRo
         )
         try:
             probabilities = predictor(bundle, name, backend)(windows)
-        except NeedsTensorFlow as skip:
+        except Unavailable as skip:
             row.status, row.detail = "skipped", str(skip)
             rows.append(row)
             continue

@@ -12,29 +12,29 @@ click).
   :mod:`~harlite.runtime.batch_job`, :mod:`~harlite.runtime.batch_ray`).
 """
 
-from harlite.runtime.preprocessing import FilterDesign, Preprocessor, preprocess_recording
-from harlite.runtime.spec import (
-    ACTIVITY_LABELS,
-    HOP_SAMPLES,
-    MODEL_CHANNELS,
-    RAW_CHANNELS,
-    SAMPLE_RATE_HZ,
-    WINDOW_SAMPLES,
-)
-from harlite.runtime.windowing import SlidingWindow, Window, WindowBatch, count_windows
+import importlib
 
-__all__ = [
-    "ACTIVITY_LABELS",
-    "HOP_SAMPLES",
-    "MODEL_CHANNELS",
-    "RAW_CHANNELS",
-    "SAMPLE_RATE_HZ",
-    "WINDOW_SAMPLES",
-    "FilterDesign",
-    "Preprocessor",
-    "SlidingWindow",
-    "Window",
-    "WindowBatch",
-    "count_windows",
-    "preprocess_recording",
-]
+#: Public names and the module each comes from, imported on first use (PEP 562), so that
+#: importing one light module (e.g. ``harlite.runtime.spec``) does not load numpy and scipy.
+_EXPORTS = {
+    "ACTIVITY_LABELS": "spec",
+    "HOP_SAMPLES": "spec",
+    "MODEL_CHANNELS": "spec",
+    "RAW_CHANNELS": "spec",
+    "SAMPLE_RATE_HZ": "spec",
+    "WINDOW_SAMPLES": "spec",
+    "FilterDesign": "preprocessing",
+    "Preprocessor": "preprocessing",
+    "preprocess_recording": "preprocessing",
+    "SlidingWindow": "windowing",
+    "Window": "windowing",
+    "WindowBatch": "windowing",
+    "count_windows": "windowing",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)

@@ -12,6 +12,7 @@ The local engine runs the recordings on a pool of worker processes (all cores by
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import json
@@ -19,6 +20,7 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -196,8 +198,12 @@ def plan_batch(
     if settings.hop is not None and settings.hop > opened.window:
         raise SettingError("hop", f"must lie in 1..{opened.window}, not {settings.hop}")
     key = model_key(bundle, settings)
+    names = output_names(inputs)
+    # hashing releases the GIL: every core reads and hashes inputs at once
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        digests = dict(zip(names, pool.map(input_digest, names), strict=True))
     todo, done = [], []
-    for path, name in output_names(inputs).items():
+    for path, name in names.items():
         task = RecordingTask(
             input=str(path),
             output=str(out_dir / f"{name}.{output_format}"),
@@ -206,7 +212,7 @@ def plan_batch(
             settings=settings,
             options=options,
             output_format=output_format,
-            input_sha256=input_digest(path),
+            input_sha256=digests[path],
             model_key=key,
         )
         (done if is_complete(task) else todo).append(task)
@@ -277,14 +283,27 @@ def worker_classifier(bundle: str, settings: ClassifierSettings) -> StreamClassi
     return _WORKER_CLASSIFIERS[key]
 
 
-def _worker_init() -> None:
+def _worker_init(bundle: str | None = None, settings: ClassifierSettings | None = None) -> None:
     """Pool workers turn SIGTERM (Pool.terminate) into KeyboardInterrupt, so a recording in
-    progress discards its partial output on the way out."""
+    progress discards its partial output on the way out; given the model, a worker loads it
+    at once (imports, interpreter), while the batch is still being planned."""
 
     def interrupt(signum, frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)
+    if bundle is not None and settings is not None:
+        with contextlib.suppress(HarliteError):  # the first task reports it, with its name
+            worker_classifier(bundle, settings)
+
+
+def start_pool(
+    workers: int | None, recordings: int, bundle: str | Path, settings: ClassifierSettings
+):
+    """A pool of ``workers`` processes (default: all cores, at most one per recording) that
+    start loading the model now: started before planning, it loads while inputs are hashed."""
+    count = max(1, min(workers or os.cpu_count() or 1, recordings))
+    return multiprocessing.Pool(count, initializer=_worker_init, initargs=(str(bundle), settings))
 
 
 def _classify_in_worker(task: RecordingTask) -> tuple[RecordingTask, dict | None, str | None]:
@@ -299,9 +318,13 @@ Progress = Callable[[RecordingTask, dict | None, str | None], None]
 
 
 def run_local(
-    tasks: list[RecordingTask], workers: int | None = None, progress: Progress | None = None
+    tasks: list[RecordingTask],
+    workers: int | None = None,
+    progress: Progress | None = None,
+    pool=None,
 ) -> BatchResult:
-    """Run tasks on a pool of ``workers`` processes (default: all cores).
+    """Run tasks on a pool of ``workers`` processes (default: all cores), or on ``pool``
+    (from :func:`start_pool`; it is closed here either way).
 
     A recording that fails (a bad file) is reported in ``errors``; the others go on. Ctrl-C
     stops the workers at once (the recordings in progress leave nothing behind) and returns
@@ -309,9 +332,13 @@ def run_local(
     """
     result = BatchResult()
     if not tasks:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
         return result
-    workers = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
-    pool = multiprocessing.Pool(workers, initializer=_worker_init)
+    if pool is None:
+        workers = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
+        pool = multiprocessing.Pool(workers, initializer=_worker_init)
     try:
         for task, record, error in pool.imap_unordered(_classify_in_worker, tasks):
             if error is None:

@@ -23,6 +23,7 @@ from harlite.runtime.batch import (
     plan_batch,
     remove_stale_temporaries,
     run_local,
+    start_pool,
 )
 from harlite.runtime.sources import InputOptions
 from harlite.runtime.stream import ClassifierSettings
@@ -94,7 +95,7 @@ def run_batch(
     out_dir = Path(out_dir)
     files = expand_inputs(inputs)
     check_outputs(files, out_dir, output_format)  # before the lock is taken on the folder
-    with folder_lock(out_dir):
+    with folder_lock(out_dir), _early_pool(engine, workers, files, bundle, settings) as pool:
         todo, done = plan_batch(files, out_dir, bundle, settings, options, output_format)
         for task in done:  # temporaries of dead runs (a task to run cleans its own)
             remove_stale_temporaries(task)
@@ -106,16 +107,31 @@ def run_batch(
         if on_planned is not None:
             on_planned(len(todo))
         started = time.perf_counter()
-        result = _run_engine(engine, todo, address, workers, progress)
+        result = _run_engine(engine, todo, address, workers, progress, pool)
         summary = batch_summary(result, done, engine, time.perf_counter() - started)
         text = json.dumps(summary.to_dict(), indent=2, allow_nan=False) + "\n"
         write_text_atomic(out_dir / BATCH_SUMMARY, text)
     return summary
 
 
-def _run_engine(engine: str, todo, address: str | None, workers: int | None, progress):
+@contextlib.contextmanager
+def _early_pool(engine: str, workers: int | None, files: list[Path], bundle, settings):
+    """The local engine's worker pool, started before planning so that the workers load the
+    model while the inputs are hashed; ended on the way out whatever happened."""
+    if engine != "local" or not files:
+        yield None
+        return
+    pool = start_pool(workers, len(files), bundle, settings)
+    try:
+        yield pool
+    finally:
+        pool.terminate()  # a no-op after run_local has closed and joined it
+        pool.join()
+
+
+def _run_engine(engine: str, todo, address, workers, progress, pool):
     if engine == "ray":
         from harlite.runtime.batch_ray import run_ray
 
         return run_ray(todo, address=address, workers=workers, progress=progress)
-    return run_local(todo, workers=workers, progress=progress)
+    return run_local(todo, workers=workers, progress=progress, pool=pool)

@@ -13,13 +13,16 @@ import functools
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
 from harlite.outputs import inside
 from harlite.runtime.domain import TrainingDomain
 from harlite.runtime.interpreter import TFLiteModel
+
+if TYPE_CHECKING:
+    from harlite.runtime.onnx_model import OnnxModel
 from harlite.runtime.manifest import (
     SCHEMA_VERSION,
     BundleError,
@@ -30,6 +33,9 @@ from harlite.runtime.preprocessing import FilterDesign
 from harlite.runtime.spec import N_MODEL_CHANNELS
 
 MANIFEST = "manifest.json"
+ONNX_BACKEND = "onnxruntime"
+#: What :meth:`Bundle.load_model` returns: both take float32 windows, give probabilities.
+RuntimeModel = Union[TFLiteModel, "OnnxModel"]
 __all__ = [
     "MANIFEST",
     "SCHEMA_VERSION",
@@ -89,8 +95,18 @@ class Artifact:
 
     @property
     def is_tflite(self) -> bool:
-        """Whether the device runtime can run it."""
+        """Whether a TFLite interpreter runs it."""
         return self.format == "tflite"
+
+    @property
+    def is_onnx(self) -> bool:
+        """Whether ONNX Runtime runs it (the ``onnx`` extra)."""
+        return self.format == "onnx"
+
+    @property
+    def is_runnable(self) -> bool:
+        """Whether the device runtime can run it (TFLite, or ONNX with the onnx extra)."""
+        return self.is_tflite or self.is_onnx
 
     @property
     def input_normalization(self) -> tuple[np.ndarray, np.ndarray] | None:
@@ -236,7 +252,59 @@ class Bundle:
         self._check_tensors(artifact, model)
         return model
 
-    def _check_tensors(self, artifact: Artifact, model: TFLiteModel) -> None:
+    def load_model(
+        self, name: str | None = None, backend: str | None = None, threads: int | None = None
+    ) -> RuntimeModel:
+        """Open a runnable artefact (checked by hash first) with the backend for its format.
+
+        ``backend="onnxruntime"`` without ``name`` opens the bundle's ONNX artefact; a TFLite
+        backend named for an ONNX artefact, or the reverse, is an error that says what to use.
+        """
+        if backend == ONNX_BACKEND:
+            name = name or self.onnx_name()
+            artifact = self.artifact(name)
+            if not artifact.is_onnx:
+                raise BundleError(
+                    f"artifact {artifact.name!r} is {artifact.format}: the onnxruntime backend "
+                    f"runs ONNX artefacts ({', '.join(self.onnx_names()) or 'none here'})"
+                )
+        artifact = self.artifact(name)
+        if not artifact.is_onnx:
+            return self.load_tflite(artifact.name, backend=backend, threads=threads)
+        if backend not in (None, ONNX_BACKEND):
+            raise BundleError(
+                f"artifact {artifact.name!r} is ONNX: run it with --backend onnxruntime, or "
+                f"choose a TFLite artefact ({', '.join(self.tflite_names())}) for {backend}"
+            )
+        from harlite.runtime.onnx_model import OnnxModel
+
+        model = OnnxModel(
+            self.checked_file(artifact.name),
+            threads=threads,
+            input_normalization=artifact.input_normalization,
+        )
+        self._check_tensors(artifact, model)
+        return model
+
+    def onnx_names(self) -> list[str]:
+        """Names of the ONNX artefacts in this bundle."""
+        return [n for n, a in self.artifacts.items() if a.is_onnx]
+
+    def onnx_name(self) -> str:
+        """The ONNX artefact (an error naming the conversion that adds one if there is none)."""
+        names = self.onnx_names()
+        if not names:
+            raise BundleError(
+                f"{self.path}: no ONNX artefact for the onnxruntime backend; add one with "
+                "harlite convert … --formats onnx"
+            )
+        return names[0]
+
+    def runnable_names(self) -> list[str]:
+        """Names of the artefacts the device runtime can run (TFLite, ONNX)."""
+        return [n for n, a in self.artifacts.items() if a.is_runnable]
+
+    def _check_tensors(self, artifact: Artifact, model: RuntimeModel) -> None:
         """The manifest's window, channels and labels must be the model's real shapes."""
         where = f"{self.path}: artifact {artifact.name!r}"
         expected_in = (self.window, N_MODEL_CHANNELS)

@@ -16,6 +16,7 @@ import numpy as np
 
 from harlite import __version__
 from harlite.errors import HarliteError
+from harlite.runtime.csvblock import pandas_reader
 from harlite.runtime.interpreter import (
     BACKENDS,
     DISTRIBUTIONS,
@@ -23,6 +24,7 @@ from harlite.runtime.interpreter import (
     _version,
     backend_problem,
 )
+from harlite.runtime.onnx_model import onnxruntime_version
 from harlite.runtime.spec import N_MODEL_CHANNELS
 
 
@@ -53,6 +55,9 @@ class Diagnosis:
     check: str
     install: str
     notes: list[str] = field(default_factory=list)
+    #: ONNX Runtime (optional; runs bundles' ONNX artefacts) and the CSV reader in use.
+    onnxruntime: str = "not installed (optional: pip install 'harlite[onnx]')"
+    csv_reader: str = "built-in (optional, faster on large files: pip install 'harlite[fast]')"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types (``harlite doctor --json``)."""
@@ -70,6 +75,8 @@ class Diagnosis:
             version = backend.version or "not installed"
             lines.append(f"  {backend.name:<15} {version:<14} {backend.status}")
         lines.append(f"will run: {self.runs or 'none'}")
+        lines.append(f"onnxruntime: {self.onnxruntime}")
+        lines.append(f"csv reader: {self.csv_reader}")
         lines.append(f"check: {self.check}")
         lines.append(f"install here: {self.install}")
         lines += [f"note: {note}" for note in self.notes]
@@ -103,7 +110,14 @@ def diagnose(check_model: bool = True) -> Diagnosis:
     usable = [b.name for b in backends if b.status == "ok"]
     if len(usable) > 1:
         notes.append(f"several interpreters are installed: {runs} runs unless --backend says")
+    extras = {}
+    onnx = onnxruntime_version()
+    if onnx is not None:
+        extras["onnxruntime"] = f"{onnx} (runs ONNX artefacts: --backend onnxruntime or auto)"
+    if pandas_reader() is not None:
+        extras["csv_reader"] = f"pandas {_version('pandas')} C reader for large blocks"
     return Diagnosis(
+        **extras,
         harlite=__version__,
         python=platform.python_version(),
         python_bits=bits,

@@ -1,21 +1,66 @@
-"""Numbered text lines from a byte stream, read block by block with bounded memory."""
+"""Numbered text lines from a byte stream, read block by block with bounded memory.
+
+:func:`read_line_blocks` hands out each block's complete lines as one :class:`LineBlock`
+(bytes, not yet split), so that a parser can take a whole block at once;
+:func:`read_lines` splits and decodes them line by line. Both number lines the same way.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from harlite.runtime.sensorcsv import MAX_LINE_BYTES, NOT_UTF8, TOO_LONG, LineProblem
 
+NumberedLines = list[tuple[int, "str | LineProblem"]]
 
-def read_lines(
+
+@dataclass(frozen=True)
+class LineBlock:
+    """Complete lines of a stream, undecoded: ``data`` holds ``count`` lines, each ending in
+    ``\\n`` except perhaps the last line of the stream; the first is line ``first``."""
+
+    first: int
+    data: bytes
+    count: int
+    max_line: int = MAX_LINE_BYTES
+
+    def starting_at(self, number: int) -> LineBlock | NumberedLines:
+        """The block's lines from line ``number`` on (none if it lies past the block)."""
+        if number >= self.first + self.count:
+            return []
+        offset = 0
+        for _ in range(number - self.first):
+            offset = self.data.index(b"\n", offset) + 1
+        rest = self.count - (number - self.first)
+        return LineBlock(number, self.data[offset:], rest, self.max_line)
+
+    def head(self, count: int) -> NumberedLines:
+        """The block's first ``count`` lines (all of them if it has fewer)."""
+        if count >= self.count:
+            return self.lines()
+        end = 0
+        for _ in range(count):
+            end = self.data.index(b"\n", end) + 1
+        return LineBlock(self.first, self.data[:end], count, self.max_line).lines()
+
+    def lines(self) -> NumberedLines:
+        """The lines one by one: text without the line end, or a :class:`LineProblem`."""
+        parts = self.data.split(b"\n")
+        if self.data.endswith(b"\n"):
+            parts.pop()
+        return [(self.first + i, decode_line(raw, self.max_line)) for i, raw in enumerate(parts)]
+
+
+def read_line_blocks(
     read: Callable[[int], bytes], block_size: int = 1 << 20, max_line: int = MAX_LINE_BYTES
-) -> Iterator[list[tuple[int, str | LineProblem]]]:
-    """Split a byte stream into numbered text lines, one list per block read.
+) -> Iterator[LineBlock | NumberedLines]:
+    """Split a byte stream into blocks of complete lines.
 
-    Lines end with LF or CRLF; a UTF-8 byte-order mark at the start is dropped. A line that
-    is not UTF-8 or longer than ``max_line`` bytes comes as a :class:`LineProblem`, so that it
-    is counted, and reading goes on with the next line. Returns as soon as ``read`` returns
-    what it has, so a live pipe is not held back.
+    Yields a :class:`LineBlock` per block read, or a one-line list holding a
+    :class:`LineProblem` for a line longer than ``max_line`` bytes that spans blocks (the
+    rest of that line is skipped). A UTF-8 byte-order mark at the start is dropped. Returns
+    as soon as ``read`` returns what it has, so a live pipe is not held back.
     """
     number = 0
     pending = b""
@@ -28,25 +73,37 @@ def read_lines(
         if first:
             block = block.removeprefix(b"\xef\xbb\xbf")
             first = False
-        parts = (pending + block).split(b"\n")
-        pending = parts.pop()
-        batch = []
-        for raw in parts:
-            if skipping:
-                skipping = False
-                continue
-            number += 1
-            batch.append((number, decode_line(raw, max_line)))
+        data = pending + block
+        cut = data.rfind(b"\n") + 1
+        complete, pending = data[:cut], data[cut:]
+        if skipping and complete:
+            complete = complete[complete.index(b"\n") + 1 :]  # the long line's end
+            skipping = False
+        if complete:
+            count = complete.count(b"\n")
+            yield LineBlock(number + 1, complete, count, max_line)
+            number += count
         if len(pending) > max_line:
             if not skipping:
                 number += 1
-                batch.append((number, LineProblem(TOO_LONG, f"over {max_line} bytes")))
+                yield [(number, LineProblem(TOO_LONG, f"over {max_line} bytes"))]
                 skipping = True
             pending = b""
-        if batch:
-            yield batch
     if pending and not skipping:
-        yield [(number + 1, decode_line(pending, max_line))]
+        yield LineBlock(number + 1, pending, 1, max_line)
+
+
+def read_lines(
+    read: Callable[[int], bytes], block_size: int = 1 << 20, max_line: int = MAX_LINE_BYTES
+) -> Iterator[NumberedLines]:
+    """Split a byte stream into numbered text lines, one list per block read.
+
+    Lines end with LF or CRLF; a UTF-8 byte-order mark at the start is dropped. A line that
+    is not UTF-8 or longer than ``max_line`` bytes comes as a :class:`LineProblem`, so that it
+    is counted, and reading goes on with the next line.
+    """
+    for item in read_line_blocks(read, block_size, max_line):
+        yield item.lines() if isinstance(item, LineBlock) else item
 
 
 def decode_line(raw: bytes, max_line: int) -> str | LineProblem:

@@ -21,11 +21,20 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import signal
 
 from harlite.runtime.spec import MODEL_CHANNELS, RAW_CHANNELS, SAMPLE_RATE_HZ
 
 N_RAW = len(RAW_CHANNELS)
+
+
+def _signal():
+    """``scipy.signal``, imported when filters are first designed or run: it takes most of
+    a second, which commands that only read manifests or print help should not pay."""
+    from scipy import signal
+
+    return signal
+
+
 N_OUT = len(MODEL_CHANNELS)
 
 
@@ -54,13 +63,13 @@ class FilterDesign:
 
     def noise_sos(self) -> np.ndarray:
         """Second-order sections of the noise low-pass."""
-        return signal.butter(
+        return _signal().butter(
             self.order, self.noise_cutoff_hz, btype="low", fs=self.sample_rate_hz, output="sos"
         )
 
     def gravity_sos(self) -> np.ndarray:
         """Second-order sections of the gravity low-pass."""
-        return signal.butter(
+        return _signal().butter(
             self.order, self.gravity_cutoff_hz, btype="low", fs=self.sample_rate_hz, output="sos"
         )
 
@@ -107,6 +116,8 @@ class Preprocessor:
         self._noise_sos = self.design.noise_sos()
         self._gravity_sos = self.design.gravity_sos()
         # Steady-state filter state for a unit step, scaled by the first sample on start.
+        signal = _signal()
+        self._sosfilt = signal.sosfilt
         self._noise_zi_unit = signal.sosfilt_zi(self._noise_sos)[:, :, np.newaxis]
         self._gravity_zi_unit = signal.sosfilt_zi(self._gravity_sos)[:, :, np.newaxis]
         self.reset()
@@ -145,11 +156,9 @@ class Preprocessor:
         keep = self.design.median_kernel - 1
         self._history = padded[len(padded) - keep :] if keep else padded[:0]
         median = _causal_median(padded, self.design.median_kernel)
-        filtered, self._noise_zi = signal.sosfilt(
-            self._noise_sos, median, axis=0, zi=self._noise_zi
-        )
+        filtered, self._noise_zi = self._sosfilt(self._noise_sos, median, axis=0, zi=self._noise_zi)
         total_acc = filtered[:, :3]
-        gravity, self._gravity_zi = signal.sosfilt(
+        gravity, self._gravity_zi = self._sosfilt(
             self._gravity_sos, total_acc, axis=0, zi=self._gravity_zi
         )
         out = np.empty((len(x), N_OUT))

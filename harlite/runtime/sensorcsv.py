@@ -16,10 +16,15 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from harlite.runtime.csvblock import block_text, parse_numbers
 from harlite.runtime.spec import RAW_CHANNELS
+
+if TYPE_CHECKING:
+    from harlite.runtime.lines import LineBlock
 
 #: Multiply by these to get the runtime's units (g, rad/s, seconds).
 ACC_UNITS: dict[str, float] = {"g": 1.0, "m/s2": 1.0 / 9.80665}
@@ -326,6 +331,27 @@ class RowParser:
         rows = self._to_rows(values, indices)
         return ParsedRows(rows, np.asarray(numbers, dtype=np.int64), labels, bad)
 
+    def parse_block(self, block: LineBlock) -> ParsedRows:
+        """Parse a block of lines at once where every line is plain data (the fast path of
+        :mod:`~harlite.runtime.csvblock`), else line by line; the result is the same."""
+        layout = self.layout
+        text = None
+        if not self.quoted and block.count > 1:
+            text = block_text(block.data, layout.n_fields, self.delimiter, block.max_line)
+        parsed = None
+        if text is not None:
+            parsed = parse_numbers(
+                text, block.count, layout.n_fields, self.delimiter, self._columns, layout.label
+            )
+        if parsed is None:
+            return self.parse(block.lines())
+        values, labels = parsed
+        indices = np.arange(self._data_lines, self._data_lines + block.count)
+        self._data_lines += block.count
+        rows = self._to_rows(values, indices)
+        lines = np.arange(block.first, block.first + block.count, dtype=np.int64)
+        return ParsedRows(rows, lines, labels, [])
+
     def _explain(self, fields: list[str]) -> tuple[str, str]:
         for name, column in zip(self._names, self._columns, strict=True):
             value = fields[column]
@@ -337,8 +363,8 @@ class RowParser:
                 return NOT_A_NUMBER, f"field {name!r} is {value.strip()[:30]!r}"
         return NOT_A_NUMBER, ""
 
-    def _to_rows(self, values: list[list[float]], indices: list[int]) -> np.ndarray:
-        if not values:
+    def _to_rows(self, values, indices) -> np.ndarray:
+        if not len(values):
             return np.empty((0, 7))
         parsed = np.asarray(values, dtype=np.float64)
         rows = np.empty((len(parsed), 7))

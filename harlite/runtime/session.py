@@ -40,6 +40,7 @@ class StreamSummary:
     input: str
     artifact: str
     backend: str
+    backend_choice: str | None = None
     windows: int = 0
     samples: int = 0
     rows: int = 0
@@ -88,6 +89,8 @@ class StreamSummary:
             f"  model {self.artifact} on {self.backend}"
             + (f", {self.latency_ms_mean:.3f} ms per window" if self.latency_ms_mean else ""),
         ]
+        if self.backend_choice:
+            lines.append(f"  {self.backend_choice}")
         if self.bad_rows:
             reasons = ", ".join(f"{r}: {n}" for r, n in self.bad_row_reasons.items())
             lines.append(f"  bad rows {self.bad_rows} ({reasons})")
@@ -257,6 +260,9 @@ def _summarise(
         input=name,
         artifact=classifier.artifact,
         backend=classifier.backend,
+        backend_choice=None
+        if classifier.backend_choice is None
+        else classifier.backend_choice.describe(),
         windows=counts.windows,
         samples=classifier.samples,
         rows=counts.rows,

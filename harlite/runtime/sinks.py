@@ -43,10 +43,11 @@ class JsonLinesSink:
         self.labels = labels
 
     def write(self, predictions: list[Prediction]) -> None:
-        for p in predictions:
-            self.handle.write(json.dumps(p.to_dict(self.labels), allow_nan=False) + "\n")
-        if predictions:
-            self.handle.flush()
+        if not predictions:
+            return
+        lines = [json.dumps(p.to_dict(self.labels), allow_nan=False) for p in predictions]
+        self.handle.write("\n".join(lines) + "\n")
+        self.handle.flush()
 
     def close(self) -> None:
         self.handle.flush()

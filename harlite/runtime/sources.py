@@ -31,7 +31,7 @@ from harlite.runtime.app_exports import (
     export_kind,
 )
 from harlite.runtime.input_options import EXPORT_FORMATS, InputOptions
-from harlite.runtime.lines import decode_line, read_lines
+from harlite.runtime.lines import LineBlock, decode_line, read_line_blocks
 from harlite.runtime.sensorcsv import (
     MAX_LINE_BYTES,
     TOO_LONG,
@@ -48,6 +48,9 @@ from harlite.runtime.sensorcsv import (
     unquote,
 )
 
+#: Lines of a file's first block searched for its header or first data line before the
+#: whole block is (a file that opens with more blank or comment lines than this).
+HEADER_SEARCH_LINES = 64
 #: A bad line that is not a header and not data in any layout (UDP: a junk datagram).
 NOT_A_ROW = "neither a header nor a data line"
 
@@ -60,6 +63,7 @@ class ParserStart:
     layout: ColumnLayout
     parser: RowParser
     rest: list[tuple[int, str | LineProblem]]
+    data_line: int  #: the number of the line after the header (of the first data line)
 
 
 def start_parser(
@@ -107,7 +111,7 @@ def start_parser(
             parser = RowParser(layout, units, delimiter, options.rate_hz, quoted=quoted)
         except ValueError as error:
             raise DataError(str(error), name, number) from None
-        return ParserStart(layout, parser, lines[position + is_header :])
+        return ParserStart(layout, parser, lines[position + is_header :], number + is_header)
     return None
 
 
@@ -136,18 +140,36 @@ class CsvSource:
         handle, read, block = self._open()
         try:
             parser = None
-            for batch in self._guard(read_lines(read, block)):
+            for batch in self._guard(read_line_blocks(read, block)):
                 if parser is None:
-                    start = start_parser(batch, self.name, self.options, self.units, file=True)
+                    start = self._start(batch)
                     if start is None:
                         continue
-                    self.layout, parser, batch = start.layout, start.parser, start.rest
-                yield parser.parse(batch)
+                    self.layout, parser = start.layout, start.parser
+                    if isinstance(batch, LineBlock):  # the rest of the block, still whole
+                        batch = batch.starting_at(start.data_line)
+                    else:
+                        batch = start.rest
+                if isinstance(batch, LineBlock):
+                    yield parser.parse_block(batch)
+                else:
+                    yield parser.parse(batch)
             if parser is None:
                 raise DataError("empty input: no header and no data", self.name)
         finally:
             if handle is not None:
                 handle.close()
+
+    def _start(self, batch: LineBlock | list) -> ParserStart | None:
+        """The parser the first lines imply; a block's header is looked for in its first
+        lines before all of them are split."""
+        if isinstance(batch, LineBlock):
+            head = batch.head(HEADER_SEARCH_LINES)
+            start = start_parser(head, self.name, self.options, self.units, file=True)
+            if start is not None or batch.count <= HEADER_SEARCH_LINES:
+                return start
+            batch = batch.lines()
+        return start_parser(batch, self.name, self.options, self.units, file=True)
 
     def _open(self):
         if self.path is None:

@@ -40,3 +40,7 @@ MODEL_CHANNEL_UNITS: tuple[str, ...] = ("g",) * 3 + ("rad/s",) * 3 + ("g",) * 3
 SAMPLE_RATE_HZ: float = 50.0
 WINDOW_SAMPLES: int = 128
 HOP_SAMPLES: int = 64
+
+#: Windows per model call when classifying files, where the artefact takes a batch (ONNX);
+#: a live stream's windows go one by one as they complete.
+FILE_BATCH_SIZE = 256

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from harlite.errors import SettingError
-from harlite.runtime.bundle import Bundle
+from harlite.runtime.backend_choice import AUTO, BackendChoice, choose_backend
+from harlite.runtime.bundle import ONNX_BACKEND, Bundle
 from harlite.runtime.clock import BACKWARDS, REPEATED
 from harlite.runtime.domain import DomainCheck
 from harlite.runtime.smoothing import Smoother, parse_smoothing
@@ -57,14 +58,18 @@ class ClassifierSettings:
 
     Attributes:
         artifact: the TFLite artefact to run (None: the manifest's default).
-        backend: ``ai_edge_litert``, ``tflite_runtime`` or ``tensorflow`` (None: first found).
+        backend: ``ai_edge_litert``, ``tflite_runtime`` or ``tensorflow`` for TFLite
+            artefacts, ``onnxruntime`` for the ONNX artefact, ``auto`` for the fastest of them
+            on this host (measured once, then cached), or None: the first TFLite interpreter
+            found.
         threads: interpreter threads (None: the backend's default).
         hop: samples between window starts (None: the bundle's, 50% overlap).
         smoothing: ``mean:K`` or ``vote:K`` over successive predictions, or None.
         max_gap_s: a longer pause between samples restarts the windows instead of being
             interpolated across.
-        batch_size: windows per interpreter call where the artefact allows a resize; larger
-            batches are faster over files, 1 gives the lowest latency live.
+        batch_size: windows per interpreter call where the artefact allows it (ONNX artefacts
+            take any batch; harlite's TFLite artefacts have a fixed batch of 1); larger
+            batches are faster over files, and a live stream's single windows go at once.
         window_label: how a labelled input's windows get their true label
             (:data:`~harlite.runtime.windower.WINDOW_LABEL_RULES`; training on a recordings
             folder uses the same rule).
@@ -110,8 +115,9 @@ class ClassifierSettings:
         return replace(self, **changes) if changes else self
 
     def prediction_key(self) -> dict[str, Any]:
-        """The settings that change predictions (threads do not)."""
-        return {k: v for k, v in asdict(self).items() if k != "threads"}
+        """The settings that change predictions (threads and batch size do not: a batch
+        gives exactly the predictions of its windows one by one)."""
+        return {k: v for k, v in asdict(self).items() if k not in ("threads", "batch_size")}
 
 
 @dataclass(frozen=True)
@@ -144,7 +150,8 @@ class Prediction:
             "label": self.label,
             "confidence": round(self.confidence, 5),
             "probabilities": {
-                name: round(float(p), 5) for name, p in zip(labels, self.probabilities, strict=True)
+                name: round(p, 5)
+                for name, p in zip(labels, self.probabilities.tolist(), strict=True)
             },
             "latency_ms": round(self.latency_ms, 4),
         }
@@ -154,6 +161,13 @@ class Prediction:
         if self.true_label is not None:
             record["true_label"] = self.true_label
         return record
+
+
+def _artifact_name(model, bundle: Bundle, settings: ClassifierSettings) -> str:
+    """The artefact a named backend opened (``onnxruntime`` alone opens the ONNX one)."""
+    if settings.artifact is None and getattr(model, "backend", None) == ONNX_BACKEND:
+        return bundle.onnx_name()
+    return bundle.artifact(settings.artifact).name
 
 
 class StreamClassifier(StreamWindower[Prediction]):
@@ -184,12 +198,22 @@ class StreamClassifier(StreamWindower[Prediction]):
     ) -> None:
         self.settings = (settings or ClassifierSettings()).changed(**changes)
         self.bundle = bundle if isinstance(bundle, Bundle) else Bundle.open(bundle)
-        self.artifact = self.bundle.artifact(self.settings.artifact).name
-        self.model = self.bundle.load_tflite(
-            self.artifact, backend=self.settings.backend, threads=self.settings.threads
-        )
+        #: What ``backend="auto"`` measured and picked (None for a named backend).
+        self.backend_choice: BackendChoice | None = None
+        if self.settings.backend == AUTO:
+            self.backend_choice, self.model = choose_backend(
+                self.bundle, self.settings.artifact, self.settings.threads
+            )
+            self.artifact = self.backend_choice.artifact
+        else:
+            self.model = self.bundle.load_model(
+                self.settings.artifact, backend=self.settings.backend, threads=self.settings.threads
+            )
+            self.artifact = _artifact_name(self.model, self.bundle, self.settings)
         batch_size = self.settings.batch_size
         self.batch_size = batch_size if batch_size > 1 and self.model.resize(batch_size) else 1
+        if self.batch_size == 1:
+            self.model.resize(1)
         hop = self.settings.hop or self.bundle.hop
         if not 1 <= hop <= self.bundle.window:
             raise SettingError("hop", f"must lie in 1..{self.bundle.window}, not {hop}")

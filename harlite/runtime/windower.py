@@ -10,6 +10,7 @@ recording is exactly what the model was trained on.
 from __future__ import annotations
 
 import itertools
+import operator
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -310,11 +311,15 @@ class StreamWindower(Generic[T]):
         """Label indices of the kept rows (UNLABELLED where none or unknown)."""
         if labels is None:
             return np.full(int(keep.sum()), UNLABELLED, dtype=np.int16)
+        n = len(labels)
+        if n == 0:
+            return np.empty(0, dtype=np.int16)
+        # A label holds for long runs of rows: look up each run's label once.
+        changed = np.fromiter(map(operator.ne, labels[1:], labels[:-1]), bool, n - 1)
+        starts = np.concatenate(([0], np.flatnonzero(changed) + 1))
         codes = self._codes
-        return np.array(
-            [codes.get(label, UNLABELLED) for label, k in zip(labels, keep, strict=True) if k],
-            dtype=np.int16,
-        )
+        run_codes = np.array([codes.get(labels[i], UNLABELLED) for i in starts], dtype=np.int16)
+        return np.repeat(run_codes, np.diff(np.append(starts, n)))[keep]
 
     def _note_times(self, times: np.ndarray) -> None:
         if self.first_time is None:

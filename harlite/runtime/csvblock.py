@@ -1,0 +1,154 @@
+"""The fast path of CSV parsing: a whole block of lines at once, or None to go line by line.
+
+A block qualifies when every line is a plain data line: valid UTF-8, no longer than the
+line limit, exactly the layout's number of fields, no comment line, no stray carriage
+return or NUL. Its numbers are then read column by column with a C parser: pandas' C reader
+with its round-trip converter where pandas is installed (``pip install 'harlite[fast]'``),
+else Python's own ``float`` mapped over each column. Both call the same correctly rounded
+conversion (``PyOS_string_to_double``) that the line-by-line parser's ``float`` calls, so a
+block gives exactly the numbers it would give line by line. Anything the fast path does not
+accept (a bad number, an empty or ``nan`` field, a line of the wrong length) sends the whole
+block to the line-by-line parser, which finds, numbers and explains the bad rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import io
+import warnings
+from itertools import repeat
+
+import numpy as np
+
+#: Lines below which a block is read with ``float`` even where pandas is installed (a live
+#: pipe's few lines are not worth pandas' per-call cost).
+PANDAS_MIN_LINES = 512
+#: The newest pandas series whose C reader has the round-trip converter harlite relies on.
+PANDAS_BEFORE = (4, 0)
+
+
+def pandas_reader():
+    """pandas' ``read_csv`` if a suitable pandas is installed, else None (imported once)."""
+    global _READ_CSV
+    if _READ_CSV is _UNSET:
+        _READ_CSV = None
+        try:
+            pandas = importlib.import_module("pandas")
+            version = tuple(int(p) for p in pandas.__version__.split(".")[:2])
+            if version < PANDAS_BEFORE:
+                _READ_CSV = pandas.read_csv
+        except (ImportError, ValueError):
+            pass
+    return _READ_CSV
+
+
+_UNSET = object()
+_READ_CSV = _UNSET
+
+
+def block_text(data: bytes, n_fields: int, delimiter: str, max_line: int) -> str | None:
+    """The block as text without line ends' ``\\r`` and the final ``\\n``, if every line is a
+    plain data line of ``n_fields`` fields; else None."""
+    if b"\x00" in data:
+        return None
+    raw = data
+    carriage_returns = b"\r" in data
+    if carriage_returns:
+        data = data.replace(b"\r\n", b"\n")
+        if b"\r" in data:
+            return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    text = text.removesuffix("\n")
+    if text.startswith("#") or "\n#" in text:
+        return None
+    lines = text.split("\n")
+    # A line's bytes: its characters (up to 4 bytes each outside ASCII) and a dropped \r.
+    longest = max(map(len, lines)) * (1 if text.isascii() else 4) + carriage_returns
+    if longest > max_line and max(map(len, raw.split(b"\n"))) > max_line:
+        return None
+    if set(map(str.count, lines, repeat(delimiter))) != {n_fields - 1}:
+        return None
+    return text
+
+
+def parse_numbers(
+    text: str,
+    count: int,
+    n_fields: int,
+    delimiter: str,
+    columns: tuple[int, ...],
+    label: int | None,
+) -> tuple[np.ndarray, list[str | None] | None] | None:
+    """Numbers (count, len(columns)) and labels of a block that :func:`block_text` accepted,
+    or None when a field is not a plain finite-or-infinite number (the caller then parses
+    the block line by line)."""
+    read_csv = pandas_reader() if count >= PANDAS_MIN_LINES else None
+    if read_csv is not None:
+        return _with_pandas(read_csv, text, count, delimiter, columns, label)
+    fields = text.replace("\n", delimiter).split(delimiter)
+    values = np.empty((count, len(columns)))
+    try:
+        for j, column in enumerate(columns):
+            values[:, j] = np.fromiter(map(float, fields[column::n_fields]), np.float64, count)
+    except ValueError:
+        return None
+    if np.isnan(values).any():
+        return None  # explained line by line (the stream refuses NaN with its own reason)
+    labels = None if label is None else stripped_labels(fields[label::n_fields])
+    return values, labels
+
+
+def _with_pandas(read_csv, text, count, delimiter, columns, label):
+    used = sorted({*columns, *(() if label is None else (label,))})
+    dtypes = {c: np.float64 for c in columns}
+    if label is not None:
+        dtypes[label] = object
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # float_precision's deprecation notice
+            frame = read_csv(
+                io.StringIO(text),
+                sep=delimiter,
+                header=None,
+                usecols=used,
+                dtype=dtypes,
+                engine="c",
+                float_precision="round_trip",
+                na_filter=False,
+                quoting=csv.QUOTE_NONE,
+                skip_blank_lines=False,
+                lineterminator="\n",
+                low_memory=False,
+            )
+    except (ValueError, TypeError, OverflowError):
+        return None
+    except Exception:  # pandas' own ParserError and friends: go line by line
+        return None
+    if len(frame) != count:
+        return None
+    values = np.empty((count, len(columns)))
+    for j, column in enumerate(columns):
+        series = frame[column]
+        if series.dtype != np.float64:
+            return None
+        values[:, j] = series.to_numpy()
+    if np.isnan(values).any():
+        return None
+    labels = None
+    if label is not None:
+        raw = frame[label].tolist()
+        if not all(isinstance(value, str) for value in set(raw)):
+            return None  # a missing field pandas filled in: explained line by line
+        labels = stripped_labels(raw)
+    return values, labels
+
+
+def stripped_labels(values: list[str]) -> list[str | None]:
+    """Each label without surrounding blanks (None for an empty one), as the line parser
+    gives it; a recording repeats few labels, so each distinct one is stripped once."""
+    stripped = {value: value.strip() or None for value in set(values)}
+    return list(map(stripped.__getitem__, values))
