@@ -11,7 +11,8 @@ Targets (issue: speed), every ratio measured in one run with the contenders inte
    figures are given too. harlite runs twice: on the script's own artefact (float32 TFLite)
    and on the fastest backend for the model here (``--backend auto``).
 2. ``batch``: `harlite batch` over 20 such files, 2 workers ≥ 1.8× as fast as 1 (wall time).
-3. ``inference``: batch-1 latency of the fastest backend for ``lstm`` ≤ 1.5× the plain C
+3. ``startup``: commands that print help or read manifests stay under 0.2 s (wall).
+4. ``inference``: batch-1 latency of the fastest backend for ``lstm`` ≤ 1.5× the plain C
    forward pass (``harlite.benchmark.floor``); its batch-256 throughput ≥ 2.5× the float32
    TFLite artefact's (whose fixed batch of 1 runs window by window), one thread each.
 
@@ -189,6 +190,33 @@ def backend_said(csv: Path) -> str:
     return next((line.strip() for line in result.stderr.splitlines() if "backend auto" in line), "")
 
 
+def bench_startup(rounds: int) -> dict:
+    """CPU and wall seconds of commands that print help or read manifests (goal: < 0.2 s
+    wall), and of a whole `harlite stream --demo` process for comparison."""
+    harlite = [sys.executable, "-m", "harlite.cli"]
+    commands = {
+        "--help": ["--help"],
+        "models list": ["models", "list"],
+        "stream --help": ["stream", "--help"],
+        "models path lstm": ["models", "path", "lstm"],
+    }
+    out = {}
+    for name, args in commands.items():
+        runs = [cpu_of([*harlite, *args]) for _ in range(rounds)]
+        out[name] = {
+            "wall_s": round(float(np.median([w for _, w in runs])), 3),
+            "cpu_s": round(float(np.median([c for c, _ in runs])), 3),
+        }
+    with tempfile.TemporaryDirectory() as tmp:
+        demo = [*harlite, "stream", "--demo", "--quiet", "--output", f"{tmp}/demo.jsonl"]
+        runs = [cpu_of(demo) for _ in range(rounds)]
+    out["stream --demo (whole process)"] = {
+        "wall_s": round(float(np.median([w for _, w in runs])), 3),
+        "cpu_s": round(float(np.median([c for c, _ in runs])), 3),
+    }
+    return out
+
+
 def bench_batch(folder: Path, files: int, rounds: int) -> dict:
     inputs = folder / "inputs"
     inputs.mkdir()
@@ -302,14 +330,19 @@ def main() -> None:
         folder = Path(tmp)
         write_recording(folder / "hour.csv", HOUR_ROWS, args.data)
         write_recording(folder / "minute.csv", MINUTE_ROWS, args.data)
-        figures = {"stream": bench_stream(folder, args.rounds)}
+        figures = {"startup": bench_startup(args.rounds)}
+        print(json.dumps(figures["startup"], indent=1), flush=True)
+        figures["stream"] = bench_stream(folder, args.rounds)
         print(json.dumps(figures["stream"], indent=1), flush=True)
         figures["inference"] = bench_inference(args.rounds)
         print(json.dumps(figures["inference"], indent=1), flush=True)
         figures["batch"] = bench_batch(folder, args.files, max(2, args.rounds // 2))
         print(json.dumps(figures["batch"], indent=1), flush=True)
     stream, inference, batch = figures["stream"], figures["inference"], figures["batch"]
+    slowest_help = max(v["wall_s"] for k, v in figures["startup"].items() if "demo" not in k)
     figures["targets"] = {
+        "help_and_manifest_commands_wall_s_max": 0.2,
+        "startup_met": slowest_help < 0.2,
         "stream_cpu_per_sample_ratio_max": 0.5,
         "stream_met": stream["harlite_fastest"]["ratio_per_sample"] <= 0.5,
         "batch_speedup_min": 1.8,

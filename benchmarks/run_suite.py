@@ -19,6 +19,7 @@ SUITE = [
     ["bench_preprocessing.py"],
     ["bench_inference.py"],
     ["bench_stream.py"],
+    ["bench_speed.py"],
     ["bench_stream_accuracy.py"],
     ["bench_uci_har_load.py"],
     ["bench_udp.py"],

@@ -49,8 +49,8 @@ def test_the_two_sample_rates_of_a_manifest_must_agree(bundle_copy):
 
 
 def test_an_unknown_artifact_names_the_ones_there():
-    with pytest.raises(BundleError, match=r"no artifact 'onnx'.*float32"):
-        Bundle.open(model_path("lstm")).artifact("onnx")
+    with pytest.raises(BundleError, match=r"no artifact 'tfjs'.*float32"):
+        Bundle.open(model_path("lstm")).artifact("tfjs")
 
 
 def test_a_changed_file_is_refused_by_size_or_hash(bundle_copy):

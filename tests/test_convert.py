@@ -108,11 +108,11 @@ def test_tflite_files_carry_the_labels(bundle_dir):
 def test_verify_passes_and_prints_a_table(bundle_dir):
     rows = verify_bundle(bundle_dir)
     assert {r.artifact: r.status for r in rows} == dict.fromkeys(
-        ("keras", "pb", "float32", "dynamic", "int8"), "ok"
+        ("keras", "pb", "float32", "dynamic", "int8", "onnx"), "ok"
     )
     result = CliRunner().invoke(cli, ["verify", str(bundle_dir), "--json"])
     assert result.exit_code == 0, result.output
-    assert len(json.loads(result.output.strip().splitlines()[-1])) == 5
+    assert len(json.loads(result.output.strip().splitlines()[-1])) == 6
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "empty"])
@@ -209,7 +209,7 @@ def test_an_interrupted_conversion_leaves_the_previous_bundle(
 
 def test_unknown_format_is_an_error(tiny_run, small_hapt, tmp_path):
     with pytest.raises(HarliteError, match="unknown formats"):
-        bundle_writer.convert_model(tiny_run, tmp_path / "x", small_hapt, formats=("onnx",))
+        bundle_writer.convert_model(tiny_run, tmp_path / "x", small_hapt, formats=("tfjs",))
 
 
 @pytest.mark.parametrize("artifact", ["keras", "pb", "float32", "int8"])

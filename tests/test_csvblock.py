@@ -238,3 +238,15 @@ def test_stdin_gives_what_the_file_gives(tmp_path):
         outputs.append((records, report["bad_rows"], report["first_bad_rows"]))
     assert outputs[0] == outputs[1]
     assert outputs[0][1] == 1 and outputs[0][2][0]["line"] == 7001
+
+
+def test_a_comment_line_shaped_like_data_is_skipped_as_line_by_line(numeric_reader):
+    """With the label first, '#…' with the right number of fields still parses as numbers
+    everywhere but its first field: only the comment check keeps it out of the data."""
+    layout = layout_from_header(
+        ["label", "t", "acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z"]
+    )
+    lines = ["WALKING,0.02,1,0,0,0.1,0,0"] * 4 + ["#note,0.1,1,0,0,0,0,0"] * 2
+    fast, slow = _both_ways(lambda: RowParser(layout, Units(), ","), "\n".join(lines).encode())
+    _assert_same(fast, slow)
+    assert len(fast.rows) == 4 and fast.bad == []

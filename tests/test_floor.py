@@ -39,6 +39,14 @@ def test_the_plain_forward_pass_reproduces_the_lstm():
     assert np.abs(np.stack([_forward(library, other, w) for w in windows]) - got).max() > 1e-3
 
 
+def test_loading_the_plain_pass_keeps_subnormal_numbers():
+    """Built with -ffast-math, the library must not flush subnormals process-wide (a
+    library linked with -ffast-math does, through crtfastmath.o, when it is loaded)."""
+    _compile()
+    tiny = float(np.finfo(np.float64).smallest_subnormal)
+    assert tiny * 1.0 > 0.0 and np.float32(1e-45) * np.float32(1.0) > 0
+
+
 def test_the_floor_of_the_lstm_is_measured():
     floor = floor_reference(Bundle.open(model_path("lstm")))
     assert floor.note == ""

@@ -85,12 +85,13 @@ class WindowTraits:
         """Traits of model windows (n, steps, 9): body acc, body gyro, total acc."""
         windows = np.asarray(windows, dtype=np.float64)
         body, total = windows[:, :, 0:3], windows[:, :, 6:9]
-        gravity = (total - body).mean(axis=1)
+        gravity_steps = total - body
+        gravity = gravity_steps.mean(axis=1)
         strength = np.linalg.norm(gravity, axis=1)
         direction = gravity / np.maximum(strength, 1e-9)[:, None]
         rms = np.sqrt((np.linalg.norm(body, axis=2) ** 2).mean(axis=1))
-        first = (total - body)[:, :TURN_STEPS].mean(axis=1)
-        last = (total - body)[:, -TURN_STEPS:].mean(axis=1)
+        first = gravity_steps[:, :TURN_STEPS].mean(axis=1)
+        last = gravity_steps[:, -TURN_STEPS:].mean(axis=1)
         cosine = (first * last).sum(axis=1) / np.maximum(
             np.linalg.norm(first, axis=1) * np.linalg.norm(last, axis=1), 1e-12
         )

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from harlite.runtime.csvblock import block_text, parse_numbers
+from harlite.runtime.csvblock import parse_numbers, plain_block
 from harlite.runtime.spec import RAW_CHANNELS
 
 if TYPE_CHECKING:
@@ -335,13 +335,13 @@ class RowParser:
         """Parse a block of lines at once where every line is plain data (the fast path of
         :mod:`~harlite.runtime.csvblock`), else line by line; the result is the same."""
         layout = self.layout
-        text = None
+        data = None
         if not self.quoted and block.count > 1:
-            text = block_text(block.data, layout.n_fields, self.delimiter, block.max_line)
+            data = plain_block(block.data, layout.n_fields, self.delimiter, block.max_line)
         parsed = None
-        if text is not None:
+        if data is not None:
             parsed = parse_numbers(
-                text, block.count, layout.n_fields, self.delimiter, self._columns, layout.label
+                data, block.count, layout.n_fields, self.delimiter, self._columns, layout.label
             )
         if parsed is None:
             return self.parse(block.lines())
