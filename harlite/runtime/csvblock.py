@@ -23,8 +23,11 @@ import numpy as np
 #: Lines below which a block is read with ``float`` even where pandas is installed (a live
 #: pipe's few lines are not worth pandas' per-call cost).
 PANDAS_MIN_LINES = 512
-#: The newest pandas series whose C reader has the round-trip converter harlite relies on.
+#: The first pandas series without the round-trip converter harlite relies on (pandas 4).
 PANDAS_BEFORE = (4, 0)
+NEWLINE, HASH = ord("\n"), ord("#")
+_UNSET = object()
+_READ_CSV = _UNSET  # pandas' read_csv once looked for (None: not usable here)
 
 
 def pandas_reader():
@@ -42,13 +45,8 @@ def pandas_reader():
     return _READ_CSV
 
 
-NEWLINE, HASH = ord("\n"), ord("#")
-_UNSET = object()
-_READ_CSV = _UNSET
-
-
 def plain_block(data: bytes, n_fields: int, delimiter: str, max_line: int) -> bytes | None:
-    """The block's bytes with ``\r\n`` line ends turned into ``\n``, if every line is a plain
+    """The block's bytes with CRLF line ends turned into LF, if every line is a plain
     data line of ``n_fields`` fields (valid UTF-8, not too long, not blank, not a comment);
     else None. The checks run over the bytes at once (numpy)."""
     if len(delimiter) != 1 or not delimiter.isascii() or b"\x00" in data:
