@@ -25,8 +25,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from threadpoolctl import threadpool_limits
-
 from harlite.atomic import TEMP_SUFFIX, process_alive, writer_pid
 from harlite.errors import DataError, HarliteError, SettingError
 from harlite.outputs import refuse_inputs
@@ -295,8 +293,12 @@ def _worker_init(bundle: str | None = None, settings: ClassifierSettings | None 
 
     signal.signal(signal.SIGTERM, interrupt)
     # A worker classifies one recording on one core: numpy's BLAS must not keep a thread per
-    # core in every worker (measured on 2 cores: 2 workers 1.60-1.70x one, 1.78x with this).
-    threadpool_limits(limits=1)
+    # core in every worker (docs/speed.md). threadpoolctl is a dependency; an install made
+    # without dependencies runs as before.
+    with contextlib.suppress(ImportError):
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=1)
     if bundle is not None and settings is not None:
         with contextlib.suppress(HarliteError):  # the first task reports it, with its name
             worker_classifier(bundle, settings)
