@@ -292,13 +292,6 @@ def _worker_init(bundle: str | None = None, settings: ClassifierSettings | None 
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)
-    # A worker classifies one recording on one core: numpy's BLAS must not keep a thread per
-    # core in every worker (docs/speed.md). threadpoolctl is a dependency; an install made
-    # without dependencies runs as before.
-    with contextlib.suppress(ImportError):
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(limits=1)
     if bundle is not None and settings is not None:
         with contextlib.suppress(HarliteError):  # the first task reports it, with its name
             worker_classifier(bundle, settings)
