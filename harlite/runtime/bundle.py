@@ -260,15 +260,14 @@ class Bundle:
         ``backend="onnxruntime"`` without ``name`` opens the bundle's ONNX artefact; a TFLite
         backend named for an ONNX artefact, or the reverse, is an error that says what to use.
         """
-        if backend == ONNX_BACKEND:
-            name = name or self.onnx_name()
-            artifact = self.artifact(name)
-            if not artifact.is_onnx:
-                raise BundleError(
-                    f"artifact {artifact.name!r} is {artifact.format}: the onnxruntime backend "
-                    f"runs ONNX artefacts ({', '.join(self.onnx_names()) or 'none here'})"
-                )
+        if backend == ONNX_BACKEND and name is None:
+            name = self.onnx_name()
         artifact = self.artifact(name)
+        if backend == ONNX_BACKEND and not artifact.is_onnx:
+            raise BundleError(
+                f"artifact {artifact.name!r} is {artifact.format}: the onnxruntime backend "
+                f"runs ONNX artefacts ({', '.join(self.onnx_names()) or 'none here'})"
+            )
         if not artifact.is_onnx:
             return self.load_tflite(artifact.name, backend=backend, threads=threads)
         if backend not in (None, ONNX_BACKEND):

@@ -29,9 +29,7 @@ class LineBlock:
         """The block's lines from line ``number`` on (none if it lies past the block)."""
         if number >= self.first + self.count:
             return []
-        offset = 0
-        for _ in range(number - self.first):
-            offset = self.data.index(b"\n", offset) + 1
+        offset = self._offset(number - self.first)
         rest = self.count - (number - self.first)
         return LineBlock(number, self.data[offset:], rest, self.max_line)
 
@@ -39,10 +37,14 @@ class LineBlock:
         """The block's first ``count`` lines (all of them if it has fewer)."""
         if count >= self.count:
             return self.lines()
-        end = 0
-        for _ in range(count):
-            end = self.data.index(b"\n", end) + 1
-        return LineBlock(self.first, self.data[:end], count, self.max_line).lines()
+        return LineBlock(self.first, self.data[: self._offset(count)], count, self.max_line).lines()
+
+    def _offset(self, lines: int) -> int:
+        """Where the block's line ``first + lines`` starts in ``data``."""
+        offset = 0
+        for _ in range(lines):
+            offset = self.data.index(b"\n", offset) + 1
+        return offset
 
     def lines(self) -> NumberedLines:
         """The lines one by one: text without the line end, or a :class:`LineProblem`."""
