@@ -23,6 +23,8 @@ def test_doctor_names_the_interpreter_that_runs_and_checks_it():
     result = CliRunner().invoke(cli, ["doctor", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["runs"] == diagnosis.runs
+    assert diagnosis.filters.startswith("scipy's compiled sosfilt kernel")
+    assert "filters: scipy's compiled sosfilt kernel" in diagnosis.format()
 
 
 @pytest.mark.parametrize(

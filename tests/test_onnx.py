@@ -32,7 +32,7 @@ needs_onnxruntime = pytest.mark.skipif(
 @pytest.fixture(autouse=True)
 def own_cache(tmp_path, monkeypatch):
     """Each test measures afresh, into its own cache folder."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("HARLITE_CACHE_DIR", str(tmp_path / "cache"))
 
 
 @needs_onnxruntime

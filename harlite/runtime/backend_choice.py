@@ -2,7 +2,8 @@
 
 Each candidate (an artefact and a backend that runs it) is loaded and timed on batch-1
 windows for a fraction of a second; the figures are cached per artefact hash, backend
-version, thread count and machine (``$XDG_CACHE_HOME/harlite/backends.json``), so the next
+version, thread count and machine (``backends.json`` in the user's cache folder,
+:func:`harlite.runtime.user_cache.cache_dir`), so the next
 run on this host picks at once. Without ``--artifact``, the candidates are the default
 artefact on every TFLite interpreter and the bundle's ONNX artefact (the same float model,
 converted from the same weights and parity-checked) on ONNX Runtime; with ``--artifact``,
@@ -11,8 +12,6 @@ that artefact on every backend that runs its format.
 
 from __future__ import annotations
 
-import json
-import os
 import platform
 import time
 from dataclasses import dataclass
@@ -20,17 +19,19 @@ from pathlib import Path
 
 import numpy as np
 
-from harlite.atomic import write_text_atomic
 from harlite.errors import HarliteError
 from harlite.runtime.bundle import ONNX_BACKEND, Bundle, RuntimeModel
 from harlite.runtime.interpreter import BACKENDS, DISTRIBUTIONS, _version, backend_problem
 from harlite.runtime.onnx_model import onnxruntime_version
+from harlite.runtime.user_cache import cache_dir, read_json_cache, write_json_cache
 
 AUTO = "auto"
 #: Batch-1 calls timed per candidate (after warm-up), and the most time spent on one.
 TIMED_CALLS = 200
 MAX_SECONDS = 0.3
 WARMUP_CALLS = 5
+#: The cache file of the timings.
+TIMINGS_CACHE = "backends.json"
 
 
 @dataclass(frozen=True)
@@ -92,15 +93,15 @@ def choose_backend(
             "backend auto: no installed backend runs this bundle's artefacts; install one: "
             "pip install 'harlite[litert]' or 'harlite[onnx]' (`harlite doctor` says which)"
         )
-    cache = _Cache.load()
+    cache = _cached_timings()
     ms: dict[str, float] = {}
     models: dict[str, RuntimeModel] = {}
     all_cached = True
     for name, backend in pairs:
         label = f"{name} on {backend}"
         key = _key(bundle, name, backend, threads)
-        if key in cache.entries:
-            ms[label] = cache.entries[key]
+        if key in cache:
+            ms[label] = cache[key]
             continue
         all_cached = False
         try:
@@ -109,8 +110,9 @@ def choose_backend(
             continue  # installed but unable to run here: not a candidate
         ms[label] = _time_batch_one(model, bundle.window)
         models[label] = model
-        cache.entries[key] = ms[label]
-    cache.save()
+        cache[key] = ms[label]
+    if not all_cached:
+        write_json_cache(TIMINGS_CACHE, cache)
     if not ms:
         raise HarliteError(
             "backend auto: none of the installed backends could load this bundle's artefacts "
@@ -154,31 +156,12 @@ def _cpu_model() -> str:
 
 
 def cache_path() -> Path:
-    """Where measurements are kept ($XDG_CACHE_HOME/harlite, else ~/.cache/harlite)."""
-    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(root) / "harlite" / "backends.json"
+    """Where the timings are kept (``backends.json`` in the user's cache folder)."""
+    return cache_dir() / TIMINGS_CACHE
 
 
-@dataclass
-class _Cache:
-    path: Path
-    entries: dict[str, float]
-
-    @classmethod
-    def load(cls) -> _Cache:
-        path = cache_path()
-        try:
-            data = json.loads(path.read_text())
-            entries = {
-                k: float(v) for k, v in data.items() if isinstance(v, (int, float)) and v > 0
-            }
-        except (OSError, ValueError, AttributeError):
-            entries = {}  # no cache yet, or a damaged one: measure again
-        return cls(path, entries)
-
-    def save(self) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(self.path, json.dumps(self.entries, indent=1, sort_keys=True))
-        except OSError:
-            pass  # a read-only home: the choice is measured again next time
+def _cached_timings() -> dict[str, float]:
+    """The cached milliseconds per candidate key (entries that are not a positive number
+    are measured again)."""
+    entries = read_json_cache(TIMINGS_CACHE)
+    return {k: float(v) for k, v in entries.items() if isinstance(v, (int, float)) and v > 0}

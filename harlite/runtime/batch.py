@@ -29,6 +29,8 @@ from harlite.atomic import TEMP_SUFFIX, process_alive, writer_pid
 from harlite.errors import DataError, HarliteError, SettingError
 from harlite.outputs import refuse_inputs
 from harlite.runtime.bundle import Bundle, sha256_file
+from harlite.runtime.csvblock import pandas_reader
+from harlite.runtime.iir import kernel_in_use
 from harlite.runtime.session import classify_recording as classify_into
 from harlite.runtime.sinks import FILE_FORMATS, require_pyarrow
 from harlite.runtime.sources import InputOptions, is_recording_folder, open_source
@@ -286,7 +288,8 @@ def worker_classifier(bundle: str, settings: ClassifierSettings) -> StreamClassi
 def _worker_init(bundle: str | None = None, settings: ClassifierSettings | None = None) -> None:
     """Pool workers turn SIGTERM (Pool.terminate) into KeyboardInterrupt, so a recording in
     progress discards its partial output on the way out; given the model, a worker loads it
-    at once (imports, interpreter), while the batch is still being planned."""
+    at once (imports, interpreter, the filter kernel, the CSV block reader), while the batch
+    is still being planned."""
 
     def interrupt(signum, frame):
         raise KeyboardInterrupt
@@ -295,6 +298,8 @@ def _worker_init(bundle: str | None = None, settings: ClassifierSettings | None 
     if bundle is not None and settings is not None:
         with contextlib.suppress(HarliteError):  # the first task reports it, with its name
             worker_classifier(bundle, settings)
+        kernel_in_use()
+        pandas_reader()
 
 
 def start_pool(

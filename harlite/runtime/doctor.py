@@ -17,6 +17,7 @@ import numpy as np
 from harlite import __version__
 from harlite.errors import HarliteError
 from harlite.runtime.csvblock import pandas_reader
+from harlite.runtime.iir import kernel_in_use
 from harlite.runtime.interpreter import (
     BACKENDS,
     DISTRIBUTIONS,
@@ -58,6 +59,8 @@ class Diagnosis:
     #: ONNX Runtime (optional; runs bundles' ONNX artefacts) and the CSV reader in use.
     onnxruntime: str = "not installed (optional: pip install 'harlite[onnx]')"
     csv_reader: str = "built-in (optional, faster on large files: pip install 'harlite[fast]')"
+    #: What runs the filter bank: scipy's compiled kernel alone, or all of scipy.signal.
+    filters: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types (``harlite doctor --json``)."""
@@ -77,6 +80,7 @@ class Diagnosis:
         lines.append(f"will run: {self.runs or 'none'}")
         lines.append(f"onnxruntime: {self.onnxruntime}")
         lines.append(f"csv reader: {self.csv_reader}")
+        lines.append(f"filters: {self.filters}")
         lines.append(f"check: {self.check}")
         lines.append(f"install here: {self.install}")
         lines += [f"note: {note}" for note in self.notes]
@@ -127,9 +131,22 @@ def diagnose(check_model: bool = True) -> Diagnosis:
         scipy=_version("scipy"),
         backends=backends,
         runs=runs,
+        filters=_filters(),
         check=_check(runs) if check_model and runs else "not run (no interpreter can run)",
         install=install_command(machine, bits),
         notes=notes,
+    )
+
+
+def _filters() -> str:
+    if kernel_in_use() == "compiled kernel":
+        return (
+            "scipy's compiled sosfilt kernel, loaded alone (no `import scipy.signal` once a "
+            "filter design is cached)"
+        )
+    return (
+        "scipy.signal.sosfilt (its kernel could not be loaded alone: about a second more per "
+        "process start)"
     )
 
 

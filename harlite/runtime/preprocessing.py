@@ -22,14 +22,17 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from harlite.runtime.filter_cache import filter_coefficients
+from harlite.runtime.iir import sosfilt
 from harlite.runtime.spec import MODEL_CHANNELS, RAW_CHANNELS, SAMPLE_RATE_HZ
 
 N_RAW = len(RAW_CHANNELS)
 
 
 def _signal():
-    """``scipy.signal``, imported when filters are first designed or run: it takes most of
-    a second, which commands that only read manifests or print help should not pay."""
+    """``scipy.signal``, imported when filters are designed: it takes about a second, which
+    commands that only read manifests or print help, and a process whose design is cached
+    (:mod:`harlite.runtime.filter_cache`), should not pay."""
     from scipy import signal
 
     return signal
@@ -113,13 +116,12 @@ class Preprocessor:
 
     def __init__(self, design: FilterDesign | None = None) -> None:
         self.design = design or FilterDesign()
-        self._noise_sos = self.design.noise_sos()
-        self._gravity_sos = self.design.gravity_sos()
+        coefficients = filter_coefficients(self.design)
+        self._noise_sos = coefficients.noise_sos
+        self._gravity_sos = coefficients.gravity_sos
         # Steady-state filter state for a unit step, scaled by the first sample on start.
-        signal = _signal()
-        self._sosfilt = signal.sosfilt
-        self._noise_zi_unit = signal.sosfilt_zi(self._noise_sos)[:, :, np.newaxis]
-        self._gravity_zi_unit = signal.sosfilt_zi(self._gravity_sos)[:, :, np.newaxis]
+        self._noise_zi_unit = coefficients.noise_zi[:, :, np.newaxis]
+        self._gravity_zi_unit = coefficients.gravity_zi[:, :, np.newaxis]
         self.reset()
 
     def reset(self) -> None:
@@ -156,11 +158,9 @@ class Preprocessor:
         keep = self.design.median_kernel - 1
         self._history = padded[len(padded) - keep :] if keep else padded[:0]
         median = _causal_median(padded, self.design.median_kernel)
-        filtered, self._noise_zi = self._sosfilt(self._noise_sos, median, axis=0, zi=self._noise_zi)
+        filtered, self._noise_zi = sosfilt(self._noise_sos, median, self._noise_zi)
         total_acc = filtered[:, :3]
-        gravity, self._gravity_zi = self._sosfilt(
-            self._gravity_sos, total_acc, axis=0, zi=self._gravity_zi
-        )
+        gravity, self._gravity_zi = sosfilt(self._gravity_sos, total_acc, self._gravity_zi)
         out = np.empty((len(x), N_OUT))
         out[:, 0:3] = total_acc - gravity
         out[:, 3:6] = filtered[:, 3:6]

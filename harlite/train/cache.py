@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -16,14 +15,6 @@ from harlite.train.windowset import WindowSet
 
 #: Bump when the way windows are built changes, so that old cache entries are never read.
 CACHE_FORMAT = 1
-
-
-def default_cache_dir() -> Path:
-    """``$HARLITE_CACHE_DIR``, else ``$XDG_CACHE_HOME/harlite``, else ``~/.cache/harlite``."""
-    if os.environ.get("HARLITE_CACHE_DIR"):
-        return Path(os.environ["HARLITE_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "harlite"
 
 
 def cache_key(files: Iterable[Path], root: Path, settings: dict[str, Any]) -> str:

@@ -12,8 +12,9 @@ import numpy as np
 from harlite.errors import DataError
 from harlite.runtime.preprocessing import FilterDesign
 from harlite.runtime.spec import HOP_SAMPLES, SAMPLE_RATE_HZ, WINDOW_SAMPLES
+from harlite.runtime.user_cache import cache_dir as user_cache_dir
 from harlite.train import hapt, recording_set, uci_har
-from harlite.train.cache import cache_key, cached_windows, default_cache_dir
+from harlite.train.cache import cache_key, cached_windows
 from harlite.train.config import DEFAULT_VAL_SUBJECTS, TrainConfig
 from harlite.train.mixture import is_mixture, read_mixture
 from harlite.train.recording_meta import DatasetFolder, find_recordings, is_recordings_folder
@@ -150,7 +151,7 @@ def load_windows(
     if layout == MIXTURE:
         return _load_mixture(root, design, window, hop, cache_dir, labels)
     if cache_dir is True:
-        cache_dir = default_cache_dir()
+        cache_dir = user_cache_dir()
     cache = Path(cache_dir) if cache_dir else None
     if layout == RECORDINGS:
         settings = {
