@@ -260,9 +260,7 @@ class Bundle:
         ``backend="onnxruntime"`` without ``name`` opens the bundle's ONNX artefact; a TFLite
         backend named for an ONNX artefact, or the reverse, is an error that says what to use.
         """
-        if backend == ONNX_BACKEND and name is None:
-            name = self.onnx_name()
-        artifact = self.artifact(name)
+        artifact = self.artifact_for(name, backend)
         if backend == ONNX_BACKEND and not artifact.is_onnx:
             raise BundleError(
                 f"artifact {artifact.name!r} is {artifact.format}: the onnxruntime backend "
@@ -284,6 +282,13 @@ class Bundle:
         )
         self._check_tensors(artifact, model)
         return model
+
+    def artifact_for(self, name: str | None, backend: str | None) -> Artifact:
+        """The artefact :meth:`load_model` opens for ``name`` and ``backend``: the named one,
+        else the ONNX artefact for ``onnxruntime``, else the manifest's default."""
+        if backend == ONNX_BACKEND and name is None:
+            name = self.onnx_name()
+        return self.artifact(name)
 
     def onnx_names(self) -> list[str]:
         """Names of the ONNX artefacts in this bundle."""

@@ -18,6 +18,7 @@ import numpy as np
 
 from harlite.errors import HarliteError
 from harlite.quiet import native_output_silenced
+from harlite.runtime.model_calls import finite_outputs, predict_in_calls
 
 #: Backends in the order they are tried, with the module that provides each interpreter.
 BACKENDS: dict[str, str] = {
@@ -228,28 +229,12 @@ class TFLiteModel:
         self._interpreter.set_tensor(self._input["index"], self._quantize(windows))
         self._interpreter.invoke()
         probabilities = self._dequantize(self._interpreter.get_tensor(self._output["index"]))
-        if not np.isfinite(probabilities).all():
-            raise HarliteError(
-                f"{self.name}: the model gave non-finite outputs (NaN or infinity) for a "
-                "finite window: the artefact is broken"
-            )
-        return probabilities
+        return finite_outputs(self.name, probabilities)
 
     def predict(self, windows: np.ndarray) -> np.ndarray:
         """Probabilities (n, classes) for windows (n, 128, 9), in batches of the current size."""
-        windows = np.asarray(windows, dtype=np.float32)
-        n, batch = len(windows), self._batch
-        outputs = []
-        for start in range(0, n, batch):
-            chunk = windows[start : start + batch]
-            if len(chunk) < batch:  # pad the last batch; drop the padding's outputs
-                pad = np.zeros((batch - len(chunk), *chunk.shape[1:]), np.float32)
-                outputs.append(self.invoke(np.concatenate((chunk, pad)))[: len(chunk)])
-            else:
-                outputs.append(self.invoke(chunk))
-        if not outputs:
-            return np.empty((0, int(self._output["shape"][-1])), np.float32)
-        return np.concatenate(outputs)
+        classes = int(self._output["shape"][-1])
+        return predict_in_calls(self.invoke, windows, self._batch, classes, fixed_batch=True)
 
     def _quantize(self, x: np.ndarray) -> np.ndarray:
         if self._normalization is not None:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from harlite.errors import HarliteError
+from harlite.runtime.model_calls import finite_outputs, predict_in_calls
 from harlite.runtime.spec import FILE_BATCH_SIZE
 
 BACKEND = "onnxruntime"
@@ -127,27 +128,13 @@ class OnnxModel:
             mean, inverse_std = self._normalization
             x = (x - mean) * inverse_std
         probabilities = self._session.run([self._output_name], {self._input_name: x})[0]
-        if not np.isfinite(probabilities).all():
-            raise HarliteError(
-                f"{self.name}: the model gave non-finite outputs (NaN or infinity) for a "
-                "finite window: the artefact is broken"
-            )
-        return np.asarray(probabilities, dtype=np.float32)
+        return finite_outputs(self.name, np.asarray(probabilities, dtype=np.float32))
 
     def predict(self, windows: np.ndarray) -> np.ndarray:
         """Probabilities (n, classes) for windows (n, 128, 9), at most the batch per call."""
-        windows = np.asarray(windows, dtype=np.float32)
-        if not len(windows):
-            return np.empty((0, int(self._output["shape"][-1])), np.float32)
-        step, outputs = self._batch, []
-        for start in range(0, len(windows), step):
-            chunk = windows[start : start + step]
-            if not self.dynamic_batch and len(chunk) < step:  # a fixed batch: pad, then drop
-                pad = np.zeros((step - len(chunk), *chunk.shape[1:]), np.float32)
-                outputs.append(self.invoke(np.concatenate((chunk, pad)))[: len(chunk)])
-            else:
-                outputs.append(self.invoke(chunk))
-        return np.concatenate(outputs)
+        classes = int(self._output["shape"][-1])
+        fixed = not self.dynamic_batch
+        return predict_in_calls(self.invoke, windows, self._batch, classes, fixed_batch=fixed)
 
 
 def _details(arg) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import numpy as np
 
 from harlite.errors import SettingError
 from harlite.runtime.backend_choice import AUTO, BackendChoice, choose_backend
-from harlite.runtime.bundle import ONNX_BACKEND, Bundle
+from harlite.runtime.bundle import Bundle
 from harlite.runtime.clock import BACKWARDS, REPEATED
 from harlite.runtime.domain import DomainCheck
 from harlite.runtime.smoothing import Smoother, parse_smoothing
@@ -163,13 +163,6 @@ class Prediction:
         return record
 
 
-def _artifact_name(model, bundle: Bundle, settings: ClassifierSettings) -> str:
-    """The artefact a named backend opened (``onnxruntime`` alone opens the ONNX one)."""
-    if settings.artifact is None and getattr(model, "backend", None) == ONNX_BACKEND:
-        return bundle.onnx_name()
-    return bundle.artifact(settings.artifact).name
-
-
 class StreamClassifier(StreamWindower[Prediction]):
     """Classify a stream of (time, acc xyz, gyro xyz) samples with a bundle's model.
 
@@ -209,7 +202,9 @@ class StreamClassifier(StreamWindower[Prediction]):
             self.model = self.bundle.load_model(
                 self.settings.artifact, backend=self.settings.backend, threads=self.settings.threads
             )
-            self.artifact = _artifact_name(self.model, self.bundle, self.settings)
+            self.artifact = self.bundle.artifact_for(
+                self.settings.artifact, self.settings.backend
+            ).name
         batch_size = self.settings.batch_size
         self.batch_size = batch_size if batch_size > 1 and self.model.resize(batch_size) else 1
         if self.batch_size == 1:
