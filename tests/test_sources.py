@@ -11,7 +11,7 @@ import pytest
 
 from harlite.errors import DataError
 from harlite.runtime.session import run_stream
-from harlite.runtime.sources import CsvSource, InputOptions, UdpSource, paced
+from harlite.runtime.sources import CsvSource, InputOptions, LineFeed, UdpSource, paced
 from harlite.runtime.windowing import count_windows
 from harlite.shipped import model_path
 from tests.builders import canonical_csv, parse_all, reader_of, timed_rows, write
@@ -186,3 +186,36 @@ def test_udp_listens_on_loopback_by_default():
         assert source._socket.getsockname()[0] == "127.0.0.1"
     finally:
         source.close()
+
+
+def test_udp_lines_after_a_labelled_first_datagram_are_read_with_or_without_their_label():
+    """Issue 28, item 23: the first datagram's label column fixed the field count, so every
+    unlabelled line after it was a bad row (and the other way round)."""
+    source = UdpSource(0, idle_timeout=0.5)
+    lines = canonical_csv(timed_rows(6), header=False).splitlines()
+    datagrams = [lines[0] + ",WALKING", "\n".join(lines[1:3]), lines[3] + ",SITTING", lines[4]]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        for datagram in datagrams:
+            sender.sendto(datagram.encode(), ("127.0.0.1", source.port))
+    batches = []
+    for parsed in source:
+        batches.append(parsed)
+        if len(batches) == len(datagrams):
+            break
+    source.close()
+    assert [b.bad for b in batches] == [[]] * 4
+    assert [len(b.rows) for b in batches] == [1, 2, 1, 1]
+    assert [b.labels for b in batches] == [["WALKING"], None, ["SITTING"], None]
+    np.testing.assert_allclose(np.vstack([b.rows for b in batches]), timed_rows(6)[:5], atol=1e-6)
+
+
+def test_a_feed_started_without_labels_reads_labelled_lines_too():
+    feed = LineFeed("udp://test")
+    first = feed.parse(b"0.00,0,0,1,0,0,0\n")
+    second = feed.parse(b"0.02,0,0,1,0,0,0,WALKING\n0.04,0,0,1,0,0,0\n")
+    assert first.bad == [] and first.labels is None
+    assert second.bad == [] and second.labels == ["WALKING", None]
+    # a header fixes the columns: a line with a field more is still a bad row
+    named = LineFeed("udp://test")
+    named.parse(b"t,acc_x,acc_y,acc_z,gyro_x,gyro_y,gyro_z\n")
+    assert named.parse(b"0.02,0,0,1,0,0,0,WALKING\n").bad[0][1] == "wrong number of fields"

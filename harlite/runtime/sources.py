@@ -34,6 +34,7 @@ from harlite.runtime.input_options import EXPORT_FORMATS, InputOptions
 from harlite.runtime.lines import LineBlock, decode_line, read_line_blocks
 from harlite.runtime.sensorcsv import (
     MAX_LINE_BYTES,
+    SIGNALS,
     TOO_LONG,
     ColumnLayout,
     LineProblem,
@@ -312,6 +313,9 @@ class LineFeed:
         self.layout: ColumnLayout | None = None
         self._parser: RowParser | None = None
         self._line = 0
+        #: Header-less canonical lines: the delimiter count of a line without its label
+        #: (padded with an empty one), None for any other layout.
+        self._unlabelled_delimiters: int | None = None
 
     def parse(self, data: bytes) -> ParsedRows:
         """The rows of one piece; its lines are numbered on from the previous piece's."""
@@ -325,9 +329,37 @@ class LineFeed:
             lines, bad = self._start(lines)
             if self._parser is None:
                 return ParsedRows(np.empty((0, 7)), np.empty(0, np.int64), None, bad)
+        if self._unlabelled_delimiters is not None:
+            lines = self._pad_labels(lines)
         parsed = self._parser.parse(lines)
         parsed.bad[:0] = bad
+        if parsed.labels is not None and not any(parsed.labels):
+            parsed.labels = None
         return parsed
+
+    def _pad_labels(self, lines):
+        """Header-less canonical lines with the label left off, given an empty one: a
+        sender may label some lines and not others, whatever its first line was."""
+        delimiter, count = self._parser.delimiter, self._unlabelled_delimiters
+        return [
+            (n, text + delimiter)
+            if isinstance(text, str) and text.count(delimiter) == count
+            else (n, text)
+            for n, text in lines
+        ]
+
+    def _take(self, start: ParserStart) -> None:
+        """Use the parser the first line implies; a header-less canonical feed (no header,
+        no ``--columns``) is read with its optional label column whatever its first line had."""
+        layout, parser = start.layout, start.parser
+        canonical = not layout.names and not self.options.columns and layout.time is not None
+        if canonical:
+            layout = positional_layout(len(SIGNALS) + 2)
+            parser = RowParser(
+                layout, self.units, parser.delimiter, self.options.rate_hz, quoted=parser.quoted
+            )
+            self._unlabelled_delimiters = len(SIGNALS)
+        self.layout, self._parser = layout, parser
 
     def _start(self, lines):
         bad = []
@@ -342,7 +374,7 @@ class LineFeed:
                 bad.append((number, NOT_A_ROW, error.reason))
                 continue
             if start is not None:
-                self.layout, self._parser = start.layout, start.parser
+                self._take(start)
                 return start.rest + lines[position + 1 :], bad
         return [], bad
 
