@@ -29,6 +29,8 @@ from typing import Any
 
 from harlite.errors import DataError
 from harlite.runtime.input_options import FORMATS
+from harlite.runtime.recordings_folder import INDEX_FILE, SETTINGS_FILES, column_key
+from harlite.runtime.recordings_folder import recording_files as _recording_files
 from harlite.runtime.sensorcsv import ACC_UNITS, GYRO_UNITS, TIME_UNITS
 from harlite.runtime.sources import InputOptions, is_recording_folder
 from harlite.runtime.windower import WINDOW_LABEL_RULES
@@ -38,10 +40,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-INDEX_FILE = "recordings.csv"
-SETTINGS_FILES = ("dataset.toml", "dataset.json")
-#: Recording files a folder may hold (Sensor Logger exports also as unzipped folders).
-RECORDING_SUFFIXES = (".csv", ".csv.gz", ".zip")
 #: The subject number in a file's path: ``s01``, ``subject_3``, ``user07``, ``p12``…
 DEFAULT_SUBJECT_PATTERN = r"(?i)(?:^|[/_\-. ])(?:s|subject|user|u|p|participant)[_\- ]?(\d+)"
 SPLITS = ("train", "val", "test")
@@ -382,7 +380,7 @@ def _read_index(index: Path) -> list[tuple[int, dict[str, str]]]:
         if not fields_ or not any(f.strip() for f in fields_):
             continue
         if header is None:
-            header = [f.strip().lower() for f in fields_]
+            header = [column_key(f) for f in fields_]
             if "file" not in header:
                 raise DataError("the header must have a 'file' column", index, line)
             if len(set(header)) != len(header):
@@ -442,29 +440,6 @@ def _input_options(
         rate_hz=rate,
         delimiter=settings.delimiter,
     )
-
-
-def _recording_files(
-    root: Path, limit: int | None = None, pattern: str | None = None
-) -> list[Path]:
-    """Recording files and Sensor Logger folders under ``root`` (those matching ``pattern``
-    where given), sorted, hidden ones and the index left out."""
-    found: list[Path] = []
-    taken: set[Path] = set()
-    for path in sorted(root.glob(pattern) if pattern else root.rglob("*")):
-        relative = path.relative_to(root)
-        if any(part.startswith(".") for part in relative.parts) or path.name == INDEX_FILE:
-            continue
-        if taken.intersection(path.parents):
-            continue  # inside a Sensor Logger folder already taken
-        if (path.is_file() and path.name.lower().endswith(RECORDING_SUFFIXES)) or (
-            is_recording_folder(path)
-        ):
-            found.append(path)
-            taken.add(path)
-            if limit is not None and len(found) >= limit:
-                break
-    return found
 
 
 def _subject_number(text: str) -> int | None:
