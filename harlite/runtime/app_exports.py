@@ -2,7 +2,8 @@
 
 Both apps export one CSV per sensor (a zip, or the folder it unpacks to), each with its own
 timestamps; the gyroscope is interpolated onto the accelerometer's timestamps, and
-accelerometer rows outside the gyroscope's time span are counted as bad rows.
+accelerometer rows outside the gyroscope's time span are counted as bad rows. The members
+are read side by side in blocks, so that memory does not grow with a recording's length.
 
 - **Sensor Logger** (Android and iOS; layouts documented in the app's
   ``awesome-sensor-logger`` repository, UNITS.md and CROSSPLATFORM.md): ``TotalAcceleration.csv``
@@ -142,12 +143,14 @@ class ExportFiles:
             if archive is not None:
                 archive.close()
 
-    def read_xyz(self, key: str, make_parser: Callable[[list[str], str, str], RowParser]) -> Series:
-        """(times, xyz values, line numbers) of one three-axis CSV, parsed block by block;
-        ``make_parser(header fields, where)`` gives the parser (and each block's text goes
-        through it as is). Rows whose time repeats or goes back are counted as bad."""
+    def xyz_blocks(
+        self, key: str, make_parser: Callable[[list[str], str, str], RowParser]
+    ) -> Iterator[Series]:
+        """(times, xyz values, line numbers) of one three-axis CSV, block by block (a member
+        is never held whole); ``make_parser(header fields, where, delimiter)`` gives the
+        parser. Rows whose time repeats or goes back are counted as bad."""
         where = f"{self.path}/{key}"
-        parser, parts, name = None, [], Path(key).name
+        parser, name, last = None, Path(key).name, -np.inf
         decimal_comma = False
         for block in self.lines(key):
             if parser is None:
@@ -164,16 +167,20 @@ class ExportFiles:
                 ]
             parsed = parser.parse(block)
             self.bad += [(n, r, f"{name}: {d}") for n, r, d in parsed.bad]
-            parts.append(parsed)
+            times = parsed.rows[:, 0]
+            keep = times > np.maximum.accumulate(np.concatenate(([last], times[:-1])))
+            for line in parsed.lines[~keep]:
+                self.bad.append((int(line), "timestamp repeated or went backwards", name))
+            if len(times):
+                last = max(last, float(times.max()))
+            yield times[keep], parsed.rows[keep, 1:4], parsed.lines[keep]
         if parser is None:
             raise DataError("empty or not text", where)
-        rows = np.concatenate([p.rows for p in parts]) if parts else np.empty((0, 7))
-        lines = np.concatenate([p.lines for p in parts]) if parts else np.empty(0, np.int64)
-        times = rows[:, 0]
-        keep = np.concatenate(([True], np.diff(times) > 0)) if len(times) else np.ones(0, bool)
-        for line in lines[~keep]:
-            self.bad.append((int(line), "timestamp repeated or went backwards", name))
-        return times[keep], rows[keep, 1:4], lines[keep]
+
+    def take_bad(self) -> list[tuple[int, str, str]]:
+        """The bad rows found since the last call."""
+        bad, self.bad = self.bad, []
+        return bad
 
     def _open(self, key: str) -> tuple[zipfile.ZipFile | None, IO[bytes]]:
         source = self.members[key]
@@ -195,29 +202,100 @@ class ExportFiles:
             raise DataError(f"cannot read: {error}", where) from None
 
 
-def interpolate(series: Series, at: np.ndarray) -> np.ndarray:
-    """A series' xyz values at the times ``at`` (NaN where it has no samples)."""
-    times, values, _ = series
-    if len(times) == 0:
-        return np.full((len(at), 3), np.nan)
-    return np.column_stack([np.interp(at, times, values[:, i]) for i in range(3)])
+class FollowingSeries:
+    """A sensor read alongside the accelerometer, to be interpolated at its times: read
+    ahead just far enough, its samples before those times let go (np.interp's result needs
+    only the two samples around each time, so it is the whole series' result)."""
+
+    def __init__(self, blocks: Iterator[Series]) -> None:
+        self._blocks = blocks
+        self.times = np.empty(0)
+        self.values = np.empty((0, 3))
+        self.first: float | None = None  #: its first time (None: no sample yet)
+        self.ended = False
+
+    def cover(self, until: float) -> None:
+        """Read on until a sample at or after ``until``, or the end."""
+        while not self.ended and not (len(self.times) and self.times[-1] >= until):
+            block = next(self._blocks, None)
+            if block is None:
+                self.ended = True
+            elif len(block[0]):
+                self.first = float(block[0][0]) if self.first is None else self.first
+                self.times = np.concatenate((self.times, block[0]))
+                self.values = np.concatenate((self.values, block[1]))
+
+    def at(self, times: np.ndarray) -> np.ndarray:
+        """Its xyz values at ``times`` (edges held; NaN where it has no samples); call
+        :meth:`cover` with the last of them first."""
+        if len(self.times) == 0:
+            return np.full((len(times), 3), np.nan)
+        return np.column_stack([np.interp(times, self.times, self.values[:, i]) for i in range(3)])
+
+    def inside(self, times: np.ndarray) -> np.ndarray:
+        """Which ``times`` lie in its time span (as far as it is known: call :meth:`cover`)."""
+        if self.first is None:
+            return np.zeros(len(times), bool)
+        return (times >= self.first) & (times <= self.times[-1])
+
+    def let_go(self, before: float) -> None:
+        """Forget the samples no time after ``before`` needs (one is kept before it)."""
+        keep_from = max(int(np.searchsorted(self.times, before, side="right")) - 1, 0)
+        self.times, self.values = self.times[keep_from:], self.values[keep_from:]
+
+    def drain(self) -> None:
+        """Read what is left (its bad rows are still counted), keeping nothing."""
+        for _ in self._blocks:
+            pass
 
 
-def combine(
-    acc: Series, gyro: Series, time_scale: float, acc_scale: float, gyro_scale: float, acc_name: str
-) -> tuple[np.ndarray, np.ndarray, list[tuple[int, str, str]]]:
-    """Rows (t [s], acc [g], gyro [rad/s]) at the accelerometer's times; its rows outside
-    the gyroscope's time span are returned as bad rows."""
-    times, acc_values, lines = acc
-    span = gyro[0]
-    inside = (times >= span[0]) & (times <= span[-1]) if len(span) else times < 0
-    bad = [(int(line), "outside the gyroscope's time span", acc_name) for line in lines[~inside]]
-    times, acc_values, lines = times[inside], acc_values[inside], lines[inside]
-    rows = np.empty((len(times), 7))
-    rows[:, 0] = times * time_scale
-    rows[:, 1:4] = acc_values * acc_scale
-    rows[:, 4:7] = interpolate(gyro, times) * gyro_scale
-    return rows, lines, bad
+@dataclass(frozen=True)
+class Scales:
+    """Factors from an export's units to the runtime's: time, acceleration, gyroscope, and
+    gravity to acceleration."""
+
+    time: float
+    acc: float
+    gyro: float
+    gravity: float = 1.0
+
+
+def aligned_rows(
+    files: ExportFiles,
+    acc: Iterator[Series],
+    gyro: FollowingSeries,
+    gravity: FollowingSeries | None,
+    scales: Scales,
+    acc_name: str,
+) -> Iterator[ParsedRows]:
+    """Rows (t [s], acc [g], gyro [rad/s]) at the accelerometer's times, block by block:
+    gravity (for acceleration without it) is added, the gyroscope interpolated; the
+    accelerometer's rows outside the gyroscope's time span are bad rows."""
+    for times, values, lines in acc:
+        bad: list[tuple[int, str, str]] = []
+        if len(times):
+            end = float(times[-1])
+            if gravity is not None:
+                gravity.cover(end)
+                values = values + gravity.at(times) * scales.gravity
+                gravity.let_go(end)
+            gyro.cover(end)
+            inside = gyro.inside(times)
+            reason = "outside the gyroscope's time span"
+            bad = [(int(line), reason, acc_name) for line in lines[~inside]]
+            times, values, lines = times[inside], values[inside], lines[inside]
+        rows = np.empty((len(times), 7))
+        rows[:, 0] = times * scales.time
+        rows[:, 1:4] = values * scales.acc
+        rows[:, 4:7] = gyro.at(times) * scales.gyro
+        if len(times):
+            gyro.let_go(float(times[-1]))
+        yield ParsedRows(rows, lines, None, bad + files.take_bad())
+    for series in (gyro, gravity):
+        if series is not None:
+            series.drain()
+    if files.bad:
+        yield ParsedRows(np.empty((0, 7)), np.empty(0, np.int64), None, files.take_bad())
 
 
 def _three_axis_parser(names: dict[str, str]):
@@ -289,23 +367,23 @@ class SensorLoggerSource:
         found = files.by_name()
         self.metadata = metadata = SensorLoggerMetadata.read(files)
         parse = _three_axis_parser(SENSOR_LOGGER_NAMES)
+        gravity = None
         if "TotalAcceleration.csv" in found:
             acc_name = "TotalAcceleration.csv"
-            acc = files.read_xyz(found[acc_name], parse)
         elif "Accelerometer.csv" in found and "Gravity.csv" in found:
             acc_name = "Accelerometer.csv"
-            user = files.read_xyz(found["Accelerometer.csv"], parse)
-            gravity = files.read_xyz(found["Gravity.csv"], parse)
-            acc = (user[0], user[1] + interpolate(gravity, user[0]), user[2])
+            gravity = FollowingSeries(files.xyz_blocks(found["Gravity.csv"], parse))
         else:
             raise DataError(self._missing_acceleration(found, metadata), self.path)
         if "Gyroscope.csv" not in found:
             raise DataError(self._missing_gyroscope(metadata), self.path)
-        gyro = files.read_xyz(found["Gyroscope.csv"], parse)
+        gyro = FollowingSeries(files.xyz_blocks(found["Gyroscope.csv"], parse))
         scale = self.units.scale()
         acc_scale = -scale[1] if metadata is not None and metadata.flips_acceleration else scale[1]
-        rows, lines, bad = combine(acc, gyro, scale[0], acc_scale, scale[4], acc_name)
-        yield ParsedRows(rows, lines, None, bad + files.bad)
+        acc = files.xyz_blocks(found[acc_name], parse)
+        yield from aligned_rows(
+            files, acc, gyro, gravity, Scales(scale[0], acc_scale, scale[4]), acc_name
+        )
 
     @staticmethod
     def _missing_acceleration(found: dict[str, str], metadata: SensorLoggerMetadata | None) -> str:
@@ -424,24 +502,22 @@ class PhyphoxSource:
                 self.path,
             )
         by_kind = {s.kind: s for s in sets}
-        acc_set = by_kind.get("acc")
-        if acc_set is not None:
-            acc = files.read_xyz(acc_set.key, _three_axis_parser(acc_set.names))
-        elif "linear" in by_kind and "gravity" in by_kind:
-            acc_set = by_kind["linear"]
-            linear = files.read_xyz(acc_set.key, _three_axis_parser(acc_set.names))
-            gravity_set = by_kind["gravity"]
-            gravity = files.read_xyz(gravity_set.key, _three_axis_parser(gravity_set.names))
-            scale = ACC_UNITS[gravity_set.unit] / ACC_UNITS[acc_set.unit]
-            acc = (linear[0], linear[1] + interpolate(gravity, linear[0]) * scale, linear[2])
-        elif "linear" in by_kind:
+        acc_set, gravity, gravity_scale = by_kind.get("acc"), None, 1.0
+        if acc_set is None and "linear" in by_kind and "gravity" in by_kind:
+            acc_set, gravity_set = by_kind["linear"], by_kind["gravity"]
+            gravity_blocks = files.xyz_blocks(
+                gravity_set.key, _three_axis_parser(gravity_set.names)
+            )
+            gravity = FollowingSeries(gravity_blocks)
+            gravity_scale = ACC_UNITS[gravity_set.unit] / ACC_UNITS[acc_set.unit]
+        elif acc_set is None and "linear" in by_kind:
             raise DataError(
                 "this phyphox export has linear acceleration only (gravity removed: "
                 '"Acceleration without g"); the models need acceleration with gravity. Record '
                 'with phyphox\'s "Acceleration with g" (the accelerometer) and the gyroscope',
                 self.path,
             )
-        else:
+        elif acc_set is None:
             raise DataError(
                 "this phyphox export has no acceleration: record with phyphox's accelerometer "
                 '("Acceleration with g") and gyroscope together',
@@ -455,13 +531,12 @@ class PhyphoxSource:
                 "experiment with both sensors); the models need both",
                 self.path,
             )
-        gyro = files.read_xyz(gyro_set.key, _three_axis_parser(gyro_set.names))
+        gyro = FollowingSeries(files.xyz_blocks(gyro_set.key, _three_axis_parser(gyro_set.names)))
+        acc = files.xyz_blocks(acc_set.key, _three_axis_parser(acc_set.names))
         acc_unit = self.options.acc_unit or acc_set.unit
         gyro_unit = self.options.gyro_unit or gyro_set.unit
-        rows, lines, bad = combine(
-            acc, gyro, 1.0, ACC_UNITS[acc_unit], GYRO_UNITS[gyro_unit], Path(acc_set.key).name
-        )
-        yield ParsedRows(rows, lines, None, bad + files.bad)
+        scales = Scales(1.0, ACC_UNITS[acc_unit], GYRO_UNITS[gyro_unit], gravity_scale)
+        yield from aligned_rows(files, acc, gyro, gravity, scales, Path(acc_set.key).name)
 
 
 # --- telling exports apart -----------------------------------------------------------------
