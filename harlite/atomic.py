@@ -25,7 +25,7 @@ def atomic_file(path: str | Path, mode: str = "wb", encoding: str | None = None)
         prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=path.parent
     )
     try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would
+        os.chmod(tmp, new_file_mode())  # mkstemp makes 0600; give what open() would
         with os.fdopen(fd, mode, encoding=encoding) as handle:
             yield handle
             handle.flush()
@@ -40,6 +40,12 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def new_file_mode() -> int:
+    """The mode ``open()`` gives a new file under the process's umask (``mkstemp`` gives
+    0600: chmod its file to this where others should read it as they read the rest)."""
+    return 0o666 & ~_umask()
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:

@@ -13,6 +13,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 READY = re.compile(r"listening on http://([^:]+):(\d+)")
@@ -24,12 +25,18 @@ class ServerProcess:
     Its stderr is collected in ``stderr`` (to check that no traceback was printed).
     """
 
-    def __init__(self, bundle: str | Path = "lstm", *args: str, timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        bundle: str | Path = "lstm",
+        *args: str,
+        timeout: float = 60.0,
+        preexec_fn: Callable[[], None] | None = None,
+    ) -> None:
         command = [sys.executable, "-m", "harlite.cli", "serve", str(bundle), "--port", "0",
                    *args]  # fmt: skip
         self.process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True,
+            text=True, preexec_fn=preexec_fn,  # a limit or umask for the server alone
         )  # fmt: skip
         self.lines: list[str] = []
         ready = threading.Event()

@@ -4,40 +4,56 @@
 
 A recording is written to a temporary file beside its final name as the samples come, and
 renamed into place when it stops (a crash leaves no half recording under a real name); the
-index is rewritten atomically.
+index is rewritten atomically. Every recording keeps its own file (a name already taken gets
+``_2``, ``_3``…), and the name is chosen and the index rewritten under a lock on the folder,
+so servers sharing a folder neither replace each other's files nor lose each other's rows.
+The first index of a folder lists every recording the folder already held; a user's index
+keeps its columns (matched by name as the reader matches them), its rows and their fields.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
 import hashlib
 import io
 import os
 import re
 import tempfile
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
-from harlite.atomic import write_text_atomic
+from harlite.atomic import new_file_mode, write_text_atomic
 from harlite.errors import HarliteError
+from harlite.runtime.recordings_folder import (
+    INDEX_FILE,
+    RESERVED_NAMES,
+    column_key,
+    recording_files,
+)
 
-INDEX = "recordings.csv"
 HEADER = "t,acc_x,acc_y,acc_z,gyro_x,gyro_y,gyro_z"
-#: The index's columns: those training reads, then the recording's metadata.
-INDEX_COLUMNS = (
-    "file", "label", "subject", "placement", "device", "session", "platform",
-    "started_utc", "duration_s", "samples", "rate_hz",
-)  # fmt: skip
 #: A label is a folder name: letters, digits, space, ``_ . -``, at most 40 characters.
 LABEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_. -]{0,39}$")
 PLACEMENT_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,19}$")
+#: Files of one recording name at most (``NAME.csv``, ``NAME_2.csv``…).
+MAX_SAME_NAME = 1000
+#: Seconds a stop waits for another server sharing the folder to finish its index update.
+LOCK_WAIT_S = 5.0
 
 
 class RecordingError(HarliteError):
     """A recording request that cannot be carried out (the reason is for the page)."""
+
+
+class RecordingLost(RecordingError):
+    """A recording that could not be written or saved (disk full, folder gone…)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +74,11 @@ class RecordingRequest:
             raise RecordingError(
                 "label: 1 to 40 letters, digits, spaces, '_', '.' or '-', starting with a "
                 "letter or digit"
+            )
+        if label.strip().lower() in RESERVED_NAMES:
+            raise RecordingError(
+                f"label: {label.strip()!r} is the name of the recordings folder's own file "
+                f"({', '.join(RESERVED_NAMES)}); choose another"
             )
         subject = data.get("subject")
         if subject in (None, ""):
@@ -102,6 +123,8 @@ class Recorder:
         request: label, subject, placement.
         device, session, platform: the phone's ids and platform, kept in the index.
         max_s: the longest recording; :meth:`full` says when it is reached.
+
+    Raises :class:`RecordingError` when the folder cannot be written or its index read.
     """
 
     def __init__(
@@ -122,16 +145,19 @@ class Recorder:
         stamp = self.started.strftime("%Y%m%dT%H%M%SZ")
         phone = hashlib.sha256(device.encode()).hexdigest()[:8]
         subject = f"s{request.subject:02d}_" if request.subject is not None else ""
+        #: the file's name as planned (another recording may take it first: see stop)
         self.name = f"{request.label}/{subject}{stamp}_{phone}.csv"
         self.path = self.folder / self.name
         self.samples = 0
         self.first: float | None = None
         self.last: float | None = None
+        IndexTable.read(self.folder)  # an index it could not add to refuses at once
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(
                 prefix=f".{self.path.name}.", suffix=".partial", dir=self.path.parent
             )
+            os.chmod(tmp, new_file_mode())  # as the index and any file the user makes
         except OSError as error:
             raise RecordingError(
                 f"cannot write into {self.path.parent}: {error.strerror or error}"
@@ -150,71 +176,182 @@ class Recorder:
         return self.duration_s >= self.max_s
 
     def add(self, rows: np.ndarray) -> None:
-        """Append rows (t [s], acc [g], gyro [rad/s]) as they were released."""
+        """Append rows (t [s], acc [g], gyro [rad/s]) as they were released.
+
+        Raises :class:`RecordingLost` when they cannot be written (the recording is over;
+        what was written stays in its temporary file, named in the reason)."""
         if not len(rows):
             return
         buffer = io.StringIO()
         np.savetxt(buffer, rows, fmt=["%.6f"] + ["%.9g"] * 6, delimiter=",")
-        self._handle.write(buffer.getvalue())
+        try:
+            self._handle.write(buffer.getvalue())
+        except OSError as error:
+            self._close_quietly()
+            raise RecordingLost(self._lost("cannot be written", error)) from None
         if self.first is None:
             self.first = float(rows[0, 0])
         self.last = float(rows[-1, 0])
         self.samples += len(rows)
 
     def stop(self) -> SavedRecording:
-        """Finish: the file renamed into place, its line added to the index."""
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-        self._handle.close()
+        """Finish: the file renamed into place under a name no other recording has, its line
+        added to the index.
+
+        Raises :class:`RecordingLost` when it cannot be saved or indexed, and
+        :class:`RecordingError` when nothing was recorded."""
+        try:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+            self._handle.close()
+        except OSError as error:
+            self._close_quietly()
+            raise RecordingLost(self._lost("could not be saved", error)) from None
         if self.samples == 0:
             self._tmp.unlink(missing_ok=True)
             raise RecordingError("nothing was recorded (no samples came while recording)")
-        os.replace(self._tmp, self.path)
-        self._add_to_index()
+        try:
+            with folder_lock(self.folder):
+                index = IndexTable.read(self.folder) or IndexTable.of_files(self.folder)
+                self.name = self._free_name(index.files())
+                self.path = self.folder / self.name
+                os.replace(self._tmp, self.path)
+                index.append(self._index_row())
+                write_text_atomic(self.folder / INDEX_FILE, index.text())
+        except (OSError, RecordingError) as error:
+            saved = self.path.is_file() and not self._tmp.exists()
+            what = f"saved but not added to {INDEX_FILE}" if saved else "could not be saved"
+            raise RecordingLost(self._lost(what, error)) from None
         return SavedRecording(self.name, self.request.label, self.samples, self.duration_s)
 
     def abort(self) -> None:
         """Drop the recording (its temporary file removed)."""
-        if not self._handle.closed:
-            self._handle.close()
+        self._close_quietly()
         self._tmp.unlink(missing_ok=True)
 
-    def _add_to_index(self) -> None:
-        index = self.folder / INDEX
-        rows: list[dict[str, str]] = []
-        columns = list(INDEX_COLUMNS)
-        if index.is_file():
-            with index.open(encoding="utf-8-sig", newline="") as handle:
-                reader = csv.DictReader(handle)
-                columns += [c for c in reader.fieldnames or [] if c not in columns]
-                rows = list(reader)
-        else:  # an index lists the whole data set: recordings already here stay in it
-            rows = [
-                {"file": path.relative_to(self.folder).as_posix(), "label": path.parent.name}
-                for pattern in ("*/*.csv", "*/*.csv.gz", "*/*.zip")
-                for path in sorted(self.folder.glob(pattern))
-                if not path.name.startswith(".") and path != self.path
-            ]
-        rate = (self.samples - 1) / self.duration_s if self.duration_s > 0 else ""
-        rows.append(
-            {
-                "file": self.name,
-                "label": self.request.label,
-                "subject": "" if self.request.subject is None else str(self.request.subject),
-                "placement": self.request.placement or "",
-                "device": self.device,
-                "session": self.session,
-                "platform": self.platform,
-                "started_utc": self.started.isoformat(timespec="seconds"),
-                "duration_s": f"{self.duration_s:.3f}",
-                "samples": str(self.samples),
-                "rate_hz": f"{rate:.2f}" if rate != "" else "",
-            }
-        )
-        text = io.StringIO()
-        writer = csv.DictWriter(
-            text, columns, restval="", extrasaction="ignore", lineterminator="\n"
-        )
-        writer.writeheader()
-        writer.writerows(rows)
-        write_text_atomic(index, text.getvalue())
+    def _close_quietly(self) -> None:
+        with contextlib.suppress(OSError):  # the failure that brought us here is reported
+            self._handle.close()
+
+    def _lost(self, what: str, error: Exception) -> str:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        kept = f" (what was recorded is in {self._tmp})" if self._tmp.exists() else ""
+        return f"recording {self.name} {what}: {reason}{kept}"
+
+    def _free_name(self, taken: set[str]) -> str:
+        stem = self.name.removesuffix(".csv")
+        for number in range(1, MAX_SAME_NAME + 1):
+            name = self.name if number == 1 else f"{stem}_{number}.csv"
+            if name not in taken and not (self.folder / name).exists():
+                return name
+        raise RecordingError(f"{MAX_SAME_NAME} recordings are named {self.name} already")
+
+    def _index_row(self) -> dict[str, str]:
+        rate = (self.samples - 1) / self.duration_s if self.duration_s > 0 else None
+        return {
+            "file": self.name,
+            "label": self.request.label,
+            "subject": "" if self.request.subject is None else str(self.request.subject),
+            "placement": self.request.placement or "",
+            "device": self.device,
+            "session": self.session,
+            "platform": self.platform,
+            "started_utc": self.started.isoformat(timespec="seconds"),
+            "duration_s": f"{self.duration_s:.3f}",
+            "samples": str(self.samples),
+            "rate_hz": "" if rate is None else f"{rate:.2f}",
+        }
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
+    """Hold the lock on ``folder`` (on the folder itself: no file is added) while a recording
+    takes its name and the index is rewritten; another process holding it longer than
+    ``wait_s`` is an error."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise RecordingError(
+                        f"another program has held {folder} locked for {wait_s:g} s"
+                    ) from None
+                time.sleep(0.01)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
+
+
+@dataclass
+class IndexTable:
+    """The index as written: the user's header spelling, rows and fields kept as they are;
+    columns are found by name as the reader finds them (:func:`column_key`)."""
+
+    header: list[str]
+    rows: list[list[str]]
+
+    @classmethod
+    def read(cls, folder: Path) -> IndexTable | None:
+        """The folder's index, None where it has none (or an empty one); one that cannot be
+        read or has no ``file`` column raises :class:`RecordingError`."""
+        path = folder / INDEX_FILE
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as error:
+            raise RecordingError(f"cannot read {path}: {error}") from None
+        try:
+            rows = [row for row in csv.reader(io.StringIO(text, newline="")) if any(row)]
+        except csv.Error as error:
+            raise RecordingError(f"cannot read {path}: {error}") from None
+        if not rows:
+            return None
+        table = cls(rows[0], rows[1:])
+        if table.column("file") is None:
+            raise RecordingError(f"{path} has no 'file' column: recordings cannot be added")
+        return table
+
+    @classmethod
+    def of_files(cls, folder: Path) -> IndexTable:
+        """A first index: every recording the folder holds, labelled by its folder (what
+        the reader takes from a folder without an index)."""
+        rows = []
+        for path in recording_files(folder):
+            label = path.parent.name if path.parent != folder else ""
+            rows.append([path.relative_to(folder).as_posix(), label])
+        return cls(["file", "label"], rows)
+
+    def column(self, key: str) -> int | None:
+        """The position of the column named ``key`` (the first, where named twice)."""
+        keys = [column_key(name) for name in self.header]
+        return keys.index(key) if key in keys else None
+
+    def files(self) -> set[str]:
+        """The file names the index lists."""
+        at = self.column("file")
+        return {row[at].strip() for row in self.rows if at < len(row)}
+
+    def append(self, values: dict[str, str]) -> None:
+        """Add a row; columns the index lacks are added (existing rows get empty fields;
+        a row with more fields than the header is kept as it is)."""
+        width = len(self.header)
+        self.header += [key for key in values if self.column(key) is None]
+        self.rows = [row + [""] * (len(self.header) - len(row)) if len(row) <= width else row
+                     for row in self.rows]  # fmt: skip
+        row = [""] * len(self.header)
+        for key, value in values.items():
+            row[self.column(key)] = value
+        self.rows.append(row)
+
+    def text(self) -> str:
+        """The index as CSV text."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(self.header)
+        writer.writerows(self.rows)
+        return out.getvalue()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
@@ -23,8 +24,16 @@ from harlite.runtime.sensorcsv import ParsedRows
 from harlite.runtime.sources import LineFeed
 from harlite.runtime.stream import Prediction, StreamClassifier
 from harlite.serve.feed import Event, EventFeed
-from harlite.serve.recorder import Recorder, RecordingError, RecordingRequest, SavedRecording
+from harlite.serve.recorder import (
+    Recorder,
+    RecordingError,
+    RecordingLost,
+    RecordingRequest,
+    SavedRecording,
+)
 from harlite.serve.settings import ServeSettings
+
+log = logging.getLogger("harlite.serve")
 
 #: Bad rows listed per session (all are counted).
 LISTED_BAD_ROWS = 10
@@ -90,6 +99,7 @@ class LiveSession:
         self.warnings: list[str] = []
         self.refused: str | None = None  #: why classifying stopped (input below 10 Hz)
         self.recorder: Recorder | None = None
+        self.recording_error: str | None = None  #: why the last recording was lost
         self.recordings: list[SavedRecording] = []
         self.started = time.time()
         self.last_push = time.monotonic()
@@ -132,7 +142,7 @@ class LiveSession:
             return []
         self.counters.samples += len(parsed.rows)
         if self.recorder is not None:
-            self.recorder.add(parsed.rows)
+            self._record(parsed.rows)
         if self.refused is not None:
             return []
         try:
@@ -169,6 +179,7 @@ class LiveSession:
             raise RecordingError("recording is off: start harlite serve with --record-dir DIR")
         if self.recorder is not None:
             raise RecordingError("already recording: stop first")
+        self.recording_error = None
         self.recorder = Recorder(
             self.settings.record_dir,
             request,
@@ -180,11 +191,30 @@ class LiveSession:
 
     def stop_recording(self) -> SavedRecording:
         if self.recorder is None:
+            if self.recording_error:
+                raise RecordingError(f"not recording: {self.recording_error}")
             raise RecordingError("not recording")
         recorder, self.recorder = self.recorder, None
-        saved = recorder.stop()
+        try:
+            saved = recorder.stop()
+        except RecordingLost as lost:
+            self._recording_lost(str(lost))
+            raise
         self.recordings.append(saved)
         return saved
+
+    def _record(self, rows) -> None:
+        try:
+            self.recorder.add(rows)
+        except RecordingLost as lost:  # the recording is over; classifying goes on
+            self.recorder = None
+            self._recording_lost(str(lost))
+
+    def _recording_lost(self, reason: str) -> None:
+        """Say why a recording was lost: on the page, in the state and on the server's log."""
+        self.recording_error = reason
+        self._note_warnings([f"recording stopped: {reason}"])
+        log.error("%s", reason)
 
     # -- state ------------------------------------------------------------------------------
 
@@ -225,6 +255,7 @@ class LiveSession:
             "warnings": self.warnings,
             "refused": self.refused,
             "recording": recording,
+            "recording_error": self.recording_error,
             "recordings": [r.to_dict() for r in self.recordings[-5:]],
             "last": self.history[-1] if self.history else None,
         }
@@ -308,8 +339,9 @@ class SessionHub:
     def _published(self, session: LiveSession, predictions: list[Prediction]) -> None:
         self._publish_predictions(session, predictions)
         if session.recorder is not None and session.recorder.full:
-            saved = session.stop_recording()
-            session.warnings.append(f"recording {saved.file} stopped at --max-record-s")
+            with contextlib.suppress(RecordingError):  # a lost one is in the session's state
+                saved = session.stop_recording()
+                session.warnings.append(f"recording {saved.file} stopped at --max-record-s")
         self.feed.publish(Event("session", session.state()))
 
     # -- time -------------------------------------------------------------------------------

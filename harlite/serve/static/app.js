@@ -105,6 +105,8 @@ function showSession(session, ended = false) {
     text(status, "recording is off (start the server with --record-dir DIR)");
   } else if (recording) {
     text(status, `recording ${recording.label}: ${recording.duration_s.toFixed(1)} s, ${recording.samples} samples`);
+  } else if (session.recording_error) {
+    text(status, `recording stopped: ${session.recording_error}`);
   } else if (session.recordings.length) {
     const last = session.recordings[session.recordings.length - 1];
     text(status, `saved ${last.file} (${last.duration_s.toFixed(1)} s)`);
