@@ -63,9 +63,10 @@ Series = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 class ExportFiles:
     """The CSV files of an export (a folder, a zip, or one CSV: phyphox's single-set export),
-    read with bounded memory."""
+    read with bounded memory. A folder's CSVs are those in it and in its subfolders, or with
+    ``nested=False`` those in it and in its ``meta/`` folder (phyphox's) only."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, nested: bool = True) -> None:
         self.path = path
         self.bad: list[tuple[int, str, str]] = []
         if path.is_file() and path.suffix.lower() == ".csv":
@@ -73,9 +74,10 @@ class ExportFiles:
             self.members = {path.name: path}
             return
         if path.is_dir():
+            inner = path.glob("*/*.csv") if nested else path.glob("meta/*.csv")
             self.members: dict[str, Member] = {
                 p.relative_to(path).as_posix(): p
-                for p in sorted([*path.glob("*.csv"), *path.glob("*/*.csv")])
+                for p in sorted([*path.glob("*.csv"), *inner])
                 if p.is_file()
             }
             return
@@ -542,9 +544,10 @@ class PhyphoxSource:
 # --- telling exports apart -----------------------------------------------------------------
 
 
-def export_kind(path: Path) -> str | None:
+def export_kind(path: Path, nested: bool = True) -> str | None:
     """``"sensorlogger"`` or ``"phyphox"`` for a folder, zip or lone CSV those apps export;
-    None for anything else (a plain CSV, a folder of recordings)."""
+    None for anything else (a plain CSV, a folder of recordings). ``nested=False``: a folder
+    is an export only if it holds the export's files itself (not in a subfolder)."""
     try:
         if path.is_file() and path.suffix.lower() == ".csv":
             return (
@@ -554,7 +557,7 @@ def export_kind(path: Path) -> str | None:
             )
         if not (path.is_dir() or (path.is_file() and zipfile.is_zipfile(path))):
             return None
-        files = ExportFiles(path)
+        files = ExportFiles(path, nested)
     except (DataError, OSError):
         return None
     keys = set(files.members)

@@ -8,7 +8,10 @@ import the training side.
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from pathlib import Path, PurePosixPath
 
 from harlite.runtime.sources import is_recording_folder
 
@@ -25,22 +28,82 @@ def column_key(name: str) -> str:
     return name.strip().lower()
 
 
+@dataclass
+class FolderWalk:
+    """What a recordings folder holds: its recordings (files and export folders, by the path
+    under the folder), and what was left out, each with the reason."""
+
+    files: list[Path] = field(default_factory=list)
+    refused: list[tuple[Path, str]] = field(default_factory=list)
+
+
 def recording_files(root: Path, limit: int | None = None, pattern: str | None = None) -> list[Path]:
-    """Recording files and Sensor Logger folders under ``root`` (those matching ``pattern``
-    where given), sorted, hidden ones and the index left out."""
-    found: list[Path] = []
-    taken: set[Path] = set()
-    for path in sorted(root.glob(pattern) if pattern else root.rglob("*")):
-        relative = path.relative_to(root)
-        if any(part.startswith(".") for part in relative.parts) or path.name == INDEX_FILE:
+    """Recording files and export folders under ``root`` (those matching ``pattern`` where
+    given), sorted, hidden ones and the index left out; see :func:`walk_recordings`."""
+    return walk_recordings(root, limit, pattern).files
+
+
+def walk_recordings(root: Path, limit: int | None = None, pattern: str | None = None) -> FolderWalk:
+    """Every recording under ``root``: files ending in :data:`RECORDING_SUFFIXES`, and
+    folders that hold an unzipped export themselves (each one recording, labelled by the
+    folder it is in), those matching ``pattern`` (a glob relative to ``root``) where given.
+
+    Links, to files and folders alike, are followed where they lead inside ``root``; a link
+    out of it, a broken link, a loop, and a second way to a file or folder already found are
+    left out and listed in ``refused`` (for the reader to report: nothing vanishes unsaid).
+    """
+    top = root.resolve()
+    walk = FolderWalk()
+    parts = PurePosixPath(pattern).parts if pattern else None
+    seen: dict[Path, Path] = {top: root}  # real path -> the path it was first found by
+    stack = [(root, PurePosixPath(), top, frozenset({top}))]
+    while stack:
+        folder, relative, here, ancestors = stack.pop()
+        try:
+            entries = sorted(entry.name for entry in os.scandir(folder))
+        except OSError as error:
+            walk.refused.append((folder, f"cannot be read: {error.strerror or error}"))
             continue
-        if taken.intersection(path.parents):
-            continue  # inside a Sensor Logger folder already taken
-        if (path.is_file() and path.name.lower().endswith(RECORDING_SUFFIXES)) or (
-            is_recording_folder(path)
-        ):
-            found.append(path)
-            taken.add(path)
-            if limit is not None and len(found) >= limit:
-                break
-    return found
+        below = []
+        for name in entries:
+            if name.startswith(".") or name == INDEX_FILE:
+                continue
+            path, real = folder / name, here / name
+            problem = None
+            if path.is_symlink():
+                real = path.resolve()
+                if not real.exists():
+                    problem = "a broken link"
+                elif real != top and top not in real.parents:
+                    problem = f"a link to {real}, outside the data set folder"
+            wanted = parts is None or _matches((*relative.parts, name), parts)
+            if not real.is_dir():
+                if not (wanted and name.lower().endswith(RECORDING_SUFFIXES)):
+                    continue
+            elif real in ancestors:
+                problem = problem or "a link to a folder that holds it (a loop)"
+            if problem is None and real in seen:
+                first = seen[real].relative_to(root).as_posix()
+                problem = f"the same {'folder' if real.is_dir() else 'file'} as {first} (a link)"
+            if problem is not None:
+                walk.refused.append((path, problem))
+                continue
+            seen[real] = path
+            if real.is_dir() and not (wanted and is_recording_folder(path, nested=False)):
+                below.append((path, relative / name, real, ancestors | {real}))
+                continue
+            walk.files.append(path)
+            if limit is not None and len(walk.files) >= limit:
+                return walk
+        stack += below
+    walk.files.sort(key=lambda path: path.relative_to(root).parts)
+    return walk
+
+
+def _matches(parts: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
+    """Whether a relative path matches a glob's parts (``**``: any number of folders)."""
+    if not pattern:
+        return not parts
+    if pattern[0] == "**":
+        return any(_matches(parts[i:], pattern[1:]) for i in range(len(parts) + 1))
+    return bool(parts) and fnmatchcase(parts[0], pattern[0]) and _matches(parts[1:], pattern[1:])

@@ -409,10 +409,12 @@ def paced(source, speed: float = 1.0, slice_s: float = 0.05) -> Iterator[ParsedR
             )
 
 
-def is_recording_folder(path: Path) -> bool:
+def is_recording_folder(path: Path, nested: bool = True) -> bool:
     """Whether a folder is one recording (an unzipped Sensor Logger or phyphox export) rather
-    than a folder of recordings."""
-    return path.is_dir() and export_kind(path) is not None
+    than a folder of recordings. ``nested=False``: only if it holds the export's files itself
+    (a data set's folders: ``WALKING/`` holding ``morning/`` and ``evening/`` exports is a
+    label folder, not one recording)."""
+    return path.is_dir() and export_kind(path, nested) is not None
 
 
 def open_source(path: str, options: InputOptions):

@@ -12,24 +12,33 @@ A recordings folder is one recording per file, in any format ``harlite stream`` 
   ``test``), per-file ``acc_unit``/``gyro_unit``/``time_unit``/``rate``, and any other columns
   (kept as the recording's extra fields).
 
-Without an index, every recording file under the folder is used; a file without a label
-column takes its folder's name as its label (``WALKING/rec1.csv``), and the subject is the
-number the subject pattern finds in its path (``s03/…``, ``user07_…``).
+Without an index, every recording under the folder is used
+(:func:`~harlite.runtime.recordings_folder.walk_recordings`: files, and unzipped exports each
+one recording; links followed only inside the folder). A recording without a label column
+or an index label takes its folder's name as its label (``WALKING/rec1.csv``,
+``s01/WALKING/morning/``), and the subject is the number the subject pattern finds in its
+path (``s03/…``, ``user07_…``). No file is read twice: paths are compared resolved.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import sys
 from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from harlite.errors import DataError
 from harlite.runtime.input_options import FORMATS
-from harlite.runtime.recordings_folder import INDEX_FILE, SETTINGS_FILES, column_key
+from harlite.runtime.recordings_folder import (
+    INDEX_FILE,
+    SETTINGS_FILES,
+    column_key,
+    walk_recordings,
+)
 from harlite.runtime.recordings_folder import recording_files as _recording_files
 from harlite.runtime.sensorcsv import ACC_UNITS, GYRO_UNITS, TIME_UNITS
 from harlite.runtime.sources import InputOptions, is_recording_folder
@@ -43,6 +52,8 @@ else:  # pragma: no cover - Python 3.10
 #: The subject number in a file's path: ``s01``, ``subject_3``, ``user07``, ``p12``…
 DEFAULT_SUBJECT_PATTERN = r"(?i)(?:^|[/_\-. ])(?:s|subject|user|u|p|participant)[_\- ]?(\d+)"
 SPLITS = ("train", "val", "test")
+#: The most digits a subject number may have (subjects are kept as 64-bit integers).
+MAX_SUBJECT_DIGITS = 9
 #: Index columns with a meaning; any other column is kept as an extra field.
 _UNIT_TABLES = {"acc_unit": ACC_UNITS, "gyro_unit": GYRO_UNITS, "time_unit": TIME_UNITS}
 INDEX_COLUMNS = ("file", "subject", "label", "placement", "split", "rate", *_UNIT_TABLES)
@@ -127,6 +138,8 @@ class DatasetSettings:
         ):
             if key in data:
                 values[key] = _text(data[key], path, key)
+        if "files" in values:
+            _check_files_pattern(values["files"], path)
         for key, table in _UNIT_TABLES.items():
             if key in values and values[key] not in table:
                 raise DataError(
@@ -288,21 +301,31 @@ def find_recordings(folder: DatasetFolder) -> list[Recording]:
 
 def _from_files(root: Path, settings: DatasetSettings) -> list[Recording]:
     pattern = re.compile(settings.subject_pattern)
+    walk = walk_recordings(root, pattern=settings.files)
+    if walk.refused:
+        path, reason = walk.refused[0]
+        more = f" (and {len(walk.refused) - 1} more)" if len(walk.refused) > 1 else ""
+        raise DataError(
+            f"{reason}{more}: a data set reads each recording once, from inside its folder "
+            "(links are followed only there); move or copy the recording in, or remove the "
+            "link",
+            path,
+        )
     recordings = []
-    for number, path in enumerate(_recording_files(root, pattern=settings.files), start=1):
+    for number, path in enumerate(walk.files, start=1):
         name = path.relative_to(root).as_posix()
-        parent = path.parent
-        label = parent.name if parent != root else None
+        label = _folder_label(name)
+        subject = _subject_from_path(name, pattern, settings)
         recordings.append(
             Recording(
                 path=path,
                 name=name,
                 number=number,
-                subject=_subject_from_path(name, pattern),
+                subject=subject,
                 label=label,
                 label_origin="folder" if label else None,
                 placement=settings.placement,
-                split=settings.split_of(_subject_from_path(name, pattern)),
+                split=settings.split_of(subject),
                 options=_input_options(settings),
                 extra={},
                 where=name,
@@ -314,25 +337,20 @@ def _from_files(root: Path, settings: DatasetSettings) -> list[Recording]:
 def _from_index(root: Path, index: Path, settings: DatasetSettings) -> list[Recording]:
     pattern = re.compile(settings.subject_pattern)
     rows = _read_index(index)
-    recordings, seen = [], {}
+    recordings: list[Recording] = []
+    seen: dict[Path, tuple[str, int]] = {}
     for number, (line, row) in enumerate(rows, start=1):
         where = f"{index.name} line {line}"
         name = row["file"].strip()
-        if not name:
-            raise DataError("empty file name", index, line, "file")
-        path = (root / name).resolve()
-        if root.resolve() not in path.parents:
-            raise DataError(f"{name!r} lies outside the data set folder", index, line, "file")
-        if not (path.is_file() or is_recording_folder(path)):
-            raise DataError(f"no such recording: {name}", index, line, "file")
-        if name in seen:
-            raise DataError(
-                f"{name} is listed twice (first on line {seen[name]})", index, line, "file"
-            )
-        seen[name] = line
+        path = _index_path(root, name, index, line)
+        if path in seen:
+            first, first_line = seen[path]
+            again = "listed twice" if first == name else f"the same file as {first}"
+            raise DataError(f"{name} is {again} (line {first_line})", index, line, "file")
+        seen[path] = (name, line)
         subject_text = row.get("subject", "").strip()
         if subject_text:
-            subject = _subject_number(subject_text)
+            subject = _subject_number(subject_text, index, line, "subject")
             if subject is None:
                 raise DataError(
                     f"subject {subject_text!r} has no number (use e.g. 7 or s07)",
@@ -341,13 +359,17 @@ def _from_index(root: Path, index: Path, settings: DatasetSettings) -> list[Reco
                     "subject",
                 )
         else:
-            subject = _subject_from_path(name, pattern)
+            subject = _subject_from_path(name, pattern, settings, index)
         split = row.get("split", "").strip() or settings.split_of(subject)
         if split is not None and split not in SPLITS:
             raise DataError(
                 f"split must be {', '.join(SPLITS)}, not {split!r}", index, line, "split"
             )
         label = settings.class_of(row.get("label", "").strip() or None)
+        origin = where if label else None
+        if not row.get("label", "").strip():  # no label given: the LABEL/ folder's, if any
+            label = _folder_label(os.path.normpath(name))
+            origin = "folder" if label else None
         recordings.append(
             Recording(
                 path=path,
@@ -355,7 +377,7 @@ def _from_index(root: Path, index: Path, settings: DatasetSettings) -> list[Reco
                 number=number,
                 subject=subject,
                 label=label,
-                label_origin=where if label else None,
+                label_origin=origin,
                 placement=row.get("placement", "").strip() or settings.placement,
                 split=split,
                 options=_input_options(settings, row, index, line),
@@ -366,13 +388,36 @@ def _from_index(root: Path, index: Path, settings: DatasetSettings) -> list[Reco
     return recordings
 
 
+def _index_path(root: Path, name: str, index: Path, line: int) -> Path:
+    """The recording an index row names, resolved (links followed, ``.`` and ``..`` gone):
+    it must lie inside the data set folder."""
+    if not name:
+        raise DataError("empty file name", index, line, "file")
+    path = (root / name).resolve()
+    if root.resolve() not in path.parents:
+        raise DataError(f"{name!r} lies outside the data set folder", index, line, "file")
+    if not (path.is_file() or is_recording_folder(path)):
+        raise DataError(f"no such recording: {name}", index, line, "file")
+    return path
+
+
 def _read_index(index: Path) -> list[tuple[int, dict[str, str]]]:
     """The index's rows with their line numbers; the header must name ``file``."""
     try:
         text = index.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise DataError("not UTF-8 text", index) from None
+    if "\0" in text:
+        line = text.count("\n", 0, text.index("\0")) + 1
+        raise DataError("a NUL byte: not a text CSV", index, line)
     reader = csv.reader(text.splitlines())
+    try:
+        return _index_rows(reader, index)
+    except csv.Error as error:
+        raise DataError(f"not a readable CSV: {error}", index, reader.line_num) from None
+
+
+def _index_rows(reader, index: Path) -> list[tuple[int, dict[str, str]]]:
     rows: list[tuple[int, dict[str, str]]] = []
     header: list[str] | None = None
     for fields_ in reader:
@@ -442,15 +487,52 @@ def _input_options(
     )
 
 
-def _subject_number(text: str) -> int | None:
+def _folder_label(name: str) -> str | None:
+    """The label a recording's folder gives it: ``WALKING/s01.csv`` is ``WALKING`` (None at
+    the top of the data set)."""
+    parent = PurePosixPath(name).parent
+    return parent.name if parent.parts else None
+
+
+def _subject_number(
+    text: str, path: Path | None, line: int | None = None, key: str | None = None
+) -> int | None:
+    """The last number in ``text`` (None: none), of at most MAX_SUBJECT_DIGITS digits."""
     digits = re.findall(r"\d+", text)
-    return int(digits[-1]) if digits else None
+    if not digits:
+        return None
+    if len(digits[-1].lstrip("0")) > MAX_SUBJECT_DIGITS:
+        raise DataError(
+            f"subject number {digits[-1][:12]}… has more than {MAX_SUBJECT_DIGITS} digits",
+            path,
+            line,
+            key,
+        )
+    return int(digits[-1])
 
 
-def _subject_from_path(name: str, pattern: re.Pattern) -> int:
-    """The subject the pattern finds in the path, 0 where it finds none."""
+def _subject_from_path(
+    name: str, pattern: re.Pattern, settings: DatasetSettings, where: Path | None = None
+) -> int:
+    """The subject the pattern's first group finds in the path, 0 where it finds none."""
     match = pattern.search(name)
-    return int(match.group(1)) if match else 0
+    if match is None:
+        return 0
+    source, key = settings.source or where, "subject_pattern"
+    if match.group(1) is None:
+        raise DataError(
+            f"matches {name!r} without its group (an optional group, after ? or |): make the "
+            "group required, as in s(\\d+)",
+            source,
+            None,
+            key,
+        )
+    subject = _subject_number(match.group(1), source, None, key)
+    if subject is None:
+        raise DataError(
+            f"its group finds {match.group(1)!r} in {name!r}: no number", source, None, key
+        )
+    return subject
 
 
 def _check_subjects(recordings: list[Recording], root: Path) -> list[Recording]:
@@ -490,14 +572,55 @@ def _load_settings(path: Path) -> dict[str, Any]:
             data = json.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as error:
         raise DataError(f"not valid {path.suffix[1:].upper()}: {error}", path) from None
+    except ValueError:  # an integer longer than Python converts (sys.int_info)
+        raise _long_number_error(path) from None
+    except RecursionError:
+        raise DataError("nested too deeply", path) from None
     if not isinstance(data, dict):
         raise DataError("expected a table of settings", path)
     return data
 
 
+def _long_number_error(path: Path) -> DataError:
+    """The error for a settings file holding an integer too long to read, naming its line
+    and key."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    limit = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 4300
+    found = next((m for m in re.finditer(r"\d+", text) if len(m.group()) > limit), None)
+    if found is None:
+        return DataError("a number too long to read", path)
+    before = text[: found.start()]
+    keys = re.findall(r'(?m)^\s*([A-Za-z0-9_\-]+)\s*=|"([^"\\]*)"\s*:', before)
+    key = next((a or b for a, b in reversed(keys)), None)
+    digits = len(found.group())
+    return DataError(f"a number of {digits:,} digits", path, before.count("\n") + 1, key)
+
+
+def _brief(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+def _check_files_pattern(pattern: str, path: Path) -> None:
+    """``files`` is a glob under the recordings folder: not empty, not absolute, no ``..``."""
+    parts = PurePosixPath(pattern).parts
+    if not pattern.strip():
+        raise DataError("an empty pattern", path, None, "files")
+    if PurePosixPath(pattern).is_absolute() or PureWindowsPath(pattern).anchor:
+        raise DataError(
+            f"{pattern!r} is absolute: give a pattern relative to the recordings folder "
+            '(e.g. s*/*.csv), and the folder itself with recordings = "…"',
+            path,
+            None,
+            "files",
+        )
+    if ".." in parts:
+        raise DataError(f"{pattern!r} leaves the recordings folder ('..')", path, None, "files")
+
+
 def _text(value: Any, path: Path, key: str) -> str:
     if not isinstance(value, str):
-        raise DataError(f"expected text, not {value!r}", path, None, key)
+        raise DataError(f"expected text, not {_brief(value)}", path, None, key)
     return value
 
 
@@ -505,9 +628,13 @@ def _positive(value: Any, path: Path | None, key: str, line: int | None = None) 
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise DataError(f"expected a number, not {value!r}", path, line, key) from None
-    if not number > 0 or number == float("inf"):
-        raise DataError(f"must be a positive number, not {value!r}", path, line, key)
+        raise DataError(f"expected a number, not {_brief(value)}", path, line, key) from None
+    except OverflowError:  # an integer beyond any float
+        number = float("inf")
+    if number == float("inf"):
+        raise DataError(f"too large a number: {_brief(value)}", path, line, key)
+    if not number > 0:
+        raise DataError(f"must be a positive number, not {_brief(value)}", path, line, key)
     return number
 
 
@@ -519,9 +646,15 @@ def _text_list(value: Any, path: Path, key: str) -> tuple[str, ...]:
 
 def _subject_list(value: Any, path: Path, key: str) -> tuple[int, ...]:
     if not isinstance(value, list) or not all(
-        isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value
+        isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 10**MAX_SUBJECT_DIGITS
+        for v in value
     ):
-        raise DataError("expected a list of subject numbers", path, None, key)
+        raise DataError(
+            f"expected a list of subject numbers (at most {MAX_SUBJECT_DIGITS} digits)",
+            path,
+            None,
+            key,
+        )
     return tuple(value)
 
 
