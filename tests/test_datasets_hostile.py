@@ -94,6 +94,8 @@ def test_numbers_too_large_for_their_use_are_refused_by_key(tmp_path):
     root = two_classes(tmp_path)
     (root / "dataset.toml").write_text("rate = " + "9" * 400 + "\n")
     assert "field 'rate': too large" in refused(root)
+    (root / "dataset.toml").write_text("rate = 0x" + "f" * 5000 + "\n")  # hex: no digit limit
+    assert "field 'rate': too large" in refused(root)
     (root / "dataset.toml").write_text("test_subjects = [" + "9" * 40 + "]\n")
     assert "field 'test_subjects'" in refused(root)
     (root / "dataset.toml").unlink()

@@ -597,7 +597,11 @@ def _long_number_error(path: Path) -> DataError:
 
 
 def _brief(value: Any) -> str:
-    text = repr(value)
+    """``value`` for a message: at most 40 characters."""
+    try:
+        text = repr(value)
+    except ValueError:  # an integer too long to write out (sys.int_info)
+        return "an integer too long to write out"
     return text if len(text) <= 40 else text[:40] + "…"
 
 
