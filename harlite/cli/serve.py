@@ -105,7 +105,16 @@ def _model_options(command):
     type=click.IntRange(min=1024),
     default=4 << 20,
     show_default=True,
-    help="Largest request body in bytes.",
+    help="Largest request body or MQTT message, in bytes.",
+)
+@click.option(
+    "--client-timeout",
+    type=float,
+    default=10.0,
+    show_default=True,
+    callback=positive_number,
+    help="Seconds a client has to send a request's headers, and then its body; slower "
+    "or idle connections are closed.",
 )
 @click.option(
     "--max-record-s",
@@ -145,6 +154,7 @@ def serve(bundle, **options) -> None:
         max_body_bytes=options["max_body"],
         max_record_s=options["max_record_s"],
         mqtt=tuple(options["mqtt_urls"]),
+        client_timeout_s=options["client_timeout"],
     )
     final = run_server(settings, on_ready=lambda host, port: _announce(settings, host, port))
     echo_err(f"stopped: {len(final['ended'])} sessions ended")

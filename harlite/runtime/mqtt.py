@@ -8,9 +8,9 @@ over TCP (``mqtt://``, port 1883; ``mqtts://``, TLS, 8883) or websockets (``mqtt
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import numpy as np
 
 from harlite.errors import HarliteError
-from harlite.runtime.push import PushAssembler, PushError, parse_push
+from harlite.runtime.push import MAX_PUSH_BYTES, PushAssembler, PushError, parse_push
 from harlite.runtime.sensorcsv import ParsedRows
 
 SCHEMES = {  # scheme: (transport, TLS, default port)
@@ -30,8 +30,50 @@ SCHEMES = {  # scheme: (transport, TLS, default port)
 #: Messages held between the client's thread and the reader; past this they are dropped
 #: (and counted): Sensor Logger publishes at QoS 0, at most once, anyway.
 QUEUE_LIMIT = 1000
+#: And the bytes they may hold (at least one message of the largest size taken).
+QUEUE_BYTES = 16 << 20
 NOT_A_PUSH = "not a Sensor Logger push"
+TOO_LARGE = "MQTT message too large"
 OTHER_SESSION = "from another phone or session (harlite serve shows several)"
+
+
+class MessageQueue:
+    """Messages handed from the MQTT client's thread to their reader, bounded: a message
+    over ``max_message_bytes`` (the largest push, as over HTTP) is refused, and one that
+    would take the queue past :data:`QUEUE_LIMIT` messages or :data:`QUEUE_BYTES` bytes is
+    dropped; both are counted (``too_large``, ``dropped``), never held."""
+
+    def __init__(self, max_message_bytes: int = MAX_PUSH_BYTES) -> None:
+        self.max_message_bytes = max_message_bytes
+        self.max_bytes = max(QUEUE_BYTES, max_message_bytes)
+        self.too_large = 0
+        self.dropped = 0
+        self._items: deque[bytes] = deque()
+        self._bytes = 0
+        self._ready = threading.Condition()
+
+    def offer(self, payload: bytes) -> bool:
+        """Queue a message (from any thread); whether it was taken."""
+        with self._ready:
+            if len(payload) > self.max_message_bytes:
+                self.too_large += 1
+                return False
+            if len(self._items) >= QUEUE_LIMIT or self._bytes + len(payload) > self.max_bytes:
+                self.dropped += 1
+                return False
+            self._items.append(payload)
+            self._bytes += len(payload)
+            self._ready.notify()
+            return True
+
+    def get(self, timeout: float = 0.0) -> bytes | None:
+        """The oldest message, waiting up to ``timeout`` seconds for one (None: none came)."""
+        with self._ready:
+            if not self._items and not self._ready.wait_for(lambda: self._items, timeout):
+                return None
+            payload = self._items.popleft()
+            self._bytes -= len(payload)
+            return payload
 
 
 @dataclass(frozen=True)
@@ -166,27 +208,27 @@ class MqttSource:
     ) -> None:
         self.idle_timeout = idle_timeout
         self.assembler = PushAssembler(platform)
-        self.messages_dropped = 0  #: messages dropped because they came faster than they were read
         self.messages = 0
-        self._queue: queue.Queue[bytes] = queue.Queue(maxsize=QUEUE_LIMIT)
-        self._subscriber = MqttSubscriber(url, self._offer)
+        self._queue = MessageQueue()
+        self._too_large = 0  # of them, reported as bad rows
+        self._subscriber = MqttSubscriber(url, self._queue.offer)
         self.name = str(self._subscriber.address)
         self._key: tuple[str, str] | None = None
 
-    def _offer(self, payload: bytes) -> None:
-        try:
-            self._queue.put_nowait(payload)
-        except queue.Full:
-            self.messages_dropped += 1
+    @property
+    def messages_dropped(self) -> int:
+        """Messages dropped because they came faster than they were read."""
+        return self._queue.dropped
 
     def __iter__(self) -> Iterator[ParsedRows]:
         last = time.monotonic()
         try:
             while True:
+                if self._queue.too_large > self._too_large:
+                    yield self._refused_too_large()
                 wait = 0.2 if self.assembler.pending else 1.0
-                try:
-                    body = self._queue.get(timeout=wait)
-                except queue.Empty:
+                body = self._queue.get(timeout=wait)
+                if body is None:
                     now = time.monotonic()
                     if self.idle_timeout is not None and now - last > self.idle_timeout:
                         yield self.assembler.finish()
@@ -200,6 +242,14 @@ class MqttSource:
                     yield parsed
         finally:
             self._subscriber.close()
+
+    def _refused_too_large(self) -> ParsedRows:
+        empty = np.empty((0, 7)), np.empty(0, np.int64)
+        count, self._too_large = self._queue.too_large - self._too_large, self._queue.too_large
+        detail = f"larger than {self._queue.max_message_bytes} bytes"
+        bad = [(self.messages + k, TOO_LARGE, detail) for k in range(1, count + 1)]
+        self.messages += count
+        return ParsedRows(*empty, None, bad)
 
     def _take(self, body: bytes) -> ParsedRows | None:
         empty = np.empty((0, 7)), np.empty(0, np.int64)

@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from harlite.runtime.clock import ACCEPT, HOLD, JUMPED, REFUSE, ClockGuard
 from harlite.runtime.input_options import DEFAULT_UNITS, SENSOR_LOGGER
 from harlite.runtime.sensorcsv import ParsedRows
-from harlite.runtime.windower import NON_FINITE
+from harlite.runtime.windower import DEFAULT_MAX_GAP_S, NON_FINITE
 
 #: Sensor names the models use: acceleration with gravity (Android), or acceleration without
 #: gravity plus gravity (iOS), and the gyroscope.
@@ -39,8 +41,19 @@ PLATFORMS = ("android", "ios")
 #: The longest id a message may carry (device and session ids are shown on the live page).
 MAX_ID_LENGTH = 128
 
+#: Message ids are below this (JavaScript's safe integers; the app counts from 0).
+MAX_MESSAGE_ID = 1 << 53
 #: Message ids given up on that are remembered (to count one that comes after all as late).
 MAX_GIVEN_UP = 1024
+#: The largest push body or MQTT message, in bytes (``harlite serve --max-body`` changes it
+#: for the server): a Sensor Logger batch of 10 s from every sensor at 100 Hz is about 1 MB.
+MAX_PUSH_BYTES = 4 << 20
+#: Samples of one sensor held at most while they wait for another sensor to align with
+#: (5 s at 1 kHz); older ones are bad rows.
+MAX_HELD_SAMPLES = 5000
+#: Names of unused sensors counted one by one; further names are counted together.
+MAX_IGNORED_NAMES = 32
+OTHER_SENSORS = "(other sensor names)"
 
 BAD_ENTRY = "bad push entry"
 BACKWARDS_IN_SENSOR = "timestamp repeated or went backwards"
@@ -107,6 +120,11 @@ def parse_push(body: bytes | str) -> PushMessage:
     except json.JSONDecodeError as error:
         where = f"line {error.lineno} column {error.colno}"
         raise PushError(f"not JSON: {error.msg} at {where}") from None
+    except PushError:
+        raise
+    except ValueError:  # the one other ValueError of json.loads
+        limit = sys.get_int_max_str_digits()
+        raise PushError(f"not a push: a whole number of more than {limit} digits") from None
     if not isinstance(data, dict):
         raise PushError(f"not a push: the body is a JSON {type(data).__name__}, not an object")
     payload = data.get("payload")
@@ -114,9 +132,11 @@ def parse_push(body: bytes | str) -> PushMessage:
         raise PushError("not a push: no 'payload' list")
     message_id = data.get("messageId")
     if message_id is not None and (
-        isinstance(message_id, bool) or not isinstance(message_id, int) or message_id < 0
+        isinstance(message_id, bool)
+        or not isinstance(message_id, int)
+        or not 0 <= message_id < MAX_MESSAGE_ID
     ):
-        raise PushError("'messageId' must be a whole number ≥ 0")
+        raise PushError(f"'messageId' must be a whole number in 0..{MAX_MESSAGE_ID - 1}")
     message = PushMessage(
         message_id=message_id,
         session_id=_identifier(data, "sessionId"),
@@ -132,7 +152,7 @@ def parse_push(body: bytes | str) -> PushMessage:
             continue
         name = name.lower()
         if name not in USED_SENSORS:
-            message.ignored[name[:40]] += 1
+            count_ignored(message.ignored, name[:40], 1)
             continue
         problem, sample = _sample(entry)
         if problem is not None:
@@ -150,6 +170,14 @@ def parse_push(body: bytes | str) -> PushMessage:
             np.array(entries, dtype=np.int64),
         )
     return message
+
+
+def count_ignored(counter: Counter, name: str, count: int) -> None:
+    """Count ``count`` entries of an unused sensor: by name for the first
+    :data:`MAX_IGNORED_NAMES` names, together beyond (a push may carry any names)."""
+    if name not in counter and len(counter) >= MAX_IGNORED_NAMES:
+        name = OTHER_SENSORS
+    counter[name] += count
 
 
 def _identifier(data: dict, key: str) -> str:
@@ -175,10 +203,17 @@ def _sample(entry: dict) -> tuple[str | None, tuple[float, tuple[float, float, f
         value = values.get(axis)
         if isinstance(value, bool) or not isinstance(value, int | float):
             return f"no numeric value {axis!r}", (0.0, (0.0, 0.0, 0.0))
-        xyz.append(float(value))
-    if not all(math.isfinite(v) for v in (float(time), *xyz)):
+        try:
+            xyz.append(float(value))
+        except OverflowError:  # a whole number beyond any float
+            return NON_FINITE, (0.0, (0.0, 0.0, 0.0))
+    try:
+        seconds = float(time)
+    except OverflowError:
         return NON_FINITE, (0.0, (0.0, 0.0, 0.0))
-    return None, (float(time), (xyz[0], xyz[1], xyz[2]))
+    if not all(math.isfinite(v) for v in (seconds, *xyz)):
+        return NON_FINITE, (0.0, (0.0, 0.0, 0.0))
+    return None, (seconds, (xyz[0], xyz[1], xyz[2]))
 
 
 @dataclass
@@ -194,28 +229,36 @@ class PushCounters:
 
 
 class _Series:
-    """A growing, time-ordered sensor series: (times [ns], xyz, entry lines)."""
+    """A growing, time-ordered sensor series: (times [ns], xyz, entry lines, arrival [s]),
+    with the clock guard that judges its samples and the samples it holds meanwhile."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_gap_s: float) -> None:
         self.times = np.empty(0)
         self.values = np.empty((0, 3))
         self.lines = np.empty(0, np.int64)
+        self.arrived = np.empty(0)  #: when each sample came (the assembler's clock)
         self.first: float | None = None  #: the first sample ever kept
+        self.guard = ClockGuard(max_gap_s)
+        #: samples the guard holds (times [ns], xyz, lines, where they came from)
+        self.held: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] = (
+            np.empty(0), np.empty((0, 3)), np.empty(0, np.int64), np.empty(0, object)
+        )  # fmt: skip
 
     @property
     def last(self) -> float | None:
         return float(self.times[-1]) if len(self.times) else None
 
-    def extend(self, times, values, lines) -> None:
+    def extend(self, times, values, lines, arrived: float) -> None:
         if len(times) and self.first is None:
             self.first = float(times[0])
         self.times = np.concatenate([self.times, times])
         self.values = np.concatenate([self.values, values])
         self.lines = np.concatenate([self.lines, lines])
+        self.arrived = np.concatenate([self.arrived, np.full(len(times), arrived)])
 
     def drop_before(self, index: int) -> None:
         self.times, self.values = self.times[index:], self.values[index:]
-        self.lines = self.lines[index:]
+        self.lines, self.arrived = self.lines[index:], self.arrived[index:]
 
     def at(self, times: np.ndarray) -> np.ndarray:
         """Values interpolated at ``times``, as the file reader does (np.interp, edges held)."""
@@ -227,8 +270,10 @@ class PushAssembler:
 
     Messages are taken in ``messageId`` order: one that comes early waits (at most
     ``reorder_wait_s`` seconds, or until ``max_pending`` messages wait) for the ones before
-    it; a duplicate is dropped. Each sensor's samples must go forward in time (others are
-    bad rows). Rows are released at the accelerometer's instants once the gyroscope (and
+    it; a duplicate is dropped. Each sensor's timestamps are judged as the CSV reader judges
+    a stream's (:class:`~harlite.runtime.clock.ClockGuard`: one that jumps ahead and is not
+    followed by others on its clock is refused, not believed) and must go forward in time
+    (others are bad rows). Rows are released at the accelerometer's instants once the gyroscope (and
     gravity, for acceleration without gravity) has samples past them, interpolated as the
     Sensor Logger file reader interpolates; accelerometer samples before the gyroscope's
     first are bad rows, as in the file reader. Bad rows are numbered by sample across the
@@ -239,7 +284,11 @@ class PushAssembler:
         reorder_wait_s: how long a gap in message ids is waited for.
         max_pending: messages held while waiting for a gap, at most.
         max_unaligned_s: accelerometer seconds held without a gyroscope sample to align
-            with; older ones are bad rows (a phone recording without its gyroscope).
+            with, in the phone's time and in arrival time; older ones are bad rows (a phone
+            recording without its gyroscope, or whose gyroscope stopped), as are any beyond
+            :data:`MAX_HELD_SAMPLES`.
+        max_gap_s: the longest step between a sensor's samples the clock guard takes at
+            once (a longer one is believed once samples after it agree).
     """
 
     def __init__(
@@ -248,6 +297,7 @@ class PushAssembler:
         reorder_wait_s: float = 2.0,
         max_pending: int = 64,
         max_unaligned_s: float = 5.0,
+        max_gap_s: float = DEFAULT_MAX_GAP_S,
     ) -> None:
         if platform not in PLATFORMS:
             raise ValueError(f"platform must be one of {', '.join(PLATFORMS)}, not {platform!r}")
@@ -262,7 +312,8 @@ class PushAssembler:
         self._next_id: int | None = None
         self._given_up: set[int] = set()  # ids of gaps given up on (a late one may come)
         self._pending: dict[int, tuple[PushMessage, float]] = {}
-        self._series = {name: _Series() for name in USED_SENSORS}
+        self._series = {name: _Series(max_gap_s) for name in USED_SENSORS}
+        self._now = 0.0  # the latest ``now`` given: when the samples taken arrived
         self._samples = 0  # entries numbered across the session
         self._bad: list[tuple[int, str, str]] = []
         #: what looks wrong with the phone's pushes, each said once
@@ -276,6 +327,7 @@ class PushAssembler:
     def add(self, message: PushMessage, now: float) -> ParsedRows:
         """Take one message (``now``: a monotonic clock, seconds); return the rows it
         releases."""
+        self._now = now
         self.counters.messages += 1
         ready: list[PushMessage] = []
         number = message.message_id
@@ -296,6 +348,7 @@ class PushAssembler:
 
     def tick(self, now: float) -> ParsedRows:
         """Give up on gaps older than ``reorder_wait_s``; return the rows that releases."""
+        self._now = now
         return self._release(self._in_order(now))
 
     def finish(self) -> ParsedRows:
@@ -347,8 +400,12 @@ class PushAssembler:
 
     def _release(self, messages: list[PushMessage], final: bool = False) -> ParsedRows:
         for message in messages:
-            self.counters.ignored.update(message.ignored)
+            for name, count in message.ignored.items():
+                count_ignored(self.counters.ignored, name, count)
             self._take(message)
+        if final:
+            for name, series in self._series.items():
+                self._refuse_held(name, series, series.guard.finish())
         rows, lines = self._aligned(final)
         bad, self._bad = self._bad, []
         return ParsedRows(rows, lines, None, bad)
@@ -365,27 +422,51 @@ class PushAssembler:
                 self.mode = USER
         for name, sensor in message.sensors.items():
             if name in (TOTAL, USER) and name != self.mode:
-                self.counters.ignored[name] += len(sensor.times)
+                count_ignored(self.counters.ignored, name, len(sensor.times))
                 continue
             self._append(name, sensor, base, where)
 
     def _append(self, name: str, sensor: SensorSeries, base: int, where: str) -> None:
+        """The message's samples of one sensor, judged by its clock guard with the ones it
+        held; the accepted ones that go forward are kept."""
         series = self._series[name]
-        times = sensor.times  # ns: interpolation weights in seconds since 1970 would be coarse
+        held_times, held_values, held_lines, held_where = series.held
+        times = np.concatenate([held_times, sensor.times])  # ns: seconds since 1970 are coarse
+        values = np.concatenate([held_values, sensor.values])
+        lines = np.concatenate([held_lines, base + sensor.entries])
+        wheres = np.concatenate([held_where, [f"{where}, entry {e}" for e in sensor.entries]])
+        verdict = series.guard.admit(sensor.times * self.time_scale)
+        for i in np.flatnonzero(verdict.status == REFUSE):
+            self._refused(name, int(lines[i]), verdict.reasons[i], wheres[i])
+        hold = verdict.status == HOLD
+        series.held = times[hold], values[hold], lines[hold], wheres[hold]
+        if hold.sum() > MAX_HELD_SAMPLES:  # a clock the guard can never settle on
+            self._refuse_held(name, series, series.guard.finish())
+        accept = np.flatnonzero(verdict.status == ACCEPT)
         last = series.last
-        previous = np.concatenate(([-np.inf if last is None else last], times[:-1]))
-        keep = times > np.maximum.accumulate(previous)
-        for entry in sensor.entries[~keep]:
-            self._bad.append(
-                (base + int(entry), BACKWARDS_IN_SENSOR, f"{where}, entry {entry} ({name})")
-            )
-        series.extend(times[keep], sensor.values[keep], base + sensor.entries[keep])
+        previous = np.concatenate(([-np.inf if last is None else last], times[accept][:-1]))
+        forward = times[accept] > np.maximum.accumulate(previous)
+        for i in accept[~forward]:
+            self._refused(name, int(lines[i]), BACKWARDS_IN_SENSOR, wheres[i])
+        kept = accept[forward]
+        series.extend(times[kept], values[kept], lines[kept], self._now)
+
+    def _refuse_held(self, name: str, series: _Series, verdict) -> None:
+        """The samples the guard held, refused (the guard's ``finish`` verdict)."""
+        _, _, lines, wheres = series.held
+        for line, reason, where in zip(lines, verdict.reasons, wheres, strict=True):
+            self._refused(name, int(line), reason, where)
+        series.held = np.empty(0), np.empty((0, 3)), np.empty(0, np.int64), np.empty(0, object)
+
+    def _refused(self, name: str, line: int, reason: str, where: str) -> None:
+        reason = JUMPED if reason == JUMPED else BACKWARDS_IN_SENSOR
+        self._bad.append((line, reason, f"{where} ({name})"))
 
     def _aligned(self, final: bool) -> tuple[np.ndarray, np.ndarray]:
         """Accelerometer rows whose gyroscope (and gravity) values are known."""
         empty = np.empty((0, 7)), np.empty(0, np.int64)
+        self._trim_unused()
         if self.mode is None:
-            self._trim_unused()
             return empty
         acc, gyro, gravity = self._series[self.mode], self._series[GYRO], self._series[GRAVITY]
         if gyro.first is None or (self.mode == USER and gravity.first is None):
@@ -404,7 +485,10 @@ class PushAssembler:
             horizon = gyro.last if self.mode == TOTAL else min(gyro.last, gravity.last)
             count = int(np.searchsorted(acc.times, horizon, side="right"))
         if count == 0:
-            acc.drop_before(len(acc.times) if final else 0)
+            if final:
+                acc.drop_before(len(acc.times))
+            else:
+                self._drop_unaligned(acc, final)
             return empty
         times, values, lines = acc.times[:count], acc.values[:count], acc.lines[:count]
         if self.mode == USER:
@@ -414,6 +498,7 @@ class PushAssembler:
         rows[:, 1:4] = values * self.acc_scale
         rows[:, 4:7] = gyro.at(times) * self.gyro_scale
         acc.drop_before(len(acc.times) if final else count)
+        self._drop_unaligned(acc, final)
         self._forget(float(times[-1]))
         return rows, lines
 
@@ -426,28 +511,43 @@ class PushAssembler:
             series.drop_before(keep_from)
 
     def _drop_unaligned(self, acc: _Series, final: bool) -> None:
-        """Acceleration with nothing to align it with: held ``max_unaligned_s`` seconds, then
-        (or at the end) bad rows."""
+        """Acceleration waiting for a gyroscope (or gravity) sample past it, none sent or the
+        sensor stopped: held ``max_unaligned_s`` seconds (of the phone's clock and of arrival
+        time) and :data:`MAX_HELD_SAMPLES` samples at most, then (or at the end) bad rows."""
         if not len(acc.times):
             return
-        missing = "gyroscope" if self._series[GYRO].first is None else "gravity"
-        old = acc.times < acc.times[-1] - self.max_unaligned_s / self.time_scale
+        gyro, gravity = self._series[GYRO], self._series[GRAVITY]
+        lags = gyro.first is not None and (gravity.last is None or gravity.last < gyro.last)
+        missing = "gravity" if self.mode == USER and lags else "gyroscope"
         if final:
-            old[:] = True
-        if old.any() and not self.warnings:
+            cut = len(acc.times)
+        else:
+            phone = acc.times[-1] - self.max_unaligned_s / self.time_scale
+            cut = max(
+                int(np.searchsorted(acc.times, phone, side="left")),
+                int(np.searchsorted(acc.arrived, self._now - self.max_unaligned_s, "left")),
+                len(acc.times) - MAX_HELD_SAMPLES,
+            )
+        if cut and not self.warnings:
             setting = "Gyroscope" if missing == "gyroscope" else "Gravity (or TotalAcceleration)"
             self.warnings.append(
                 f"the phone sends acceleration but no {missing}: turn on {setting} in Sensor "
                 "Logger's sensor list"
+                if (gyro if missing == "gyroscope" else gravity).first is None
+                else f"the phone's {missing} stopped while its acceleration goes on"
             )
         reason = f"no {missing} samples to align with"
-        self._bad += [(int(line), reason, "") for line in acc.lines[old]]
-        acc.drop_before(int(old.sum()))
+        self._bad += [(int(line), reason, "") for line in acc.lines[:cut]]
+        acc.drop_before(cut)
 
     def _trim_unused(self) -> None:
-        """Before any acceleration: keep only the last ``max_unaligned_s`` of the others."""
+        """Gyroscope and gravity samples no acceleration came for: before any acceleration,
+        only the last ``max_unaligned_s`` are kept; at most :data:`MAX_HELD_SAMPLES` ever."""
         for name in (GYRO, GRAVITY):
             series = self._series[name]
             if len(series.times):
-                cut = series.times[-1] - self.max_unaligned_s / self.time_scale
-                series.drop_before(int(np.searchsorted(series.times, cut, side="left")))
+                cut = len(series.times) - MAX_HELD_SAMPLES
+                if self.mode is None:
+                    phone = series.times[-1] - self.max_unaligned_s / self.time_scale
+                    cut = max(cut, int(np.searchsorted(series.times, phone, side="left")))
+                series.drop_before(max(cut, 0))

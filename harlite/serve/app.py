@@ -11,6 +11,11 @@ Routes:
 - ``POST /api/sessions/ID/record/start`` (``{"label": …, "subject": …, "placement": …}``),
   ``POST /api/sessions/ID/record/stop``: recording from the page.
 
+A request that changes state (every POST) sent by another site's page is refused (403): a
+browser says where a request comes from (``Sec-Fetch-Site``, ``Origin``); a phone's push
+says nothing and is taken. Routes that read JSON take only ``Content-Type:
+application/json`` (``/push``: or none), which no form of another site can send.
+
 aiohttp was chosen because one well-kept package gives the server, streaming responses for
 the feed and a client for tests and benchmarks, runs on every Raspberry Pi OS (pure-Python
 fallback where no wheel fits), and needs no separate ASGI server.
@@ -19,28 +24,33 @@ fallback where no wheel fits), and needs no separate ASGI server.
 from __future__ import annotations
 
 import asyncio
+import errno
 import hmac
 import json
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import resources
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from harlite.errors import HarliteError
+from harlite.runtime.mqtt import MessageQueue
+from harlite.serve.connections import ConnectionLimiter
 from harlite.serve.feed import Event
 from harlite.serve.recorder import RecordingError, RecordingRequest
 from harlite.serve.sessions import PushRefused, SessionHub
-from harlite.serve.settings import ServeSettings, is_loopback
+from harlite.serve.settings import MAX_CONNECTIONS, MAX_PAGES, ServeSettings, is_loopback
 
 log = logging.getLogger("harlite.serve")
 
 COOKIE = "harlite_token"
 #: Files the page may load, and their types.
 STATIC = {"app.js": "text/javascript", "style.css": "text/css"}
-#: Pages connected to the feed at once.
-MAX_PAGES = 32
 #: Seconds between comment lines on an idle feed (keeps proxies and browsers connected).
 KEEPALIVE_S = 15.0
 #: Seconds between checks for reordered pushes and idle sessions.
@@ -53,13 +63,64 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+#: Methods that change nothing (every other one is refused from another site).
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+#: Sec-Fetch-Site values of a request from the server's own page, or typed by the user.
+OWN_SITE = ("same-origin", "none")
+JSON = "application/json"
+#: What aiohttp calls a request without a Content-Type.
+NO_TYPE = "application/octet-stream"
+CSV_TYPES = ("text/csv", "text/plain")
+#: Connections waiting to be accepted (asyncio accepts up to as many at once).
+BACKLOG = 100
+#: MQTT messages handled per turn of the event loop (HTTP requests are served between).
+MQTT_BATCH = 8
+
+
+@dataclass
+class BodyBudget:
+    """Bytes of request bodies being received now, and the most allowed."""
+
+    limit: int
+    in_flight: int = 0
+
+
 HUB = web.AppKey("hub", SessionHub)
 SETTINGS = web.AppKey("settings", ServeSettings)
+LIMITER = web.AppKey("limiter", ConnectionLimiter)
+BODIES = web.AppKey("bodies", BodyBudget)
 
 
 def error(status: int, reason: str) -> web.Response:
     """A JSON error reply: ``{"error": reason}``."""
     return web.json_response({"error": reason}, status=status)
+
+
+def _cross_site(request: web.Request) -> str | None:
+    """Why a request that changes state looks sent by another site's page (None: it does
+    not; a phone or a script sends neither header)."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None and fetch_site.lower() not in OWN_SITE:
+        return f"Sec-Fetch-Site is {fetch_site[:40]!r}"
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        address = _address(origin)  # None: "null" (a file, a sandbox) or not a web origin
+        if address is None or address != _address(f"http://{request.host}", origin):
+            return f"Origin {origin[:80]!r} is not this server"
+    return None
+
+
+def _address(url: str, scheme_of: str | None = None) -> tuple[str, int] | None:
+    """(host, port) of an origin URL; a missing port is the default of the scheme of
+    ``scheme_of`` (the origin it is compared with) or its own."""
+    try:
+        parts = urlsplit(url)
+        scheme = urlsplit(scheme_of).scheme if scheme_of else parts.scheme
+        if scheme not in ("http", "https") or not parts.hostname:
+            return None
+        return parts.hostname, parts.port or (443 if scheme == "https" else 80)
+    except ValueError:
+        return None
 
 
 def _token_of(request: web.Request) -> str | None:
@@ -78,9 +139,24 @@ async def guard(request: web.Request, handler: Callable) -> web.StreamResponse:
     """Token and host checks, security headers, and errors as JSON (never a traceback)."""
     settings = request.app[SETTINGS]
     hub = request.app[HUB]
+    limiter = request.app[LIMITER]
+    limiter.request_started(request.transport)
+    try:
+        return await _guarded(request, handler, settings, hub)
+    finally:
+        limiter.request_done(request.transport)
+
+
+async def _guarded(request, handler, settings: ServeSettings, hub: SessionHub):
+    if request.method not in SAFE_METHODS and (why := _cross_site(request)) is not None:
+        hub.bad_requests["cross-site request"] += 1
+        return _secure(error(403, f"refused: a request from another site's page ({why})"))
     if settings.token is not None:
         given = _token_of(request)
-        if given is None or not hmac.compare_digest(given.encode(), settings.token.encode()):
+        # headers are read as UTF-8 with undecodable bytes kept as surrogates: compare bytes
+        if given is None or not hmac.compare_digest(
+            given.encode("utf-8", "surrogatepass"), settings.token.encode()
+        ):
             hub.bad_requests["no or wrong token"] += 1
             return _secure(
                 error(
@@ -99,9 +175,14 @@ async def guard(request: web.Request, handler: Callable) -> web.StreamResponse:
     except web.HTTPRequestEntityTooLarge:
         hub.bad_requests["body too large"] += 1
         response = error(413, f"the body is larger than {settings.max_body_bytes} bytes")
+    except PushRefused as refused:
+        response = error(refused.status, str(refused))
     except web.HTTPException as http_error:
         response = error(http_error.status, http_error.reason)
-    except (ConnectionResetError, asyncio.CancelledError):
+    except ConnectionResetError:  # the client went away (or its page closed) mid-request
+        hub.bad_requests["connection lost mid-request"] += 1
+        response = error(400, "connection lost")
+    except asyncio.CancelledError:
         raise
     except Exception as unexpected:  # a reply and one log line, never a traceback
         log.error(
@@ -131,15 +212,45 @@ def _host_name(host: str | None) -> str:
 # --- handlers ------------------------------------------------------------------------------
 
 
+async def read_body(request: web.Request, types: tuple[str, ...] = (JSON,)) -> bytes:
+    """The request's body, if its Content-Type is one of ``types`` (415 otherwise), its
+    bytes fit among the bodies being received now (503 otherwise) and it all arrives within
+    ``--client-timeout`` seconds (408 otherwise)."""
+    settings, hub, budget = request.app[SETTINGS], request.app[HUB], request.app[BODIES]
+    if request.content_type not in types:
+        hub.bad_requests["wrong content type"] += 1
+        raise PushRefused(415, f"the body must be {' or '.join(types)}")
+    size = request.content_length
+    if size is not None and size > settings.max_body_bytes:
+        raise web.HTTPRequestEntityTooLarge(max_size=settings.max_body_bytes, actual_size=size)
+    size = settings.max_body_bytes if size is None else size
+    if budget.in_flight + size > budget.limit:
+        hub.bad_requests["busy: too many bodies being received"] += 1
+        raise PushRefused(503, "too many requests are being received: send again shortly")
+    budget.in_flight += size
+    try:
+        return await asyncio.wait_for(request.read(), settings.client_timeout_s)
+    except asyncio.TimeoutError:
+        hub.bad_requests["body too slow"] += 1
+        raise PushRefused(
+            408, f"the body did not arrive within {settings.client_timeout_s:g} s"
+        ) from None
+    finally:
+        budget.in_flight -= size
+
+
 async def push(request: web.Request) -> web.Response:
     hub = request.app[HUB]
-    body = await request.read()
+    csv = request.content_type in CSV_TYPES
+    # JSON; or no Content-Type at all, from a raw client (a form always sends one)
+    json_types = (JSON,) if "Content-Type" in request.headers else (NO_TYPE,)
+    body = await read_body(request, CSV_TYPES if csv else json_types)
     platform = request.query.get("platform")
     if platform is not None and platform not in ("android", "ios"):
         hub.bad_requests["bad platform"] += 1
         return error(400, "platform must be android or ios")
     try:
-        if request.content_type in ("text/csv", "text/plain"):
+        if csv:
             device = request.query.get("device") or request.headers.get("X-Device-Id") or "csv"
             session = request.query.get("session") or "csv"
             if len(device) > 128 or len(session) > 128 or not (device + session).isprintable():
@@ -181,6 +292,7 @@ async def predictions(request: web.Request) -> web.Response:
 
 async def events(request: web.Request) -> web.StreamResponse:
     hub = request.app[HUB]
+    # A page whose connection closes ends here at once (the runner cancels its handler).
     if len(hub.feed.subscribers) >= MAX_PAGES:
         return error(503, f"{MAX_PAGES} pages are connected already")
     response = web.StreamResponse(
@@ -194,7 +306,7 @@ async def events(request: web.Request) -> web.StreamResponse:
         while True:
             try:
                 event = await asyncio.wait_for(subscriber.queue.get(), KEEPALIVE_S)
-            except TimeoutError:
+            except asyncio.TimeoutError:
                 await response.write(b": keepalive\n\n")
                 continue
             await response.write(event.to_sse())
@@ -209,12 +321,13 @@ async def record(request: web.Request) -> web.Response:
     hub = request.app[HUB]
     key, action = request.match_info["session"], request.match_info["action"]
     try:
+        body = await read_body(request)
         if action == "start":
             try:
-                body = await request.json()
-            except (json.JSONDecodeError, UnicodeDecodeError):
+                data = json.loads(body.decode("utf-8"))
+            except ValueError:  # not JSON, not UTF-8, a number of over 4,300 digits
                 raise RecordingError("the request must be a JSON object") from None
-            result = hub.start_recording(key, RecordingRequest.from_json(body))
+            result = hub.start_recording(key, RecordingRequest.from_json(data))
         else:
             result = hub.stop_recording(key)
     except RecordingError as refused:
@@ -227,8 +340,11 @@ async def record(request: web.Request) -> web.Response:
 
 def make_app(hub: SessionHub) -> web.Application:
     """The aiohttp application for ``hub``."""
-    app = web.Application(middlewares=[guard], client_max_size=hub.settings.max_body_bytes)
-    app[HUB], app[SETTINGS] = hub, hub.settings
+    settings = hub.settings
+    app = web.Application(middlewares=[guard], client_max_size=settings.max_body_bytes)
+    app[HUB], app[SETTINGS] = hub, settings
+    app[LIMITER] = ConnectionLimiter(connection_cap(), settings.client_timeout_s, hub.bad_requests)
+    app[BODIES] = BodyBudget(settings.bodies_in_flight_bytes)
     app.router.add_post("/push", push)
     app.router.add_get("/", page)
     app.router.add_get("/static/{name}", static)
@@ -244,11 +360,27 @@ def make_app(hub: SessionHub) -> web.Application:
 TICKER = web.AppKey("ticker", asyncio.Task)
 
 
+def connection_cap() -> int:
+    """:data:`MAX_CONNECTIONS`, or half of the process's open-file limit less the
+    :data:`BACKLOG` accepted at once when that is lower (the rest is for the recordings,
+    the model and MQTT)."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):  # no such limit on this system
+        return MAX_CONNECTIONS
+    if soft == resource.RLIM_INFINITY:
+        return MAX_CONNECTIONS
+    return max(1, min(MAX_CONNECTIONS, (soft - BACKLOG) // 2))
+
+
 async def _start_ticker(app: web.Application) -> None:
     async def tick() -> None:
         while True:
             await asyncio.sleep(TICK_S)
             try:
+                app[LIMITER].sweep()
                 app[HUB].tick()
             except Exception as unexpected:  # keep serving; say what failed
                 log.error("tick: %s: %s", type(unexpected).__name__, unexpected)
@@ -275,34 +407,89 @@ async def _run(hub: SessionHub, on_ready) -> dict:
     from harlite.runtime.mqtt import MqttSubscriber
 
     app = make_app(hub)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
+    settings = hub.settings
+    runner = web.AppRunner(
+        app,
+        access_log=None,
+        handle_signals=False,
+        shutdown_timeout=2.0,
+        handler_cancellation=True,  # a client gone: its handler (a page's feed) ends
+    )
     await runner.setup()
-    site = web.TCPSite(runner, hub.settings.host, hub.settings.port, reuse_address=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-    subscribers = []
+    subscribers, listener = [], None
     try:
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # the port really bound (0 → chosen)
-        for url in hub.settings.mqtt:
-            subscribers.append(
-                MqttSubscriber(url, lambda body: loop.call_soon_threadsafe(_from_mqtt, hub, body))
-            )
+        listener = await _listen(app[LIMITER].factory(runner.server), settings)
+        port = listener.sockets[0].getsockname()[1]  # the port really bound (0 → chosen)
+        intake = MqttIntake(hub, loop)
+        for url in settings.mqtt:
+            subscribers.append(MqttSubscriber(url, intake.offer))
         if on_ready is not None:
-            on_ready(hub.settings.host, port)
+            on_ready(settings.host, port)
         await stop.wait()
     finally:
         for subscriber in subscribers:
             subscriber.close()
+        if listener is not None:
+            listener.close()
         await runner.cleanup()
     return hub.state()
 
 
-def _from_mqtt(hub: SessionHub, body: bytes) -> None:
+async def _listen(factory, settings: ServeSettings) -> asyncio.AbstractServer:
+    """Listen on the settings' host and port; a plain error when that cannot be done."""
+    loop = asyncio.get_running_loop()
     try:
-        hub.push_json(body, source="mqtt")
-    except PushRefused as refused:
-        log.warning("mqtt message refused: %s", refused)
+        return await loop.create_server(
+            factory, settings.host, settings.port, reuse_address=True, backlog=BACKLOG
+        )
+    except OSError as failed:
+        where = f"[{settings.host}]" if ":" in settings.host else settings.host
+        why = os.strerror(failed.errno) if (failed.errno or 0) > 0 else failed.strerror
+        hint = " (another server is there: choose --port, or --port 0 for any free one)"
+        raise HarliteError(
+            f"cannot listen on {where}:{settings.port}: {why or failed}"
+            + (hint if failed.errno == errno.EADDRINUSE else "")
+        ) from None
+
+
+class MqttIntake:
+    """MQTT messages from the clients' threads to the hub: through one bounded
+    :class:`~harlite.runtime.mqtt.MessageQueue` (the size limit of HTTP bodies; too many,
+    dropped), taken on the event loop :data:`MQTT_BATCH` at a time; what was refused is
+    counted in the state's ``bad_request_reasons``."""
+
+    def __init__(self, hub: SessionHub, loop: asyncio.AbstractEventLoop) -> None:
+        self.hub, self.loop = hub, loop
+        self.queue = MessageQueue(hub.settings.max_body_bytes)
+        self._scheduled = threading.Event()
+
+    def offer(self, payload: bytes) -> None:
+        """In a client's thread: queue the message; wake the loop unless it is awake."""
+        self.queue.offer(payload)
+        if not self._scheduled.is_set():
+            self._scheduled.set()
+            self.loop.call_soon_threadsafe(self._take)
+
+    def _take(self) -> None:
+        self._scheduled.clear()
+        for _ in range(MQTT_BATCH):
+            body = self.queue.get()
+            if body is None:
+                break
+            try:
+                self.hub.push_json(body, source="mqtt")
+            except PushRefused as refused:
+                log.warning("mqtt message refused: %s", refused)
+        else:
+            self._scheduled.set()
+            self.loop.call_soon(self._take)
+        refused = {"mqtt message too large": self.queue.too_large,
+                   "mqtt messages dropped (queue full)": self.queue.dropped}  # fmt: skip
+        for reason, count in refused.items():
+            if count:
+                self.hub.bad_requests[reason] = count

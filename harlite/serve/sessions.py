@@ -92,7 +92,11 @@ class LiveSession:
         self.device, self.session, self.source, self.platform = device, session, source, platform
         self.settings = settings
         self.classifier = StreamClassifier(bundle, settings.classifier)
-        self.assembler = PushAssembler(platform, reorder_wait_s=settings.reorder_wait_s)
+        self.assembler = PushAssembler(
+            platform,
+            reorder_wait_s=settings.reorder_wait_s,
+            max_gap_s=settings.classifier.max_gap_s,
+        )
         self.lines = LineFeed(f"{device} (csv)")
         self.counters = SessionCounters()
         self.history: deque[dict] = deque(maxlen=settings.history)

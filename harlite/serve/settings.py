@@ -7,11 +7,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harlite.errors import SettingError
-from harlite.runtime.push import PLATFORMS
+from harlite.runtime.push import MAX_PUSH_BYTES, PLATFORMS
 from harlite.runtime.stream import ClassifierSettings
 
-#: A Sensor Logger batch of 10 s from every sensor at 100 Hz is about 1 MB of JSON.
-DEFAULT_MAX_BODY_BYTES = 4 << 20
+# The limits a server on a LAN holds to (README, "Security and trust", quotes these).
+#: The largest request body or MQTT message (``--max-body``).
+DEFAULT_MAX_BODY_BYTES = MAX_PUSH_BYTES
+#: Seconds a client has to send a request's headers (counted from when it connected or had
+#: its last reply: an idle connection is closed then too), and then again its body
+#: (``--client-timeout``).
+DEFAULT_CLIENT_TIMEOUT_S = 10.0
+#: Connections open at once (and at most half the process's open-file limit); a connection
+#: beyond closes the one that has waited longest for a request.
+MAX_CONNECTIONS = 256
+#: Bytes of request bodies received at once (each counted at its Content-Length, or at
+#: ``--max-body`` when sent in chunks); a push beyond them is answered 503 at once.
+BODIES_IN_FLIGHT_BYTES = 32 << 20
+#: Pages connected to the live feed at once.
+MAX_PAGES = 32
 
 
 def is_loopback(host: str) -> bool:
@@ -47,6 +60,8 @@ class ServeSettings:
             reload the state instead of the server holding more.
         max_record_s: the longest recording (it is saved and stopped then).
         mqtt: MQTT URLs to subscribe to (``mqtt://HOST:PORT/TOPIC``).
+        client_timeout_s: seconds a client has to send a request's headers, and then its
+            body (slower connections are closed, an idle one after as long).
     """
 
     bundle: Path
@@ -65,8 +80,11 @@ class ServeSettings:
     client_queue: int = 512
     max_record_s: float = 3600.0
     mqtt: tuple[str, ...] = ()
+    client_timeout_s: float = DEFAULT_CLIENT_TIMEOUT_S
 
     def __post_init__(self) -> None:
+        if self.host.startswith("[") and self.host.endswith("]"):  # an IPv6 URL's spelling
+            object.__setattr__(self, "host", self.host[1:-1])
         if self.token is not None and len(self.token) < 8:
             raise SettingError("token", "must be at least 8 characters (a guessable token is none)")
         if self.token is None and not self.allow_no_token and not is_loopback(self.host):
@@ -78,9 +96,14 @@ class ServeSettings:
             )
         if self.platform not in PLATFORMS:
             raise SettingError("platform", f"must be one of {', '.join(PLATFORMS)}")
-        for name in ("session_idle_s", "reorder_wait_s", "max_record_s"):
+        for name in ("session_idle_s", "reorder_wait_s", "max_record_s", "client_timeout_s"):
             if not getattr(self, name) > 0:
                 raise SettingError(name, "must be a positive number of seconds")
         for name in ("max_sessions", "max_body_bytes", "history", "client_queue"):
             if getattr(self, name) < 1:
                 raise SettingError(name, "must be at least 1")
+
+    @property
+    def bodies_in_flight_bytes(self) -> int:
+        """Bytes of request bodies received at once (at least one of the largest)."""
+        return max(BODIES_IN_FLIGHT_BYTES, self.max_body_bytes)
