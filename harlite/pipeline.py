@@ -233,7 +233,7 @@ def _stream(state: PipelineState, log: Log) -> None:
 
     subjects = list(state.config.val_subjects or ()) if state.config else []
     folder = state.out / "stream"
-    source, recording, title, window_label = _recording_to_stream(state, subjects, folder)
+    source, recording, title, window_label = _recording_to_stream(state.data_dir, subjects, folder)
     classifier = StreamClassifier(state.bundle_dir, window_label=window_label)
     kept = CollectingSink()
     summary = classify_recording(
@@ -257,16 +257,23 @@ def _stream(state: PipelineState, log: Log) -> None:
         log("  " + line)
 
 
-def _recording_to_stream(state: PipelineState, subjects: list[int], folder: Path):
+def _recording_to_stream(data_dir: Path, subjects: list[int], folder: Path):
     """(source, path, title, window-label rule) of a validation subject's recording: a
-    recordings folder's own file, or a HAPT experiment written as a stream CSV."""
+    recordings folder's own file, a HAPT experiment written as a stream CSV, or, for a
+    mixture, one of its first validation subject's part."""
     from harlite.runtime.sources import CsvSource, open_source
-    from harlite.train.datasets import RECORDINGS, detect_layout
+    from harlite.train.datasets import MIXTURE, RECORDINGS, detect_layout
+    from harlite.train.mixture import read_mixture
     from harlite.train.recording_meta import DatasetFolder, find_recordings
     from harlite.train.recordings import experiments, labelled_recording, write_stream_csv
 
-    if detect_layout(state.data_dir) == RECORDINGS:
-        dataset = DatasetFolder.locate(state.data_dir)
+    if detect_layout(data_dir) == MIXTURE:
+        mixture = read_mixture(data_dir)
+        part = mixture.part_of(subjects[0]) if subjects else mixture.parts[0]
+        own = [s - part.subject_offset for s in subjects if mixture.part_of(s) == part]
+        return _recording_to_stream(part.data, own, folder)
+    if detect_layout(data_dir) == RECORDINGS:
+        dataset = DatasetFolder.locate(data_dir)
         found = [r for r in find_recordings(dataset) if not subjects or r.subject in subjects]
         if not found:
             raise HarliteError("no recording of a validation subject to stream")
@@ -274,12 +281,12 @@ def _recording_to_stream(state: PipelineState, subjects: list[int], folder: Path
         source = open_source(str(chosen.path), chosen.options)
         title = f"subject {chosen.subject}, {chosen.name}"
         return source, chosen.path, title, dataset.settings.window_label
-    found = experiments(state.data_dir, subjects or None)
+    found = experiments(data_dir, subjects or None)
     if not found:
         raise HarliteError("no recording of a validation subject to stream")
     experiment = found[0]
     recording = folder / f"exp{experiment.experiment:02d}_user{experiment.user:02d}.csv"
-    raw, labels = labelled_recording(state.data_dir, experiment)
+    raw, labels = labelled_recording(data_dir, experiment)
     write_stream_csv(recording, raw, labels)
     title = f"subject {experiment.user}, experiment {experiment.experiment}"
     return CsvSource(recording), recording, title, "uniform"
@@ -372,7 +379,10 @@ def _bundle_section(state: PipelineState) -> list[str]:
         "## Bundle",
         "",
         f"`{state.bundle_dir.relative_to(state.out)}/`, default artefact "
-        f"`{manifest['default_artifact']}`.",
+        f"`{manifest['default_artifact']}`. The model was trained for phones carried: "
+        + (", ".join(manifest.get("training_domain", {}).get("placements", ())) or "not said")
+        + " (where the training data's phones were, and where placement augmentation "
+        "showed them).",
         "",
         "| artefact | size (bytes) | val accuracy | agrees with Keras |",
         "| --- | --- | --- | --- |",

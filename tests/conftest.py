@@ -14,6 +14,7 @@ from tests.builders import write_hapt, write_uci_har
 REPO = Path(__file__).resolve().parents[1]
 SHARED_HAPT = Path(os.environ.get("HARLITE_SHARED_HAPT", REPO.parent / "shared" / "data" / "hapt"))
 SHARED_SPSW = REPO.parent / "shared" / "data" / "sp-sw"
+SHARED_DIFRONZO = REPO.parent / "shared" / "data" / "difronzo-pocket"
 
 
 #: Cases generated per fuzz/property test, reported at the end of the run.
@@ -54,6 +55,15 @@ def shared_spsw() -> Path:
     if not (SHARED_SPSW / "DATA" / "executions_info.csv").is_file():
         pytest.skip(f"sp-sw recordings not found at {SHARED_SPSW} (CI has them in ../shared)")
     return REPO / "benchmarks" / "datasets" / "sp-sw-har.toml"
+
+
+@pytest.fixture
+def shared_difronzo() -> Path:
+    """The real difronzo-pocket recordings (a Galaxy S8 in a trouser pocket, five
+    activities; skips when absent)."""
+    if not (SHARED_DIFRONZO / "exp01_user01.csv").is_file():
+        pytest.skip(f"difronzo-pocket not found at {SHARED_DIFRONZO} (CI has it in ../shared)")
+    return SHARED_DIFRONZO
 
 
 @pytest.fixture

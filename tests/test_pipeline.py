@@ -52,3 +52,29 @@ def test_a_failing_stage_is_named_and_earlier_work_kept(tiny_hapt, tmp_path):
     report = (out / "report.md").read_text()
     assert "Stopped: stage **train** failed" in report
     assert "## Data" in report  # the data stage's figures are kept
+
+
+def test_a_mixture_file_is_taken_as_data(tiny_hapt, tmp_path):
+    """`--data` takes a mixture .toml (the shipped default's data), not only a folder."""
+    mixture = tmp_path / "mix.toml"
+    mixture.write_text(f'[[parts]]\ndata = "{tiny_hapt}"\nplacement = "waist"\n')
+    out = tmp_path / "pipeline"
+    result = CliRunner().invoke(
+        cli, ["pipeline", "--quick", "--data", str(mixture), "--out", str(out)]
+    )
+    assert "is a file" not in result.output
+    assert "stage 'train' failed" in result.output  # the data stage read it; tiny: no 27-30
+    assert "(mixture)" in (out / "report.md").read_text()
+
+
+def test_the_stream_stage_finds_a_validation_recording_in_a_mixture(
+    shared_hapt, shared_spsw, tmp_path
+):
+    from harlite.pipeline import _recording_to_stream
+    from tests.conftest import REPO
+
+    anywhere = REPO / "benchmarks" / "datasets" / "anywhere.toml"
+    _, waist, title, _ = _recording_to_stream(anywhere, [27, 1016], tmp_path)
+    assert "subject 27" in title and waist.is_file()
+    _, pocket, title, rule = _recording_to_stream(anywhere, [1016], tmp_path)
+    assert "subject 16" in title and pocket.name.startswith("s16") and rule == "majority"

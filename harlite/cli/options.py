@@ -190,6 +190,17 @@ def _smoothing(ctx: click.Context, param: click.Parameter, value: str | None):
     return value
 
 
+placement_option = click.option(
+    "--placement",
+    type=click.Choice(["auto", "pocket", "waist"]),
+    default="auto",
+    show_default=True,
+    help="Where the phone is carried: auto (found from the stream's walking), pocket or waist. "
+    "In a trouser pocket sitting and lying look alike, and LAYING is answered SITTING "
+    "(docs/placement.md).",
+)
+
+
 _MODEL_AND_INPUT_OPTIONS = [
     click.option("--artifact", help="Artefact to run (default: the manifest's default)."),
     click.option(
@@ -267,6 +278,7 @@ _MODEL_AND_INPUT_OPTIONS = [
         help="Classify input slower than 10 Hz (with a warning) instead of refusing it: its "
         "samples are too far apart for the model's windows, so expect poor accuracy.",
     ),
+    placement_option,
 ]
 
 
@@ -343,6 +355,7 @@ def classifier_settings(options: dict, batch_size: int = 1):
         batch_size=batch_size,
         window_label=options["window_label"],
         allow_low_rate=options["allow_low_rate"],
+        placement=options.get("placement", "auto"),
     )
 
 

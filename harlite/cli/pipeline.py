@@ -13,8 +13,10 @@ from harlite.cli.options import ProgressBar, epoch_progress
 @click.option(
     "--data",
     "data_dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="HAPT raw folder (default: download UCI HAPT).",
+    type=click.Path(exists=True, path_type=Path),
+    help="HAPT raw folder, a recordings folder or its dataset.toml, or a mixture .toml such "
+    "as benchmarks/datasets/anywhere.toml, the shipped default's data (default: download "
+    "UCI HAPT).",
 )
 @click.option("--preset", default="lstm", show_default=True, help="Model preset to train.")
 @click.option(

@@ -11,6 +11,7 @@ from harlite.cli.options import (
     bundle_path,
     classifier_settings,
     echo_err,
+    placement_option,
     positive_number,
 )
 from harlite.errors import HarliteError
@@ -84,6 +85,7 @@ def _model_options(command):
     help="Seconds without samples after which windows restart.",
 )
 @click.option("--allow-low-rate", is_flag=True, help="Classify phones pushing below 10 Hz.")
+@placement_option
 @click.option(
     "--session-timeout",
     type=float,

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -75,22 +77,16 @@ def classify_task(task: RecordingTask, key: str, files: dict[str, bytes]) -> dic
         return {"error": str(error), "pid": os.getpid()}
 
 
-def run_ray(
-    tasks: list[RecordingTask],
-    address: str | None = None,
-    workers: int | None = None,
-    progress: Progress | None = None,
-) -> BatchResult:
-    """Run tasks on Ray; at most ``workers`` at a time (default: the cluster's CPUs)."""
+@contextmanager
+def ray_session(address: str | None = None, workers: int | None = None) -> Iterator[Any]:
+    """The ``ray`` module, connected: to the cluster at ``address``, or to a local Ray started
+    here with ``workers`` CPUs (default: all) and shut down on leaving, watched by
+    :mod:`harlite.reaper` so that its processes end with this one even after a ``kill -9``.
+    An already connected Ray is used as it is."""
     ray = _ray()
-    result = BatchResult()
-    if not tasks:
-        return result
     started_here = not ray.is_initialized()
     watchdog = None
     if started_here and not address:
-        # A local cluster's helper processes can outlive a driver killed without warning:
-        # a watchdog ends them however this process ends.
         watchdog = reaper.watch()
     if started_here:
         options: dict[str, Any] = {
@@ -104,6 +100,24 @@ def run_ray(
             options["num_cpus"] = workers or os.cpu_count()
         ray.init(**options)
     try:
+        yield ray
+    finally:
+        if started_here:
+            ray.shutdown()
+        reaper.release(watchdog)
+
+
+def run_ray(
+    tasks: list[RecordingTask],
+    address: str | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> BatchResult:
+    """Run tasks on Ray; at most ``workers`` at a time (default: the cluster's CPUs)."""
+    result = BatchResult()
+    if not tasks:
+        return result
+    with ray_session(address, workers) as ray:
         limit = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         first = tasks[0]
         key = model_key(first.bundle, first.settings)
@@ -129,8 +143,3 @@ def run_ray(
                     record_error(result, task, outcome["error"], progress)
                 else:
                     record_success(result, task, outcome["record"], progress)
-    finally:
-        if started_here:
-            ray.shutdown()
-        reaper.release(watchdog)
-    return result

@@ -19,6 +19,8 @@ from harlite.runtime.backend_choice import AUTO, BackendChoice, choose_backend
 from harlite.runtime.bundle import Bundle
 from harlite.runtime.clock import BACKWARDS, REPEATED
 from harlite.runtime.domain import DomainCheck
+from harlite.runtime.placement import AUTO as AUTO_PLACEMENT
+from harlite.runtime.placement import PLACEMENTS, PlacementRule, window_gravity
 from harlite.runtime.smoothing import Smoother, parse_smoothing
 from harlite.runtime.windower import (
     ACC_LIMIT_G,
@@ -75,6 +77,9 @@ class ClassifierSettings:
             folder uses the same rule).
         allow_low_rate: classify input slower than 10 Hz (with a warning) instead of
             refusing it.
+        placement: where the phone is carried: ``auto`` (found from the stream's walking),
+            ``pocket`` or ``waist``; in a pocket, LAYING is answered SITTING
+            (:mod:`harlite.runtime.placement`).
     """
 
     artifact: str | None = None
@@ -86,6 +91,7 @@ class ClassifierSettings:
     batch_size: int = 1
     window_label: str = "uniform"
     allow_low_rate: bool = False
+    placement: str = AUTO_PLACEMENT
 
     def __post_init__(self) -> None:
         if isinstance(self.smoothing, Smoother):  # accept a Smoother: keep its spec
@@ -104,6 +110,10 @@ class ClassifierSettings:
                 raise SettingError(name, f"must be at least 1, not {value}")
         if self.batch_size < 1:
             raise SettingError("batch_size", f"must be at least 1, not {self.batch_size}")
+        if self.placement not in PLACEMENTS:
+            raise SettingError(
+                "placement", f"must be one of {', '.join(PLACEMENTS)}, not {self.placement!r}"
+            )
         if self.window_label not in WINDOW_LABEL_RULES:
             raise SettingError(
                 "window_label",
@@ -127,7 +137,9 @@ class Prediction:
     Times are those of the window's first and last sample (seconds, in the stream's clock).
     ``latency_ms`` is the inference time per window (a batch's time divided by its windows).
     ``true_label`` is the window's label by the settings' ``window_label`` rule (labelled input).
-    ``smoothed_label``/``smoothed_confidence`` are set when smoothing is on.
+    ``smoothed_label``/``smoothed_confidence`` are set when smoothing is on. ``placement`` is
+    where the phone was carried when this window was classified, once known
+    (:mod:`harlite.runtime.placement`).
     """
 
     index: int
@@ -140,6 +152,7 @@ class Prediction:
     true_label: str | None = None
     smoothed_label: str | None = None
     smoothed_confidence: float | None = None
+    placement: str | None = None
 
     def to_dict(self, labels: list[str]) -> dict:
         """Plain JSON types; probabilities keyed by label, rounded to 5 decimals."""
@@ -160,6 +173,8 @@ class Prediction:
             record["smoothed_confidence"] = round(self.smoothed_confidence, 5)
         if self.true_label is not None:
             record["true_label"] = self.true_label
+        if self.placement is not None:
+            record["placement"] = self.placement
         return record
 
 
@@ -213,6 +228,7 @@ class StreamClassifier(StreamWindower[Prediction]):
         if not 1 <= hop <= self.bundle.window:
             raise SettingError("hop", f"must lie in 1..{self.bundle.window}, not {hop}")
         self.smoother = parse_smoothing(self.settings.smoothing)
+        self.placement_rule = PlacementRule(self.bundle.labels, self.settings.placement)
         domain = self.bundle.domain
         self.domain_check = DomainCheck(domain) if domain is not None else None
         super().__init__(
@@ -234,6 +250,7 @@ class StreamClassifier(StreamWindower[Prediction]):
         self.windows = 0  #: predictions made
         if self.domain_check is not None:
             self.domain_check.reset()
+        self.placement_rule.reset()
 
     @property
     def out_of_distribution_windows(self) -> int | None:
@@ -268,6 +285,9 @@ class StreamClassifier(StreamWindower[Prediction]):
         started = time.perf_counter()
         probabilities = self.model.predict(batch.data)
         latency_ms = (time.perf_counter() - started) * 1000 / len(batch)
+        probabilities, placements = self.placement_rule.apply(
+            probabilities, window_gravity(batch.data)
+        )
         if self.domain_check is not None:
             self.new_warnings = self.new_warnings + self.domain_check.add(batch.data)
         predictions = []
@@ -286,6 +306,7 @@ class StreamClassifier(StreamWindower[Prediction]):
                     true_label=self.labels[true_codes[i]] if true_codes[i] >= 0 else None,
                     smoothed_label=None if smoothed is None else self.labels[smoothed[0]],
                     smoothed_confidence=None if smoothed is None else smoothed[1],
+                    placement=placements[i],
                 )
             )
             self.windows += 1

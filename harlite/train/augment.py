@@ -10,19 +10,23 @@ draws new ones):
   down: half a turn about the screen's normal, screen facing the other way: half a turn about
   the phone's long axis, or both): real thigh motion in every pocket orientation.
 - **Another placement** (``placement_aug``): a window recorded at the waist (HAPT's phone, in
-  its holder with its ``x`` axis along the body) is shown as the same movement seen by a phone
-  in a trouser pocket or in a hand. The body-to-phone rotation of each placement is what
-  changes; the motion stays the waist's (real pocket recordings in the training data teach
-  the thigh's own motion):
+  its holder with its ``x`` axis along the body) is shown as a phone in a trouser pocket or in
+  a hand would see it. Only the body-to-phone rotation changes, never the motion, so only
+  what a rotation makes physically true is simulated:
 
-  - *pocket*: the phone's ``y`` axis along the thigh, upright or upside down, facing any way
-    around the leg. Standing, walking and lying, the thigh is along the body; sitting, it is
-    horizontal, pointing forward: so a sitting window is first turned 90° about the
-    body's lateral axis. Sitting and lying look alike from a pocket: both have the thigh
-    horizontal (the model's figures per placement say how alike).
-  - *hand*: for moving classes only (a phone held in front while walking): the screen tilted
-    20–80° up from flat, turned any way about the vertical. Still postures cannot be told
-    from a phone in a hand, so they are not shown in one.
+  - *pocket*, still postures only (standing, sitting, lying): the phone's ``y`` axis along the
+    thigh, upright or upside down, facing any way around the leg. Standing and lying, the
+    thigh is along the body; sitting, it is horizontal, pointing forward: so a sitting window
+    is first turned 90° about the body's lateral axis. A still posture is its orientation, so
+    this is sound. Moving windows are never shown in a pocket: a thigh swings and a waist
+    does not, so a turned waist step is not a pocket step (stairs from a pocket are learnt
+    from real pocket recordings alone). Sitting and lying look alike from a pocket: both
+    have the thigh horizontal (the runtime's placement rule decides between them:
+    :mod:`harlite.runtime.placement`).
+  - *hand*, moving classes only (a phone held in front while walking): the screen tilted
+    20–80° up from flat, turned any way about the vertical; a quarter of the chosen moving
+    windows (the rest stay at the waist). Still postures cannot be told from a phone in a
+    hand, so they are not shown in one.
 
 All rotations act on the three xyz triplets of a window (body acceleration, angular rate,
 total acceleration) alike.
@@ -43,7 +47,7 @@ POCKET = "pocket"
 MOVING_CLASSES = ("WALKING", "WALKING_UPSTAIRS", "WALKING_DOWNSTAIRS")
 #: Classes with the thigh horizontal while the body is upright.
 SEATED_CLASSES = ("SITTING",)
-#: The share of placement-augmented moving windows shown in a hand (the rest: a pocket).
+#: The share of placement-augmented moving windows shown in a hand (the rest stay as recorded).
 HAND_SHARE = 0.25
 #: The hand's screen tilt from flat, in degrees.
 HAND_TILT_DEG = (20.0, 80.0)
@@ -85,7 +89,8 @@ def _class_mask(labels: tuple[str, ...], names: tuple[str, ...]) -> np.ndarray:
 
 def placement_rotations(y, from_waist, config: TrainConfig):
     """Per window (b, 3, 3): identity, or the rotation that shows a waist window as seen
-    from a pocket or a hand (with probability ``config.placement_aug`` for waist windows)."""
+    from a pocket (still postures) or a hand (moving ones, :data:`HAND_SHARE` of them), with
+    probability ``config.placement_aug`` for waist windows."""
     tf = tensorflow()
     batch = tf.shape(y)[0]
     moving = tf.gather(tf.constant(_class_mask(config.labels, MOVING_CLASSES)), y)
@@ -112,8 +117,8 @@ def placement_rotations(y, from_waist, config: TrainConfig):
     onto_up = rotation(tf.stack([zero, -tf.cos(tilt), tf.sin(tilt)], 1), zero + np.pi / 2)
     hand = rotation(up, tf.random.uniform((batch,), 0, 2 * np.pi)) @ onto_up
 
-    chosen = tf.where(in_hand[:, None, None], hand, pocket)
-    return tf.where(moved[:, None, None], chosen, eye)
+    to_pocket = moved & ~moving
+    return tf.where(in_hand[:, None, None], hand, tf.where(to_pocket[:, None, None], pocket, eye))
 
 
 def pocket_flips(in_pocket):

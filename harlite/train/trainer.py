@@ -42,6 +42,9 @@ from harlite.train.tf_setup import keras, tensorflow
 from harlite.train.windowset import WindowSet
 
 HISTORY_FILE = "history.json"
+#: With ``select=last``, the checkpoint is written every this many epochs (and at the end):
+#: writing a model file every epoch would cost more than a small model's epoch.
+LAST_SAVE_EVERY = 10
 
 #: Called after each epoch with (epoch, epochs, logs): loss, accuracy, val_loss,
 #: val_accuracy and epoch_seconds.
@@ -110,8 +113,10 @@ def _score(logs: dict[str, float]) -> tuple[float, float]:
 
 
 class _RunRecorder(keras().callbacks.Callback):
-    """Keeps the run dir current after every epoch: history, and the checkpoint to keep
-    (on each validation improvement for ``select=best``, every epoch for ``last``)."""
+    """Keeps the run dir current: the history after every epoch, and the checkpoint to keep
+    (on each validation improvement for ``select=best``; for ``last``, every
+    :data:`LAST_SAVE_EVERY` epochs and when training ends, so an interrupted run keeps a
+    checkpoint at most that many epochs old, and ``best_epoch`` says which)."""
 
     def __init__(self, run_dir: Path, config: TrainConfig, progress: EpochProgress) -> None:
         super().__init__()
@@ -119,6 +124,7 @@ class _RunRecorder(keras().callbacks.Callback):
         self.history: dict[str, list[float]] = {}
         self.best_epoch, self.best_score = 0, (-np.inf, -np.inf)
         self.epochs_run = 0
+        self.keep_last = config.select == "last"
         self._epoch_start = 0.0
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
@@ -129,17 +135,28 @@ class _RunRecorder(keras().callbacks.Callback):
         for key, value in logs.items():
             self.history.setdefault(key, []).append(float(value))
         self.epochs_run = epoch + 1
-        keep_last = self.config.select == "last" or "val_accuracy" not in logs
-        improved = _score(logs) > self.best_score
-        if improved:
-            self.best_score, self.best_epoch = _score(logs), epoch + 1
-        if keep_last or improved:
-            save_model_atomic(self.model, self.run_dir / MODEL_FILE)
-        if keep_last:
-            self.best_epoch = epoch + 1
+        self.keep_last = self.keep_last or "val_accuracy" not in logs
+        if self.keep_last:
+            if self.epochs_run % LAST_SAVE_EVERY == 0:
+                self._save()
+        elif _score(logs) > self.best_score:
+            self.best_score = _score(logs)
+            self._save()
+        self._write_history()
+        self.progress(epoch + 1, self.config.epochs, logs)
+
+    def on_train_end(self, logs: dict[str, float] | None = None) -> None:
+        if self.keep_last and self.best_epoch != self.epochs_run:
+            self._save()
+            self._write_history()
+
+    def _save(self) -> None:
+        save_model_atomic(self.model, self.run_dir / MODEL_FILE)
+        self.best_epoch = self.epochs_run
+
+    def _write_history(self) -> None:
         record = {**self.history, "best_epoch": self.best_epoch, "epochs_run": self.epochs_run}
         write_text_atomic(self.run_dir / HISTORY_FILE, json.dumps(record) + "\n")
-        self.progress(epoch + 1, self.config.epochs, logs)
 
 
 def train(
@@ -315,6 +332,8 @@ def _fit(
         interrupted = True
     if recorder.epochs_run == 0:
         raise HarliteError("interrupted before the first epoch ended: no model was saved")
+    if recorder.best_epoch == 0:  # select=last, interrupted before its first checkpoint
+        recorder.on_train_end()
     return recorder, time.perf_counter() - start, interrupted
 
 

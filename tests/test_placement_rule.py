@@ -1,0 +1,109 @@
+"""The device's placement rule: a pocket phone's LAYING is answered SITTING, a waist phone's
+stays LAYING, and the placement comes from the stream's own walking."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from harlite.runtime.placement import (
+    STRETCH_WINDOWS,
+    PlacementRule,
+    placement_of,
+    window_gravity,
+)
+from harlite.runtime.spec import ACTIVITY_LABELS
+
+pytestmark = pytest.mark.runtime
+
+WALKING, SITTING, LAYING = (ACTIVITY_LABELS.index(n) for n in ("WALKING", "SITTING", "LAYING"))
+POCKET_UPRIGHT = np.array([0.1, -0.98, 0.1])  # thigh vertical: gravity along -y
+WAIST_UPRIGHT = np.array([0.97, 0.1, 0.1])  # HAPT's holder: gravity along +x
+FLAT = np.array([0.05, 0.1, -0.99])  # thigh (or back) horizontal: along z
+
+
+def answers(label: int, n: int) -> np.ndarray:
+    p = np.full((n, len(ACTIVITY_LABELS)), 0.02, np.float32)
+    p[:, label] = 0.7
+    p[:, LAYING if label != LAYING else SITTING] += 0.2
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def run(rule: PlacementRule, label: int, gravity: np.ndarray, n: int):
+    return rule.apply(answers(label, n), np.tile(gravity, (n, 1)))
+
+
+def test_gravity_names_the_placement_of_an_upright_phone():
+    assert placement_of(POCKET_UPRIGHT) == "pocket" and placement_of(-POCKET_UPRIGHT) == "pocket"
+    assert placement_of(WAIST_UPRIGHT) == "waist"
+    assert placement_of(np.array([0.0, 0.7, 0.7])) is None  # a hand, tilted
+    assert placement_of(np.zeros(3)) is None and placement_of(np.full(3, np.nan)) is None
+
+
+def test_after_walking_with_a_pocket_phone_lying_is_answered_sitting():
+    rule = PlacementRule(ACTIVITY_LABELS)
+    _, before = run(rule, LAYING, FLAT, 2)
+    assert before == [None, None]  # nothing known yet: the model's answer stands
+    _, known = run(rule, WALKING, POCKET_UPRIGHT, STRETCH_WINDOWS)
+    assert known[-1] == "pocket" and known[0] is None
+    out, _ = run(rule, LAYING, FLAT, 5)
+    assert (out.argmax(axis=1) == SITTING).all()
+    assert np.allclose(out[:, LAYING], 0) and np.allclose(out.sum(axis=1), 1, atol=1e-5)
+
+
+def test_a_waist_phone_keeps_laying():
+    rule = PlacementRule(ACTIVITY_LABELS)
+    run(rule, WALKING, WAIST_UPRIGHT, 10)
+    out, known = run(rule, LAYING, FLAT, 5)
+    assert (out.argmax(axis=1) == LAYING).all() and known == ["waist"] * 5
+
+
+def test_a_short_stretch_or_a_hint_decides_as_documented():
+    rule = PlacementRule(ACTIVITY_LABELS)
+    run(rule, WALKING, WAIST_UPRIGHT, 10)
+    run(rule, WALKING, POCKET_UPRIGHT, STRETCH_WINDOWS - 1)  # too short to change it
+    assert rule.placement == "waist"
+    run(rule, WALKING, POCKET_UPRIGHT, 1)
+    assert rule.placement == "pocket"
+    rule.reset()
+    assert rule.placement is None
+    given = PlacementRule(ACTIVITY_LABELS, "pocket")
+    out, _ = run(given, LAYING, FLAT, 3)
+    assert (out.argmax(axis=1) == SITTING).all()
+    run(given, WALKING, WAIST_UPRIGHT, 10)  # a hint is not overruled by walking
+    assert given.placement == "pocket"
+    given.reset()
+    assert given.placement == "pocket"
+    with pytest.raises(ValueError, match="placement must be one of"):
+        PlacementRule(ACTIVITY_LABELS, "bag")
+
+
+def test_a_model_without_the_classes_is_left_alone():
+    rule = PlacementRule(("walk", "sit", "lie"), "pocket")
+    p = np.array([[0.1, 0.2, 0.7]], np.float32)
+    out, _ = rule.apply(p, FLAT[None])
+    assert not rule.applies and out is p
+
+
+def test_window_gravity_reads_total_acceleration():
+    windows = np.zeros((2, 128, 9), np.float32)
+    windows[:, :, 6:9] = POCKET_UPRIGHT
+    windows[:, :, 0:3] = 5.0  # body acceleration is not gravity
+    np.testing.assert_allclose(window_gravity(windows), np.tile(POCKET_UPRIGHT, (2, 1)), atol=1e-5)
+
+
+def test_the_stream_answers_a_seated_pocket_phone_sitting(lstm_classifier_factory):
+    """The whole device path: walking with the phone in a pocket, then sitting (thigh flat)."""
+    rng = np.random.default_rng(0)
+    t = np.arange(0, 40, 0.02)
+    walking = t < 20
+    step = np.sin(2 * np.pi * 1.8 * t)[:, None]
+    acc = np.where(walking[:, None], POCKET_UPRIGHT + 0.4 * step * [0.3, 1, 0.5], FLAT)
+    gyro = np.where(walking[:, None], 2.0 * step * [1, 0.2, 0.3], 0.0)
+    rows = np.column_stack([t, acc + rng.normal(0, 0.01, acc.shape), gyro])
+    seated = [p for p in lstm_classifier_factory().push(rows) if p.start_time > 21]
+    assert seated and {p.placement for p in seated} == {"pocket"}
+    assert {p.label for p in seated} == {"SITTING"}
+    told = [p for p in lstm_classifier_factory(placement="waist").push(rows) if p.start_time > 21]
+    assert {p.placement for p in told} == {"waist"}
+    assert [p.to_dict(list(ACTIVITY_LABELS))["placement"] for p in told[:1]] == ["waist"]
