@@ -1,12 +1,16 @@
 """Train a preset and ship it inside the package as a bundle (``harlite/models/NAME/``).
 
-1. Train the preset's chosen settings on 17 subjects, validating on subjects 27–30: the
-   honest figures (validation report, curves, confusion matrix), the number of epochs to
-   train for, and the accuracy each converted artefact keeps on held-out subjects.
-2. Train the same settings on all 21 training subjects for that many epochs and convert the
-   result into the shipped bundle; the run's files go into the bundle's ``training/``.
+With ``--crossval RESULTS`` (the way every shipped model is chosen now): the figures are the
+cross-validation's (``benchmarks/bench_crossval.py --save``: every person held out once,
+per placement, class and person), and the preset's settings are trained on every training
+person for the preset's epochs, keeping the last weights, as each fold did.
 
-    python tools/ship_model.py PRESET [--data ../shared/data/hapt] [--formats ...]
+Without it (the earlier way): 1. train on 17 subjects, validating on subjects 27–30, for
+the figures and the number of epochs; 2. train on all 21 subjects for that many epochs.
+Either way the result is converted into the shipped bundle; the run's files go into the
+bundle's ``training/``.
+
+    python tools/ship_model.py PRESET [--data DATA] [--crossval RESULTS] [--final-run RUN]
 """
 
 from __future__ import annotations
@@ -79,7 +83,21 @@ def main() -> None:
         type=Path,
         help="reuse this finished validation run of the same settings",
     )
+    parser.add_argument(
+        "--crossval",
+        type=Path,
+        help="the cross-validation results (benchmarks/results/crossval_PRESET.json) that "
+        "chose these settings: no validation run; train on everyone",
+    )
+    parser.add_argument(
+        "--final-run",
+        type=Path,
+        help="with --crossval: reuse this finished run on every training person",
+    )
     args = parser.parse_args()
+    if args.crossval:
+        ship_crossvalidated(args)
+        return
     preset = get_preset(args.preset)
     config = preset.config()
     formats = tuple(args.formats.split(","))
@@ -125,6 +143,57 @@ def main() -> None:
                 "artifacts": {
                     name: {k: entry[k] for k in ("size", "val_accuracy", "keras_agreement")}
                     for name, entry in held_out["artifacts"].items()
+                },
+            },
+            "shipped_artifacts": {
+                name: {"size": entry["size"]} for name, entry in manifest["artifacts"].items()
+            },
+        }
+        (training / "model-info.json").write_text(json.dumps(info, indent=2) + "\n")
+    print(json.dumps(info, indent=2))
+
+
+def ship_crossvalidated(args: argparse.Namespace) -> None:
+    """Train (or reuse) the preset on every training person and ship it with the
+    cross-validation's figures."""
+    preset = get_preset(args.preset)
+    results = json.loads(args.crossval.read_text())
+    config = preset.config(**results.get("overrides", {}))
+    config = config.override(val_subjects=(), select="last", patience=0)
+    formats = tuple(args.formats.split(","))
+    with tempfile.TemporaryDirectory() as work:
+        run = args.final_run or Path(work) / "final"
+        if args.final_run:
+            kept = TrainConfig.load(run / "config.json")
+            if replace(kept, labels=config.labels, unroll=config.unroll) != config:
+                raise SystemExit(f"{run} was trained with other settings than the preset's")
+        else:
+            train(config, args.data, run)
+        target = MODELS_DIR / args.preset
+        manifest = convert_model(run, target, args.data, formats=formats)
+        training = target / "training"
+        training.mkdir()
+        for name in TRAINING_FILES:
+            shutil.copy(run / name, training / name)
+        float32 = results["float32"]
+        info = {
+            "name": args.preset,
+            "description": preset.description,
+            "trained_on_subjects": sorted({s for fold in results["folds"] for s in fold}),
+            "epochs": config.epochs,
+            "validation": {
+                "note": f"{results['k']}-fold leave-people-out cross-validation of these "
+                "settings (every training person held out once, answered through the device "
+                f"runtime); figures: {args.crossval.name}, means over people",
+                "crossval": args.crossval.name,
+                "accuracy": float32.get("waist", next(iter(float32.values())))["accuracy"]["mean"],
+                "by_placement": {
+                    placement: {
+                        "accuracy": f["accuracy"]["mean"],
+                        "worst": f["accuracy"]["worst"],
+                        "subjects": sorted(int(p) for p in f["people"]),
+                    }
+                    for placement, f in float32.items()
                 },
             },
             "shipped_artifacts": {

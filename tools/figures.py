@@ -1,0 +1,158 @@
+"""Show the measured figures in the docs: every figure lives once, in benchmarks/results/*.json.
+
+A Markdown file marks a generated block with ``<!-- figures: NAME -->`` … ``<!-- /figures -->``;
+this script fills each block from the results files (the block's text is replaced whole), so
+a figure is never retyped and cannot drift.
+
+    python tools/figures.py          # rewrite every block
+    python tools/figures.py --check  # exit 1, naming the blocks, if any is out of date
+
+Blocks:
+
+- ``crossval``: per shipped model, the cross-validated table (benchmarks/bench_crossval.py):
+  per placement and class, mean ± sd over people and the worst person, as the device answers
+  (float32 artefact, the stream's placement rule), with int8 beside float32.
+- ``crossval-unlike``: how the runtime's "unlike training" check flags the windows the
+  stream answers wrongly and rightly, per placement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
+#: The files that hold generated blocks.
+DOCUMENTS = ("README.md", "docs/placement.md", "docs/crossval.md")
+#: The shipped models, in the order the tables list them.
+SHIPPED = ("lstm", "cnn", "resbilstm")
+CLASSES = ("WALKING", "WALKING_UPSTAIRS", "WALKING_DOWNSTAIRS", "SITTING", "STANDING", "LAYING")
+SHORT = {"WALKING_UPSTAIRS": "stairs up", "WALKING_DOWNSTAIRS": "stairs down"}
+_BLOCK = re.compile(r"(<!-- figures: ([\w-]+) -->\n)(.*?)(<!-- /figures -->)", re.DOTALL)
+
+
+def _load(name: str) -> dict | None:
+    path = RESULTS / f"crossval_{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}"
+
+
+def _cell(figure: dict | None) -> str:
+    if not figure or figure.get("mean") is None:
+        return "–"
+    return f"{_pct(figure['mean'])} ± {_pct(figure['sd'])} (min {_pct(figure['worst'])})"
+
+
+def crossval_table() -> str:
+    """Per shipped model and placement: accuracy and per-class recall over people."""
+    header = [
+        "model",
+        "placement",
+        "people",
+        "accuracy",
+        *(SHORT.get(c, c.lower()) for c in CLASSES),
+    ]
+    header.append("int8 − float32 (points)")
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    found = []
+    for name in SHIPPED:
+        result = _load(name)
+        if result is None:
+            continue
+        found.append(result)
+        for placement, figures in result["float32"].items():
+            int8 = result["int8"][placement]["accuracy"]["mean"]
+            delta = 100 * (int8 - figures["accuracy"]["mean"])
+            cells = [
+                f"`{name}`",
+                placement,
+                str(figures["accuracy"]["people"]),
+                _cell(figures["accuracy"]),
+                *(_cell(figures["classes"].get(label)) for label in CLASSES),
+                f"{delta:+.2f}",
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+    if not found:
+        return "(no cross-validation results yet: run benchmarks/bench_crossval.py --save)\n"
+    folds = sorted({r["k"] for r in found})
+    lines += [
+        "",
+        f"Percent of each person's windows, mean ± sd over people (min: the worst person), "
+        f"from {'/'.join(map(str, folds))}-fold leave-people-out cross-validation: each "
+        "person's windows were answered by the model trained without them, through the "
+        "device runtime (float32 TFLite, the stream's placement rule). A class counts for "
+        f"people with at least {found[0]['min_class_windows']} windows of it. Commands: "
+        + "; ".join(f"`{r['command']}`" for r in found)
+        + ".",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def crossval_unlike() -> str:
+    """The "unlike training" check's hit rate on the held-out windows."""
+    lines = [
+        "| model | placement | wrong windows | flagged of wrong | right windows "
+        "| flagged of right |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name in SHIPPED:
+        result = _load(name)
+        for placement, f in (result or {}).get("unlike_training", {}).items():
+            lines.append(
+                f"| `{name}` | {placement} | {f['wrong_windows']} | {_pct(f['flagged_of_wrong'])}% "
+                f"| {f['right_windows']} | {_pct(f['flagged_of_right'])}% |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+RENDERERS: dict[str, Callable[[], str]] = {
+    "crossval": crossval_table,
+    "crossval-unlike": crossval_unlike,
+}
+
+
+def render(text: str, where: str) -> str:
+    """``text`` with every generated block filled."""
+
+    def fill(match: re.Match) -> str:
+        name = match.group(2)
+        if name not in RENDERERS:
+            raise SystemExit(
+                f"{where}: unknown figures block {name!r} (known: {', '.join(RENDERERS)})"
+            )
+        return match.group(1) + RENDERERS[name]() + match.group(4)
+
+    return _BLOCK.sub(fill, text)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only say which blocks are stale")
+    args = parser.parse_args()
+    stale = []
+    for document in DOCUMENTS:
+        path = REPO / document
+        if not path.exists():
+            continue
+        text = path.read_text()
+        new = render(text, document)
+        if new != text:
+            stale.append(document)
+            if not args.check:
+                path.write_text(new)
+    if args.check and stale:
+        print(f"out of date: {', '.join(stale)} (run python tools/figures.py)", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
