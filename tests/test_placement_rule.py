@@ -1,5 +1,6 @@
-"""The device's placement rule: a pocket phone's LAYING is answered SITTING, a waist phone's
-stays LAYING, and the placement comes from the stream's own walking."""
+"""The device's placement rule: once the stream knows where the phone is (from walking, or
+standing at the waist), still postures follow from the tilt of the body segment it rides on:
+a pocket phone's flat thigh is SITTING, a waist phone's flat torso LAYING."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from harlite.runtime.spec import ACTIVITY_LABELS
 
 pytestmark = pytest.mark.runtime
 
-WALKING, SITTING, LAYING = (ACTIVITY_LABELS.index(n) for n in ("WALKING", "SITTING", "LAYING"))
+WALKING, SITTING, STANDING, LAYING = (
+    ACTIVITY_LABELS.index(n) for n in ("WALKING", "SITTING", "STANDING", "LAYING")
+)
 POCKET_UPRIGHT = np.array([0.1, -0.98, 0.1])  # thigh vertical: gravity along -y
 WAIST_UPRIGHT = np.array([0.97, 0.1, 0.1])  # HAPT's holder: gravity along +x
 FLAT = np.array([0.05, 0.1, -0.99])  # thigh (or back) horizontal: along z
@@ -56,6 +59,30 @@ def test_a_waist_phone_keeps_laying():
     run(rule, WALKING, WAIST_UPRIGHT, 10)
     out, known = run(rule, LAYING, FLAT, 5)
     assert (out.argmax(axis=1) == LAYING).all() and known == ["waist"] * 5
+
+
+def test_a_waist_phone_on_a_person_lying_on_their_side_is_laying_not_standing():
+    """Gravity along y, still: a pocket phone on a standing thigh looks the same; standing at
+    the waist first (gravity along x) names the placement."""
+    rule = PlacementRule(ACTIVITY_LABELS)
+    _, known = run(rule, STANDING, WAIST_UPRIGHT, STRETCH_WINDOWS)
+    assert known[-1] == "waist"
+    out, _ = run(rule, STANDING, POCKET_UPRIGHT, 4)  # the model's answer: STANDING
+    assert (out.argmax(axis=1) == LAYING).all()
+    np.testing.assert_allclose(out.sum(axis=1), 1, atol=1e-5)
+    seated = answers(SITTING, 1)
+    out, _ = rule.apply(seated, WAIST_UPRIGHT[None])  # upright torso: the model's own split
+    np.testing.assert_allclose(out[0, [SITTING, STANDING]].sum(), seated[0, [3, 4, 5]].sum())
+    assert out[0, LAYING] == 0 and out.argmax() == SITTING
+
+
+def test_a_pocket_phone_on_a_standing_thigh_is_standing_whatever_the_model_says():
+    rule = PlacementRule(ACTIVITY_LABELS, "pocket")
+    out, _ = run(rule, SITTING, POCKET_UPRIGHT, 3)
+    assert (out.argmax(axis=1) == STANDING).all()
+    standing_on_y = PlacementRule(ACTIVITY_LABELS)
+    run(standing_on_y, STANDING, POCKET_UPRIGHT, 10)  # no evidence: could be lying on a side
+    assert standing_on_y.placement is None
 
 
 def test_a_short_stretch_or_a_hint_decides_as_documented():

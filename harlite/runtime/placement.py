@@ -1,17 +1,32 @@
-"""Where the phone is carried, told by the stream itself, and what that settles.
+"""Where the phone is carried, told by the stream itself, and the still postures that settles.
 
-A phone in a trouser pocket measures the thigh, and the thigh is horizontal both when a person
-sits and when they lie on their back: no window tells SITTING from LAYING there. Walking does
-tell where the phone is. Upright and moving, a phone at the waist (in a holder, as HAPT's was)
-has gravity along its ``x`` axis, and a phone in a trouser pocket along its ``y`` axis (the
-thigh is near vertical while it swings). So the stream remembers the placement of its last
-stretch of walking, and while the phone is in a pocket it answers SITTING where the model says
-LAYING (the lying share of the probabilities moves to sitting): a person with a phone in a
-trouser pocket sits far more often than they lie down. A waist phone's LAYING stays LAYING.
+A still posture is the tilt of the body segment the phone rides on, and which phone axis lies
+along that segment depends on where the phone is. At the waist (in a holder, as HAPT's phone
+was) the ``x`` axis runs along the torso; in a trouser pocket the ``y`` axis runs along the
+thigh. One window does not say which, and the two collide: a pocket phone on a seated thigh
+lies flat like a waist phone on a person lying on their back, and a waist phone on a person
+lying on their side stands on its ``y`` axis like a pocket phone on a standing person. No
+model can tell these apart from one window.
 
-Until the stream has walked, the placement is unknown and the model's answer stands, unless
-a hint fixes it (``harlite stream --placement pocket``). The rule needs the classes it talks
-about: a model without LAYING, SITTING or the walking classes is left alone.
+Walking does tell where the phone is: upright and moving, gravity runs along the body's axis,
+``x`` at the waist, ``y`` in a pocket. So does standing at the waist (gravity along ``x``: a
+pocket phone on a standing thigh has it along ``y``; standing along ``y`` is not taken as a
+pocket, since a waist phone on a person lying on their side looks the same). So the stream
+remembers the placement of its last such stretch, and while it knows it, a window the model
+calls a still posture (SITTING, STANDING, LAYING) is answered by the tilt of the body's axis
+from vertical, all the still-posture probability going to the posture the tilt gives:
+
+- in a pocket: the thigh within :data:`THIGH_UPRIGHT_DEG` of vertical is STANDING, else
+  SITTING (a person with a phone in a trouser pocket sits far more often than they lie down,
+  and a lying thigh is as flat as a seated one);
+- at the waist: the torso more than :data:`TORSO_LYING_DEG` from vertical is LAYING, else
+  the model's own split between SITTING and STANDING (the torso's slight lean).
+
+The angles come from the training recordings: pocket standing ≤ 9°, sitting ≥ 35°; waist
+standing ≤ 29°, sitting ≤ 63°, lying ≥ 68° (every window of HAPT, sp-sw and
+difronzo-pocket). Until the stream has walked, the placement is unknown and the model's
+answer stands, unless a hint fixes it (``harlite stream --placement pocket``). The rule needs
+the classes it talks about: a model without them is left alone.
 """
 
 from __future__ import annotations
@@ -29,33 +44,43 @@ WAIST = "waist"
 PLACEMENTS = (AUTO, POCKET, WAIST)
 #: Classes in which a person is upright and moving: their gravity says the placement.
 MOVING_CLASSES = ("WALKING", "WALKING_UPSTAIRS", "WALKING_DOWNSTAIRS")
-SEATED, LYING = "SITTING", "LAYING"
+SEATED, STANDING, LYING = "SITTING", "STANDING", "LAYING"
+STILL_CLASSES = (SEATED, STANDING, LYING)
 #: Gravity within this angle of a phone axis (either sign) while moving names the placement.
 AXIS_TOLERANCE_DEG = 30.0
 #: Moving windows in a row that must agree before the placement changes (one odd window,
 #: a phone taken out of the pocket for a moment, changes nothing).
 STRETCH_WINDOWS = 3
-#: The phone axis along the body while upright, per placement.
-_UPRIGHT_AXIS = {WAIST: 0, POCKET: 1}
+#: A pocket phone's thigh within this angle of vertical is standing, beyond it seated.
+THIGH_UPRIGHT_DEG = 30.0
+#: A waist phone's torso beyond this angle from vertical is lying.
+TORSO_LYING_DEG = 65.0
+#: The phone axis along the body segment it rides on, per placement.
+BODY_AXIS = {WAIST: 0, POCKET: 1}
 #: The model channels of total acceleration (gravity included), x, y, z.
 _TOTAL = slice(MODEL_CHANNELS.index("total_acc_x"), MODEL_CHANNELS.index("total_acc_z") + 1)
+
+
+def tilt_deg(gravity: np.ndarray, axis: int) -> float:
+    """The angle (degrees, 0–90) between phone axis ``axis`` and the vertical, from a window's
+    mean acceleration (3,); NaN for a zero or non-finite one."""
+    norm = float(np.linalg.norm(gravity))
+    if not np.isfinite(norm) or norm == 0:
+        return float("nan")
+    return float(np.degrees(np.arccos(min(1.0, abs(float(gravity[axis])) / norm))))
 
 
 def placement_of(gravity: np.ndarray) -> str | None:
     """The placement an upright, moving window's mean acceleration (3,) points to: ``waist``
     (gravity along ``±x``), ``pocket`` (along ``±y``) or None (neither: a hand, a bag)."""
-    norm = float(np.linalg.norm(gravity))
-    if not np.isfinite(norm) or norm == 0:
-        return None
-    cosine = np.cos(np.deg2rad(AXIS_TOLERANCE_DEG))
-    for placement, axis in _UPRIGHT_AXIS.items():
-        if abs(float(gravity[axis])) / norm >= cosine:
+    for placement, axis in BODY_AXIS.items():
+        if tilt_deg(gravity, axis) <= AXIS_TOLERANCE_DEG:
             return placement
     return None
 
 
 class PlacementRule:
-    """The placement of a stream and its answer to SITTING or LAYING (module docstring).
+    """The placement of a stream and the still postures it settles (module docstring).
 
     Args:
         labels: the model's classes, in output order.
@@ -67,9 +92,10 @@ class PlacementRule:
             raise ValueError(f"placement must be one of {', '.join(PLACEMENTS)}, not {placement!r}")
         self.labels = tuple(labels)
         self.hint = placement
-        needed = (SEATED, LYING, *MOVING_CLASSES)
-        self.applies = all(name in self.labels for name in needed)
+        self.applies = all(name in self.labels for name in (*STILL_CLASSES, *MOVING_CLASSES))
         self._moving = np.array([label in MOVING_CLASSES for label in self.labels])
+        if self.applies:
+            self._seated, self._standing, self._lying = map(self.labels.index, STILL_CLASSES)
         self.reset()
 
     def reset(self) -> None:
@@ -87,16 +113,38 @@ class PlacementRule:
         if not self.applies:
             return probabilities, [self.placement] * len(probabilities)
         out = np.array(probabilities, dtype=np.float32, copy=True)
-        seated, lying = self.labels.index(SEATED), self.labels.index(LYING)
         known: list[str | None] = []
         for i in range(len(out)):
-            if self._moving[int(np.argmax(out[i]))]:
+            top = int(np.argmax(out[i]))
+            if self._moving[top]:
                 self._observe(placement_of(gravity[i]))
-            if self.placement == POCKET:
-                out[i, seated] += out[i, lying]
-                out[i, lying] = 0.0
+            elif top == self._standing and placement_of(gravity[i]) == WAIST:
+                self._observe(WAIST)
+            if self.placement is not None and not self._moving[top]:
+                self._settle(out[i], tilt_deg(gravity[i], BODY_AXIS[self.placement]))
             known.append(self.placement)
         return out, known
+
+    def _settle(self, p: np.ndarray, tilt: float) -> None:
+        """A still window's posture from the body axis' tilt, in place."""
+        if not np.isfinite(tilt):
+            return
+        still = float(p[self._seated] + p[self._standing] + p[self._lying])
+        upright = p[self._seated] + p[self._standing]
+        if self.placement == POCKET:
+            posture = self._standing if tilt <= THIGH_UPRIGHT_DEG else self._seated
+        elif tilt > TORSO_LYING_DEG:
+            posture = self._lying
+        else:  # upright torso: the model's own split between sitting and standing
+            share = p[self._seated] / upright if upright > 0 else 0.5
+            p[self._seated], p[self._standing], p[self._lying] = (
+                still * share,
+                still * (1 - share),
+                0.0,
+            )
+            return
+        p[[self._seated, self._standing, self._lying]] = 0.0
+        p[posture] = still
 
     def _observe(self, found: str | None) -> None:
         """One moving window's placement; a stretch of agreeing ones settles it."""
