@@ -245,6 +245,40 @@ def test_no_lstm_state_leaks_from_one_window_into_the_next(bundle_dir):
     np.testing.assert_allclose(after_a, alone, atol=1e-6)
 
 
+def _cell_past_ten_model():
+    """One LSTM unit whose cell state climbs to about 100 while channel 0 is +3, then falls
+    while it is -3; its logit is its output. Keras never clips the cell state."""
+    from harlite.train.tf_setup import keras
+
+    k = keras()
+    inputs = k.Input((128, 9), name="window")
+    hidden = k.layers.LSTM(1, name="lstm_1")(inputs)
+    model = k.Model(inputs, k.layers.Dense(2, name="logits")(hidden))
+    kernel = np.zeros((9, 4), np.float32)
+    kernel[0, 2] = 1.0  # the candidate g = tanh(x0); the gates i, f, o stay open
+    bias = np.array([10.0, 10.0, 0.0, 10.0], np.float32)
+    model.get_layer("lstm_1").set_weights([kernel, np.zeros((1, 4), np.float32), bias])
+    model.get_layer("logits").set_weights([np.array([[5.0, -5.0]], np.float32), np.zeros(2)])
+    return model
+
+
+def test_float_tflite_follows_keras_when_the_lstm_cell_state_passes_ten():
+    # TensorFlow's converter writes cell_clip=10 into fused LSTM ops; the shipped lstm's
+    # float32 artefact differed from Keras by 0.15 on windows whose cell state passed 10.
+    from harlite.convert.artifacts import softmax
+    from harlite.convert.tflite import convert
+    from harlite.runtime.interpreter import TFLiteModel
+
+    model = _cell_past_ten_model()
+    window = np.zeros((1, 128, 9), np.float32)
+    window[0, :100, 0], window[0, 100:, 0] = 3.0, -3.0
+    expected = softmax(predict_logits(model, window))
+    assert expected[0, 0] > 0.99  # the unclipped cell is still far above zero at the end
+    for kind in ("float32", "dynamic"):
+        got = TFLiteModel(convert(model, kind)).predict(window)
+        np.testing.assert_allclose(got, expected, atol=1e-3, err_msg=kind)
+
+
 def test_a_bundle_converts_again_from_its_own_keras_model(bundle_dir, small_hapt, tmp_path):
     # how a user makes the .pb that shipped bundles leave out
     result = CliRunner().invoke(
