@@ -110,9 +110,23 @@ def test_verify_passes_and_prints_a_table(bundle_dir):
     assert {r.artifact: r.status for r in rows} == dict.fromkeys(
         ("keras", "pb", "float32", "dynamic", "int8", "onnx"), "ok"
     )
+    manifest = json.loads((bundle_dir / "manifest.json").read_text())["artifacts"]
+    for row in rows:  # the conversion-time agreement with Keras, from the manifest
+        assert row.keras_max_abs_diff == manifest[row.artifact]["max_abs_diff"]
     result = CliRunner().invoke(cli, ["verify", str(bundle_dir), "--json"])
     assert result.exit_code == 0, result.output
     assert len(json.loads(result.output.strip().splitlines()[-1])) == 6
+
+
+def test_verify_table_gives_the_size_unit_and_the_agreement_with_keras():
+    from harlite.convert.verify import VerifyRow, format_rows
+
+    row = VerifyRow("float32", "model_float32.tflite", 74_484, "ok", 1.0, 0.0, 0.955, 1.0)
+    row.keras_max_abs_diff = 0.1525
+    header, columns, line = format_rows([row]).splitlines()
+    assert "size KiB" in columns and "vs Keras" in header
+    assert line.split()[1] == "72.7"  # 74,484 bytes
+    assert line.split()[-1] == "1.5e-01"
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "empty"])

@@ -24,7 +24,11 @@ EXACT = ("keras", "pb", "float32", "float16", "onnx")
 @dataclass
 class VerifyRow:
     """One artefact's verification result: how it reproduces its own conversion-time outputs
-    (``reference_agreement``, ``max_abs_diff``) and the figures the manifest recorded."""
+    (``reference_agreement``, ``max_abs_diff``) and the figures the manifest recorded when it
+    was converted: accuracy on the validation windows, and its agreement with the Keras model
+    there (``keras_agreement`` of the argmax, ``keras_max_abs_diff`` of the probabilities).
+
+    ``size`` is in bytes."""
 
     artifact: str
     file: str
@@ -35,6 +39,7 @@ class VerifyRow:
     val_accuracy: float | None
     keras_agreement: float | None
     detail: str = ""
+    keras_max_abs_diff: float | None = None
 
 
 def verify_bundle(path: str | Path, backend: str | None = None) -> list[VerifyRow]:
@@ -61,6 +66,7 @@ def verify_bundle(path: str | Path, backend: str | None = None) -> list[VerifyRo
             None,
             artifact.val_accuracy,
             artifact.keras_agreement,
+            keras_max_abs_diff=artifact.max_abs_diff,
         )
         try:
             probabilities = predictor(bundle, name, backend)(windows)
@@ -92,21 +98,27 @@ def verify_bundle(path: str | Path, backend: str | None = None) -> list[VerifyRo
 
 
 def format_rows(rows: list[VerifyRow]) -> str:
-    """The verification table as text."""
+    """The verification table as text: here, each artefact against its own conversion-time
+    outputs; at conversion (from the manifest), each against the Keras model."""
 
     def pct(value: float | None) -> str:
         return "-" if value is None else f"{value:.2%}"
 
+    def diff(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1e}"
+
     lines = [
-        f"{'artifact':<9} {'size':>10} {'status':<8} {'ref agree':>10} {'max |Δp|':>9} "
-        f"{'val acc':>8} {'Keras agree':>12}"
+        f"{'':<9} {'':>9} {'':<8} {'here, vs conversion':>20}  "
+        f"{'at conversion, vs Keras (val windows)':>38}",
+        f"{'artifact':<9} {'size KiB':>9} {'status':<8} {'agree':>9} {'max |Δp|':>10}  "
+        f"{'val acc':>8} {'agree':>9} {'max |Δp|':>10}",
     ]
     for r in rows:
-        diff = "-" if r.max_abs_diff is None else f"{r.max_abs_diff:.1e}"
         lines.append(
-            f"{r.artifact:<9} {r.size:>10,} {r.status:<8} {pct(r.reference_agreement):>10}"
-            f" {diff:>9} {pct(r.val_accuracy):>8} {pct(r.keras_agreement):>12}"
-            + (f"  {r.detail}" if r.detail else "")
+            f"{r.artifact:<9} {r.size / 1024:>9,.1f} {r.status:<8} "
+            f"{pct(r.reference_agreement):>9} {diff(r.max_abs_diff):>10}  "
+            f"{pct(r.val_accuracy):>8} {pct(r.keras_agreement):>9} "
+            f"{diff(r.keras_max_abs_diff):>10}" + (f"  {r.detail}" if r.detail else "")
         )
     return "\n".join(lines)
 
