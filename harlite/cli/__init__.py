@@ -19,6 +19,7 @@ from harlite.cli.evaluate import evaluate
 from harlite.cli.models import models
 from harlite.cli.options import SETTING_OPTIONS
 from harlite.cli.pipeline import pipeline
+from harlite.cli.report import report
 from harlite.cli.serve import serve
 from harlite.cli.stream import stream
 from harlite.cli.train import train
@@ -67,6 +68,7 @@ for _command in (
     stream,
     serve,
     batch,
+    report,
     doctor,
 ):
     cli.add_command(_command)

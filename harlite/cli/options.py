@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from harlite.runtime.activity import MIN_BOUT_S
+
 
 def echo_err(text: str) -> None:
     """A line for the person at the terminal (stderr), never mixed into output data."""
@@ -189,6 +191,17 @@ def _smoothing(ctx: click.Context, param: click.Parameter, value: str | None):
         raise click.BadParameter(str(error)) from None
     return value
 
+
+min_bout_option = click.option(
+    "--min-bout",
+    "min_bout_s",
+    type=float,
+    default=MIN_BOUT_S,
+    show_default=True,
+    callback=positive_number,
+    help="Seconds: the shortest stretch of one activity listed as a bout (shorter ones count "
+    "into the bout before them).",
+)
 
 placement_option = click.option(
     "--placement",

@@ -14,6 +14,7 @@ from harlite.cli.options import (
     classifier_settings,
     echo_err,
     input_options,
+    min_bout_option,
     model_and_input_options,
     positive_number,
 )
@@ -64,6 +65,14 @@ SHOWN_BAD_ROWS = 10
     help="Write the run's summary JSON here.",
 )
 @click.option("--strict", is_flag=True, help="Stop at the first bad row with an error.")
+@min_bout_option
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write an activity report here (report.html; timeline.png with matplotlib), "
+    "as `harlite report` does.",
+)
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
@@ -160,13 +169,16 @@ def _stream_batch(inputs, bundle: Path, settings, options: dict) -> None:
 
 
 def _stream_one(name: str, bundle: Path, settings, options: dict) -> None:
+    from harlite.cli.report import write_stream_report
     from harlite.outputs import refuse_inputs
     from harlite.runtime.session import classify_recording
     from harlite.runtime.signals import interrupts_end_the_run
+    from harlite.runtime.sinks import CollectingSink
     from harlite.runtime.stream import StreamClassifier
 
-    refuse_inputs([options["output"], options["summary_path"]], [name])
+    refuse_inputs([options["output"], options["summary_path"], options["report_dir"]], [name])
     kind = _output_kind(options)
+    collected = CollectingSink() if options["report_dir"] is not None else None
     classifier = StreamClassifier(bundle, settings)
     source_name, source = _open_input(name, options)
     quiet = options["quiet"]
@@ -181,9 +193,15 @@ def _stream_one(name: str, bundle: Path, settings, options: dict) -> None:
             strict=options["strict"],
             on_bad_row=_bad_row_printer(source_name, quiet),
             on_warning=None if quiet else lambda text: echo_err(f"warning: {printable(text)}"),
+            min_bout_s=options["min_bout_s"],
+            extra_sinks=[] if collected is None else [collected],
         )
     if not quiet:
         echo_err(summary.format())
+    if collected is not None:
+        write_stream_report(
+            collected.predictions, summary, classifier.labels, options["report_dir"], quiet
+        )
     if summary.interrupted:
         sys.exit(130)
     if summary.truncated:

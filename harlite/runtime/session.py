@@ -17,6 +17,14 @@ from typing import Any, TextIO
 
 from harlite.errors import DataError
 from harlite.outputs import is_regular, output_file
+from harlite.runtime.activity import (
+    MIN_BOUT_S,
+    ActivityLog,
+    bout_records,
+    clock_iso,
+    format_activity,
+    has_wall_clock,
+)
 from harlite.runtime.bundle import sha256_file
 from harlite.runtime.input_check import LowRateError
 from harlite.runtime.sensorcsv import ParsedRows
@@ -40,6 +48,7 @@ class StreamSummary:
     input: str
     artifact: str
     backend: str
+    model: str | None = None
     backend_choice: str | None = None
     windows: int = 0
     samples: int = 0
@@ -69,6 +78,12 @@ class StreamSummary:
     output: str | None = None
     output_bytes: int | None = None
     output_sha256: str | None = None
+    started_at: str | None = None
+    time_per_label: dict[str, float] = field(default_factory=dict)
+    bouts: list[dict] = field(default_factory=list)
+    min_bout_s: float = MIN_BOUT_S
+    #: the stream-clock time of the first sample (for the bouts' times; not in the JSON)
+    origin_time: float | None = field(default=None, repr=False)
 
     def to_json(self, **extra: Any) -> str:
         """The summary as strict JSON (no NaN or Infinity), with ``extra`` keys."""
@@ -76,7 +91,7 @@ class StreamSummary:
 
     def to_dict(self) -> dict:
         """Plain JSON types; keys without a value (e.g. accuracy of unlabelled input) left out."""
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        return {k: v for k, v in asdict(self).items() if v is not None and k != "origin_time"}
 
     def format(self) -> str:
         """The summary for a person, a few lines."""
@@ -127,6 +142,7 @@ class StreamSummary:
             if self.smoothed_accuracy is not None:
                 text += f": accuracy {self.smoothed_accuracy:.2%}"
             lines.append(text)
+        lines += format_activity(self.time_per_label, self.bouts, self.origin_time, self.min_bout_s)
         if self.interrupted:
             lines.append("  interrupted: the predictions made so far were kept")
         return "\n".join(lines)
@@ -137,7 +153,10 @@ class _Accounting:
     and predictions against their true labels."""
 
     def __init__(
-        self, on_bad_row: BadRowCallback | None, on_warning: WarningCallback | None
+        self,
+        on_bad_row: BadRowCallback | None,
+        on_warning: WarningCallback | None,
+        contiguous_s: float,
     ) -> None:
         self.on_bad_row = on_bad_row
         self.on_warning = on_warning
@@ -147,6 +166,7 @@ class _Accounting:
         self.labelled_input = False
         self.windows = self.labelled = self.correct = self.smoothed_correct = 0
         self.latency_total = 0.0
+        self.activity = ActivityLog(contiguous_s)
 
     def bad_row(self, line: int, reason: str, detail: str) -> None:
         self.reasons[reason] += 1
@@ -170,6 +190,7 @@ class _Accounting:
         for p in predictions:
             self.windows += 1
             self.latency_total += p.latency_ms
+            self.activity.add(p.start_time, p.end_time, p.smoothed_label or p.label)
             if p.true_label is not None:
                 self.labelled += 1
                 self.correct += p.label == p.true_label
@@ -185,6 +206,7 @@ def run_stream(
     strict: bool = False,
     on_bad_row: BadRowCallback | None = None,
     on_warning: WarningCallback | None = None,
+    min_bout_s: float = MIN_BOUT_S,
 ) -> StreamSummary:
     """Stream ``source`` through ``classifier`` into ``sinks`` and account for every row.
 
@@ -193,10 +215,11 @@ def run_stream(
     ``on_warning`` when first seen and into the summary. Ctrl-C (KeyboardInterrupt) ends the
     run early with the predictions so far written and ``interrupted`` set; once the loop has
     ended, signals no longer interrupt (see :mod:`harlite.runtime.signals`). An input without
-    a single good sample is an error.
+    a single good sample is an error. The summary's time per label and bouts follow
+    :mod:`harlite.runtime.activity` (bouts of at least ``min_bout_s`` seconds).
     """
     started = time.perf_counter()
-    counts = _Accounting(on_bad_row, on_warning)
+    counts = _Accounting(on_bad_row, on_warning, classifier.settings.max_gap_s)
     interrupted = False
     try:
         for parsed in source:
@@ -215,6 +238,7 @@ def run_stream(
         what = f"{counts.rows} data rows, all bad" if counts.rows else "no data rows"
         raise DataError(f"no valid samples ({what})", name)
     summary = _summarise(name, classifier, counts, time.perf_counter() - started, interrupted)
+    _add_activity(summary, counts.activity, classifier.origin_time, min_bout_s)
     summary.truncated_reason = getattr(source, "truncated", None)
     summary.truncated = True if summary.truncated_reason else None
     summary.udp_dropped = getattr(source, "dropped", None)
@@ -260,6 +284,7 @@ def _summarise(
         input=name,
         artifact=classifier.artifact,
         backend=classifier.backend,
+        model=classifier.bundle.path.name,
         backend_choice=None
         if classifier.backend_choice is None
         else classifier.backend_choice.describe(),
@@ -292,6 +317,18 @@ def _summarise(
     return summary
 
 
+def _add_activity(
+    summary: StreamSummary, activity: ActivityLog, origin: float | None, min_bout_s: float
+) -> None:
+    """What the person did: time per label, bouts, and the clock they are told in."""
+    summary.origin_time = origin
+    summary.min_bout_s = min_bout_s
+    summary.time_per_label = activity.time_per_label()
+    summary.bouts = bout_records(activity.bouts(min_bout_s), origin)
+    if has_wall_clock(origin):
+        summary.started_at = clock_iso(origin)
+
+
 def _raise_first_bad(parsed: ParsedRows, classifier: StreamClassifier, name: str) -> None:
     """In strict mode: raise on the first row that would be refused, if any."""
     candidates = list(parsed.bad)
@@ -317,6 +354,7 @@ def classify_recording(
     on_bad_row: BadRowCallback | None = None,
     on_warning: WarningCallback | None = None,
     keep_interrupted: bool = True,
+    min_bout_s: float = MIN_BOUT_S,
 ) -> StreamSummary:
     """Classify one recording into a predictions output and, optionally, a summary file.
 
@@ -335,6 +373,7 @@ def classify_recording(
         keep_interrupted: on Ctrl-C keep the predictions so far (True), or discard the
             partial output and re-raise KeyboardInterrupt (False, for batch work that is
             redone on the next run).
+        min_bout_s: the shortest bout in the summary's ``bouts``.
 
     The first SIGINT or SIGTERM ends the stream; the outputs are then finished whatever
     further signals arrive. Returns the run's summary; for a regular output file it names
@@ -353,6 +392,7 @@ def classify_recording(
             strict=strict,
             on_bad_row=on_bad_row,
             on_warning=on_warning,
+            min_bout_s=min_bout_s,
         )
 
     with interrupts_end_the_run():

@@ -8,6 +8,7 @@ from collections import deque
 from typing import BinaryIO, Protocol, TextIO
 
 from harlite.errors import HarliteError
+from harlite.runtime.activity import format_duration, format_time, has_wall_clock
 from harlite.runtime.stream import Prediction
 
 #: Output formats for files; "parquet" is binary and needs pyarrow.
@@ -64,6 +65,7 @@ TABLE_COLUMNS = (
     "smoothed_label",
     "smoothed_confidence",
     "true_label",
+    "t_rel",
 )
 
 
@@ -79,16 +81,19 @@ def table_row(p: Prediction) -> list:
         p.smoothed_label,
         p.smoothed_confidence,
         p.true_label,
+        p.t_rel,
         *(float(x) for x in p.probabilities),
     ]
 
 
 class CsvSink:
     """One CSV row per prediction: window, times, label, confidence, latency, the optional
-    smoothed and true labels, and a ``p_<LABEL>`` column per class."""
+    smoothed and true labels, the seconds from the recording's start (``t_rel``), and a
+    ``p_<LABEL>`` column per class."""
 
     #: How each column is written; probabilities use the last one.
-    _FORMATS = ("{}", "{:.6f}", "{:.6f}", "{}", "{:.5f}", "{:.4f}", "{}", "{:.5f}", "{}", "{:.5f}")
+    _FORMATS = ("{}", "{:.6f}", "{:.6f}", "{}", "{:.5f}", "{:.4f}", "{}", "{:.5f}", "{}", "{:.6f}")
+    _PROBABILITY = "{:.5f}"
 
     def __init__(self, handle: TextIO, labels: list[str]) -> None:
         self.handle = handle
@@ -97,11 +102,13 @@ class CsvSink:
         self._writer.writerow([*TABLE_COLUMNS, *(f"p_{name}" for name in labels)])
 
     def write(self, predictions: list[Prediction]) -> None:
-        last = len(self._FORMATS) - 1
+        formats = self._FORMATS
         for p in predictions:
             self._writer.writerow(
                 [
-                    "" if value is None else self._FORMATS[min(i, last)].format(value)
+                    ""
+                    if value is None
+                    else (formats[i] if i < len(formats) else self._PROBABILITY).format(value)
                     for i, value in enumerate(table_row(p))
                 ]
             )
@@ -157,7 +164,8 @@ class CollectingSink:
 
 
 class TerminalView:
-    """A live one-screen view for a person: current activity, confidence, a short timeline.
+    """A live one-screen view for a person: the time (clock time where the input has a wall
+    clock, and the time from the start), current activity, confidence, a short timeline.
 
     Redraws three lines in place after each batch of predictions (ANSI cursor movement);
     meant for a terminal, not for files or pipes.
@@ -189,7 +197,7 @@ class TerminalView:
         bar = "#" * round(confidence * 20)
         truth = f"   (true: {last.true_label})" if last.true_label else ""
         lines = [
-            f"t={last.end_time:10.2f} s  window {last.index}{truth}{self._status}",
+            f"{_when(last)}  window {last.index}{truth}{self._status}",
             f"  {label:<20} {confidence:6.1%} [{bar:<20}]",
             "  " + "".join(self._timeline) + "   (W U D walking up down, s sit, t stand, l lay)",
         ]
@@ -201,6 +209,18 @@ class TerminalView:
 
     def close(self) -> None:
         self.handle.flush()
+
+
+def _when(p: Prediction) -> str:
+    """A prediction's moment: ``08:01:12 (+3 min 28 s)`` on a wall clock, else
+    ``+3 min 28 s`` from the start (``t=…`` without a relative time)."""
+    if p.t_rel is None:
+        return f"t={p.end_time:10.2f} s"
+    since = "+" + format_duration(p.t_rel)
+    origin = p.end_time - p.t_rel
+    if has_wall_clock(origin):
+        return f"{format_time(p.end_time, origin)} ({since})"
+    return since
 
 
 def make_sink(kind: str, handle: TextIO | BinaryIO, labels: list[str]) -> Sink:

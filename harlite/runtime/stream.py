@@ -139,7 +139,8 @@ class Prediction:
     ``true_label`` is the window's label by the settings' ``window_label`` rule (labelled input).
     ``smoothed_label``/``smoothed_confidence`` are set when smoothing is on. ``placement`` is
     where the phone was carried when this window was classified, once known
-    (:mod:`harlite.runtime.placement`).
+    (:mod:`harlite.runtime.placement`). ``t_rel`` is ``end_time`` in seconds from the
+    recording's first accepted sample.
     """
 
     index: int
@@ -153,6 +154,7 @@ class Prediction:
     smoothed_label: str | None = None
     smoothed_confidence: float | None = None
     placement: str | None = None
+    t_rel: float | None = None
 
     def to_dict(self, labels: list[str]) -> dict:
         """Plain JSON types; probabilities keyed by label, rounded to 5 decimals."""
@@ -160,6 +162,7 @@ class Prediction:
             "window": self.index,
             "start_time": round(self.start_time, 6),
             "end_time": round(self.end_time, 6),
+            **({} if self.t_rel is None else {"t_rel": round(self.t_rel, 6)}),
             "label": self.label,
             "confidence": round(self.confidence, 5),
             "probabilities": {
@@ -248,6 +251,8 @@ class StreamClassifier(StreamWindower[Prediction]):
         if self.smoother is not None:
             self.smoother.reset()
         self.windows = 0  #: predictions made
+        #: the time of the recording's first accepted sample (kept across resyncs)
+        self.origin_time: float | None = None
         if self.domain_check is not None:
             self.domain_check.reset()
         self.placement_rule.reset()
@@ -280,6 +285,11 @@ class StreamClassifier(StreamWindower[Prediction]):
         if self.smoother is not None:
             self.smoother.reset()
 
+    def _note_times(self, times: np.ndarray) -> None:
+        if self.origin_time is None:
+            self.origin_time = float(times[0])
+        super()._note_times(times)
+
     def _emit(self, windows: LabelledWindows) -> list[Prediction]:
         batch, true_codes = windows.batch, windows.codes
         started = time.perf_counter()
@@ -307,6 +317,7 @@ class StreamClassifier(StreamWindower[Prediction]):
                     smoothed_label=None if smoothed is None else self.labels[smoothed[0]],
                     smoothed_confidence=None if smoothed is None else smoothed[1],
                     placement=placements[i],
+                    t_rel=float(batch.end_time[i]) - self.origin_time,
                 )
             )
             self.windows += 1

@@ -17,6 +17,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 
 from harlite.errors import DataError, HarliteError
+from harlite.runtime.activity import ActivityLog
 from harlite.runtime.bundle import Bundle
 from harlite.runtime.input_check import LowRateError
 from harlite.runtime.push import PushAssembler, PushError, PushMessage, parse_push
@@ -99,6 +100,7 @@ class LiveSession:
         )
         self.lines = LineFeed(f"{device} (csv)")
         self.counters = SessionCounters()
+        self.activity = ActivityLog(settings.classifier.max_gap_s)
         self.history: deque[dict] = deque(maxlen=settings.history)
         self.warnings: list[str] = []
         self.refused: str | None = None  #: why classifying stopped (input below 10 Hz)
@@ -161,6 +163,8 @@ class LiveSession:
         self._note_warnings(self.classifier.new_warnings)
         self.classifier.new_warnings = []
         self.counters.windows += len(predictions)
+        for p in predictions:
+            self.activity.add(p.start_time, p.end_time, p.smoothed_label or p.label)
         return predictions
 
     def _bad_row(self, line: int, reason: str, detail: str) -> None:
@@ -245,6 +249,7 @@ class LiveSession:
             "pushes": counters.pushes,
             "samples": counters.samples,
             "windows": counters.windows,
+            "time_per_label": self.activity.time_per_label(),
             "input_rate_hz": None if rate is None else round(rate, 2),
             "bad_rows": counters.bad_rows,
             "bad_row_reasons": dict(counters.bad_row_reasons.most_common()),

@@ -77,6 +77,14 @@ function panelFor(session) {
   return panel;
 }
 
+// Seconds as "3 min 28 s" (time per activity), as the terminal's summary says it.
+function duration(seconds) {
+  const whole = Math.round(seconds);
+  if (whole < 60) return `${whole} s`;
+  if (whole < 3600) return `${Math.floor(whole / 60)} min ${whole % 60} s`;
+  return `${Math.floor(whole / 3600)} h ${String(Math.floor(whole / 60) % 60).padStart(2, "0")} min`;
+}
+
 function showSession(session, ended = false) {
   const panel = panelFor(session);
   const n = panel.node;
@@ -89,6 +97,8 @@ function showSession(session, ended = false) {
   text($(n, ".pushes"), session.pushes.toLocaleString());
   text($(n, ".messages"), `${session.duplicates} / ${session.missing_messages}`);
   text($(n, ".warning-count"), session.warnings.length);
+  text($(n, ".totals"), Object.entries(session.time_per_label || {})
+    .map(([label, seconds]) => `${label} ${duration(seconds)}`).join(" · "));
   $(n, ".warnings").replaceChildren(...session.warnings.map((w) => {
     const li = document.createElement("li");
     text(li, w);
