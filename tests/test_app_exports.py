@@ -15,7 +15,13 @@ from click.testing import CliRunner
 
 from harlite.cli import cli
 from harlite.errors import DataError
-from harlite.runtime.app_exports import PHYPHOX, SENSOR_LOGGER, export_kind, phyphox_sets
+from harlite.runtime.app_exports import (
+    EDGE_MARGIN_S,
+    PHYPHOX,
+    SENSOR_LOGGER,
+    export_kind,
+    phyphox_sets,
+)
 from harlite.runtime.sources import InputOptions, is_recording_folder, open_source
 
 pytestmark = pytest.mark.runtime
@@ -192,7 +198,8 @@ def test_a_sensor_logger_zip_read_in_blocks_gives_the_rows_read_whole(tmp_path):
     keep = np.ones(len(gyro[0]), bool)
     keep[30_000] = False
     gyro_t, gyro_v = gyro[0][keep].astype(float), np.round(gyro[1][keep], 6)
-    inside = (acc_t >= gyro_t[0]) & (acc_t <= gyro_t[-1])
+    margin = EDGE_MARGIN_S * 1e9  # rows this close to the gyroscope's span take its edge
+    inside = (acc_t >= gyro_t[0] - margin) & (acc_t <= gyro_t[-1] + margin)
     expected_gyro = np.column_stack(
         [np.interp(acc_t[inside], gyro_t, gyro_v[:, i]) for i in range(3)]
     )
@@ -243,3 +250,56 @@ def test_reading_a_sensor_logger_zip_takes_memory_independent_of_its_members_siz
         peaks.append(peak)
     growth = (peaks[1] - peaks[0]) / (sizes[1] - sizes[0])
     assert growth < 0.5, f"peak RSS {peaks} bytes for members of {sizes} bytes"
+
+
+def test_sensor_loggers_usual_start_offset_between_sensors_is_no_bad_row():
+    # The shipped sample's gyroscope starts 4 ms after its accelerometer, as Sensor Logger's
+    # sensors do: its first accelerometer row takes the gyroscope's first sample.
+    sample = Path(__file__).resolve().parents[1] / "harlite" / "demo" / "sensorlogger-sample.zip"
+    batches = list(open_source(str(sample), InputOptions()))
+    assert [bad for b in batches for bad in b.bad] == []
+    rows = np.concatenate([b.rows for b in batches])
+    np.testing.assert_allclose(rows[0, 4:7], rows[1, 4:7], atol=0.2)  # the held edge
+
+
+def test_accelerometer_rows_far_outside_the_gyroscope_span_stay_bad_rows(tmp_path):
+    acc = sensor_series(300, 10_000_000, 0, seed=1)
+    gyro = sensor_series(200, 10_000_000, 1_000_000_000, seed=2)  # starts 1 s late
+    path = tmp_path / "late.zip"
+    write_sensor_logger_zip(path, acc, gyro)
+    reasons = [r for b in open_source(str(path), InputOptions()) for _, r, _ in b.bad]
+    # 1 s late with a 50 ms margin: the first 95 rows (0 … 940 ms) are outside
+    assert reasons.count("outside the gyroscope's time span") == 95
+
+
+def test_sensor_logger_annotations_label_the_samples():
+    batches = list(open_source(str(FIXTURES / "sensorlogger-android-annotated"), InputOptions()))
+    rows = np.concatenate([b.rows for b in batches])
+    labels = [label for b in batches for label in b.labels]
+    seconds = rows[:, 0] - rows[0, 0]
+    np.testing.assert_allclose(rows[:, 1:], DEMO[:, 1:], atol=1e-6)
+    expected = [None if s < 0.5 else "WALKING" if s < 6.0 else "STANDING" for s in seconds]
+    assert labels == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("time,seconds_elapsed,text\nsoon,0.5,WALKING\n", "line 2, field 'time'"),
+        ("when,what\n1,WALKING\n", "expected the columns time and text"),
+    ],
+)
+def test_an_unreadable_annotation_file_is_named(tmp_path, text, problem):
+    folder = tmp_path / "export"
+    shutil.copytree(FIXTURES / "sensorlogger-android-annotated", folder)
+    (folder / "Annotation.csv").write_text(text)
+    with pytest.raises(DataError, match=r"Annotation\.csv") as error:
+        list(open_source(str(folder), InputOptions()))
+    assert problem in str(error.value)
+
+
+def test_empty_annotations_leave_an_export_unlabelled(tmp_path):
+    folder = tmp_path / "export"
+    shutil.copytree(FIXTURES / "sensorlogger-android-annotated", folder)
+    (folder / "Annotation.csv").write_text("time,seconds_elapsed,text,millisecond_press_duration\n")
+    assert all(b.labels is None for b in open_source(str(folder), InputOptions()))

@@ -2,8 +2,10 @@
 
 Both apps export one CSV per sensor (a zip, or the folder it unpacks to), each with its own
 timestamps; the gyroscope is interpolated onto the accelerometer's timestamps, and
-accelerometer rows outside the gyroscope's time span are counted as bad rows. The members
-are read side by side in blocks, so that memory does not grow with a recording's length.
+accelerometer rows outside the gyroscope's time span are counted as bad rows (those within
+:data:`EDGE_MARGIN_S` of it, as when one sensor starts a few milliseconds after the other,
+take the gyroscope's first or last sample). The members are read side by side in blocks, so
+that memory does not grow with a recording's length.
 
 - **Sensor Logger** (Android and iOS; layouts documented in the app's
   ``awesome-sensor-logger`` repository, UNITS.md and CROSSPLATFORM.md): ``TotalAcceleration.csv``
@@ -12,7 +14,10 @@ are read side by side in blocks, so that memory does not grow with a recording's
   ``x`` (m/s², rad/s), and ``Metadata.csv`` (``platform``, ``standardisation``, ``sensors``…).
   iOS acceleration and gravity have the opposite sign to Android's unless the app's
   "Standardise Units & Frames" was on: such recordings are turned to Android's convention,
-  which the models use.
+  which the models use. The app's in-recording annotations, ``Annotation.csv`` (``time``,
+  ``seconds_elapsed``, ``text``, ``millisecond_press_duration``), label the samples: each
+  annotation's text from its time to the next annotation (an empty text ends a label;
+  samples before the first annotation are unlabelled).
 - **phyphox** (its export "CSV (Comma, decimal point)", or the tab or semicolon variants; a
   zip with one CSV per data set and ``meta/device.csv``, ``meta/time.csv``): either one CSV
   holding acceleration and gyroscope columns (``Raw Data.csv``), or one CSV per sensor
@@ -55,6 +60,12 @@ from harlite.runtime.sensorcsv import (
 #: The most one exported CSV may hold (an hour at 100 Hz is about 30 MB); a larger one (or a
 #: zip bomb) is refused before it is read.
 MAX_MEMBER_BYTES = 256 << 20
+#: How far outside the gyroscope's time span an accelerometer row may lie and still take the
+#: gyroscope's first or last sample: the sensors of one recording start and stop a few
+#: milliseconds apart (a sample period or two at the 20–500 Hz phones record at).
+EDGE_MARGIN_S = 0.05
+#: The most an annotations file may hold (a label every second for a day is about 3 MB).
+MAX_ANNOTATION_BYTES = 8 << 20
 
 Member = Path | zipfile.ZipInfo
 #: (times [s or file units], xyz values, line numbers)
@@ -234,11 +245,12 @@ class FollowingSeries:
             return np.full((len(times), 3), np.nan)
         return np.column_stack([np.interp(times, self.times, self.values[:, i]) for i in range(3)])
 
-    def inside(self, times: np.ndarray) -> np.ndarray:
-        """Which ``times`` lie in its time span (as far as it is known: call :meth:`cover`)."""
+    def inside(self, times: np.ndarray, margin: float = 0.0) -> np.ndarray:
+        """Which ``times`` lie in its time span widened by ``margin`` on each side (as far as
+        it is known: call :meth:`cover`)."""
         if self.first is None:
             return np.zeros(len(times), bool)
-        return (times >= self.first) & (times <= self.times[-1])
+        return (times >= self.first - margin) & (times <= self.times[-1] + margin)
 
     def let_go(self, before: float) -> None:
         """Forget the samples no time after ``before`` needs (one is kept before it)."""
@@ -272,7 +284,9 @@ def aligned_rows(
 ) -> Iterator[ParsedRows]:
     """Rows (t [s], acc [g], gyro [rad/s]) at the accelerometer's times, block by block:
     gravity (for acceleration without it) is added, the gyroscope interpolated; the
-    accelerometer's rows outside the gyroscope's time span are bad rows."""
+    accelerometer's rows outside the gyroscope's time span (by more than EDGE_MARGIN_S)
+    are bad rows."""
+    margin = EDGE_MARGIN_S / scales.time  # in the files' time unit
     for times, values, lines in acc:
         bad: list[tuple[int, str, str]] = []
         if len(times):
@@ -281,8 +295,8 @@ def aligned_rows(
                 gravity.cover(end)
                 values = values + gravity.at(times) * scales.gravity
                 gravity.let_go(end)
-            gyro.cover(end)
-            inside = gyro.inside(times)
+            gyro.cover(end + margin)
+            inside = gyro.inside(times, margin)
             reason = "outside the gyroscope's time span"
             bad = [(int(line), reason, acc_name) for line in lines[~inside]]
             times, values, lines = times[inside], values[inside], lines[inside]
@@ -352,6 +366,51 @@ class SensorLoggerMetadata:
         return self.platform == "ios" and not self.standardised
 
 
+@dataclass(frozen=True)
+class Annotations:
+    """Sensor Logger's ``Annotation.csv`` as labels: each annotation's text holds from its
+    time [s] until the next one's; an empty text leaves the samples after it unlabelled."""
+
+    times: np.ndarray
+    texts: tuple[str | None, ...]
+
+    @classmethod
+    def read(cls, files: ExportFiles, key: str, time_scale: float) -> Annotations | None:
+        """The annotations with a time, in time order; None when none carries a text."""
+        where = f"{files.path}/{key}"
+        text = files.text(key, MAX_ANNOTATION_BYTES + 1)
+        if len(text.encode()) > MAX_ANNOTATION_BYTES:
+            raise DataError(f"larger than {MAX_ANNOTATION_BYTES >> 20} MiB", where)
+        reader = csv.reader(io.StringIO(text))
+        header = [h.strip().lower() for h in next(reader, [])]
+        if "time" not in header or "text" not in header:
+            raise DataError(f"expected the columns time and text, found {header}", where, 1)
+        at, said = header.index("time"), header.index("text")
+        found: list[tuple[float, str | None]] = []
+        for fields in reader:
+            if not any(f.strip() for f in fields):
+                continue
+            line = reader.line_num
+            try:
+                time = float(fields[at]) * time_scale
+            except (IndexError, ValueError):
+                raise DataError("not a time", where, line, "time") from None
+            if not np.isfinite(time):
+                raise DataError("not a time", where, line, "time")
+            label = fields[said].strip() if said < len(fields) else ""
+            found.append((time, label or None))
+        if not any(label for _, label in found):
+            return None
+        found.sort(key=lambda item: item[0])
+        return cls(np.array([t for t, _ in found]), tuple(label for _, label in found))
+
+    def labels_at(self, times: np.ndarray) -> list[str | None]:
+        """The label of each sample time [s]."""
+        index = np.searchsorted(self.times, times, side="right") - 1
+        texts = (None, *self.texts)  # index -1 (before the first annotation) → None
+        return [texts[i + 1] for i in index.tolist()]
+
+
 class SensorLoggerSource:
     """A recording exported by the Sensor Logger app (a zip, or the folder it unpacks to);
     see the module's docstring for the files used."""
@@ -383,9 +442,17 @@ class SensorLoggerSource:
         scale = self.units.scale()
         acc_scale = -scale[1] if metadata is not None and metadata.flips_acceleration else scale[1]
         acc = files.xyz_blocks(found[acc_name], parse)
-        yield from aligned_rows(
-            files, acc, gyro, gravity, Scales(scale[0], acc_scale, scale[4]), acc_name
+        annotations = (
+            Annotations.read(files, found["Annotation.csv"], scale[0])
+            if "Annotation.csv" in found
+            else None
         )
+        for parsed in aligned_rows(
+            files, acc, gyro, gravity, Scales(scale[0], acc_scale, scale[4]), acc_name
+        ):
+            if annotations is not None:
+                parsed.labels = annotations.labels_at(parsed.rows[:, 0])
+            yield parsed
 
     @staticmethod
     def _missing_acceleration(found: dict[str, str], metadata: SensorLoggerMetadata | None) -> str:
