@@ -16,6 +16,7 @@ from harlite.cli.convert import convert, verify
 from harlite.cli.data import data
 from harlite.cli.doctor import doctor
 from harlite.cli.evaluate import evaluate
+from harlite.cli.export import export
 from harlite.cli.models import models
 from harlite.cli.options import SETTING_OPTIONS
 from harlite.cli.pipeline import pipeline
@@ -62,6 +63,7 @@ for _command in (
     evaluate,
     convert,
     verify,
+    export,
     models,
     bench,
     pipeline,

@@ -1,0 +1,48 @@
+"""``harlite export``: a bundle for places the Python runtime does not go."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from harlite.cli.options import bundle_path, echo_err
+
+
+@click.group()
+def export() -> None:
+    """Export a bundle's model with its signal path for other platforms."""
+
+
+@export.command("c")
+@click.argument("bundle", callback=lambda ctx, param, value: bundle_path(value))
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write the C library, stream program and Makefile into.",
+)
+@click.option(
+    "--weights",
+    type=click.Choice(["float32", "int8"]),
+    default="float32",
+    show_default=True,
+    help="Weights as float32, or int8 with a float scale per output channel (arithmetic in "
+    "float, like the dynamic artefact; about a quarter of the flash).",
+)
+def export_c_command(bundle: Path, out_dir: Path, weights: str) -> None:
+    """BUNDLE (a bundle folder or a shipped model's name) as a dependency-free C99 library:
+    the stream core of `harlite stream` (resampling, filters, windows, gaps, placement,
+    smoothing) and the model's forward pass, weights as const arrays; `make -C OUT` builds
+    a stream program reading a sensor CSV on stdin. Reads model.keras: needs
+    'harlite[train]'."""
+    from harlite.convert.export_c import export_c
+
+    result = export_c(bundle, out_dir, weights)
+    echo_err(
+        f"wrote {result.out_dir} ({result.preset}, {result.weights} weights: "
+        f"{result.weight_bytes / 1024:.1f} KiB, arena {result.arena_floats * 4 / 1024:.1f} KiB; "
+        f"forward pass within {result.max_abs_diff:.1g} of the Keras model); "
+        f"build with: make -C {result.out_dir}"
+    )
