@@ -17,7 +17,7 @@ import pytest
 
 pytest.importorskip("aiohttp", reason="harlite serve needs the serve extra (aiohttp)")
 
-from harlite.serve.recorder import HEADER
+from harlite.serve.recorder import HEADER, Recorder, RecordingError, RecordingRequest
 from harlite.serve.replay import sensor_logger_messages
 from harlite.serve.sessions import session_id
 from harlite.train.recording_meta import DatasetFolder, find_recordings
@@ -152,6 +152,41 @@ def test_the_first_page_recording_indexes_every_recording_the_folder_already_hel
         ("s04/WALKING/x.csv", "WALKING", 4),
         ("s05/WALKING/morning.csv.gz", "WALKING", 5),
     ]
+
+
+def test_the_first_page_recording_indexes_only_what_the_settings_files_glob_chooses(tmp_path):
+    # With an index, exactly its files are the data set: a first index listing every CSV would
+    # add files the user's ``files`` glob left out (here a notes table, which refuses the set).
+    write_recording(tmp_path / "WALKING" / "s01_a.csv")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "s02_summary.csv").write_text("person,comment\n2,tired\n")
+    (tmp_path / "dataset.toml").write_text('files = "[A-Z]*/*.csv"\n')
+    with ServerProcess("lstm", "--record-dir", str(tmp_path)) as server:
+        phone = Phone(server, "phone-1")
+        assert phone.record("start", label="SITTING", subject=1)[0] == 200
+        phone.push(3)
+        status, saved = phone.record("stop")
+    assert status == 200, saved
+    assert "notes/s02_summary.csv" not in {row["file"] for row in index_rows(tmp_path)}
+    found = find_recordings(DatasetFolder.locate(tmp_path))
+    assert sorted(r.name for r in found) == [saved["file"], "WALKING/s01_a.csv"]
+
+
+@pytest.mark.parametrize("problem", ["link out", "bad settings"])
+def test_a_folder_the_reader_refuses_refuses_the_first_recording_at_start(tmp_path, problem):
+    # the first index would hide the refusal: the link's recording would vanish unsaid
+    folder, outside = tmp_path / "rec", tmp_path / "elsewhere.csv"
+    write_recording(folder / "WALKING" / "s01_a.csv")
+    if problem == "link out":
+        write_recording(outside)
+        (folder / "WALKING" / "s01_b.csv").symlink_to(outside)
+    else:
+        (folder / "dataset.toml").write_text("files = [\n")
+    with pytest.raises(RecordingError, match=r"outside the data set|settings"):
+        Recorder(folder, RecordingRequest("SITTING"), device="d", session="s",
+                 platform="android", max_s=60.0)  # fmt: skip
+    assert not (folder / "recordings.csv").exists()
+    assert not (folder / "SITTING").exists()
 
 
 def test_a_user_index_with_other_column_spellings_and_its_own_fields_is_kept(tmp_path):

@@ -8,12 +8,22 @@ import the training side.
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import sys
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
+from typing import Any
 
+from harlite.errors import DataError
 from harlite.runtime.sources import is_recording_folder
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 INDEX_FILE = "recordings.csv"
 SETTINGS_FILES = ("dataset.toml", "dataset.json")
@@ -21,6 +31,56 @@ SETTINGS_FILES = ("dataset.toml", "dataset.json")
 RESERVED_NAMES = (INDEX_FILE, *SETTINGS_FILES)
 #: Recording files a folder may hold (Sensor Logger exports also as unzipped folders).
 RECORDING_SUFFIXES = (".csv", ".csv.gz", ".zip")
+
+
+def settings_file(folder: Path) -> Path | None:
+    """The folder's settings file (the first of :data:`SETTINGS_FILES` there), if any."""
+    return next((folder / n for n in SETTINGS_FILES if (folder / n).is_file()), None)
+
+
+def files_glob(folder: Path) -> str | None:
+    """The ``files`` glob of the folder's settings (which files are its recordings when it
+    has no index), None without one; a settings file that cannot be read raises
+    :class:`~harlite.errors.DataError`."""
+    path = settings_file(folder)
+    pattern = None if path is None else load_settings(path).get("files")
+    return pattern if isinstance(pattern, str) else None
+
+
+def load_settings(path: Path) -> dict[str, Any]:
+    """A settings file's table (TOML or JSON); a file that cannot be read raises
+    :class:`~harlite.errors.DataError` naming it (and the line and key of a number too long
+    to read)."""
+    try:
+        if path.suffix == ".toml":
+            with path.open("rb") as handle:
+                data = tomllib.load(handle)
+        else:
+            data = json.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise DataError(f"not valid {path.suffix[1:].upper()}: {error}", path) from None
+    except ValueError:  # an integer longer than Python converts (sys.int_info)
+        raise _long_number_error(path) from None
+    except RecursionError:
+        raise DataError("nested too deeply", path) from None
+    if not isinstance(data, dict):
+        raise DataError("expected a table of settings", path)
+    return data
+
+
+def _long_number_error(path: Path) -> DataError:
+    """The error for a settings file holding an integer too long to read, naming its line
+    and key."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    limit = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 4300
+    found = next((m for m in re.finditer(r"\d+", text) if len(m.group()) > limit), None)
+    if found is None:
+        return DataError("a number too long to read", path)
+    before = text[: found.start()]
+    keys = re.findall(r'(?m)^\s*([A-Za-z0-9_\-]+)\s*=|"([^"\\]*)"\s*:', before)
+    key = next((a or b for a, b in reversed(keys)), None)
+    digits = len(found.group())
+    return DataError(f"a number of {digits:,} digits", path, before.count("\n") + 1, key)
 
 
 def column_key(name: str) -> str:

@@ -30,12 +30,13 @@ from pathlib import Path
 import numpy as np
 
 from harlite.atomic import new_file_mode, write_text_atomic
-from harlite.errors import HarliteError
+from harlite.errors import DataError, HarliteError
 from harlite.runtime.recordings_folder import (
     INDEX_FILE,
     RESERVED_NAMES,
     column_key,
-    recording_files,
+    files_glob,
+    walk_recordings,
 )
 
 HEADER = "t,acc_x,acc_y,acc_z,gyro_x,gyro_y,gyro_z"
@@ -151,7 +152,8 @@ class Recorder:
         self.samples = 0
         self.first: float | None = None
         self.last: float | None = None
-        IndexTable.read(self.folder)  # an index it could not add to refuses at once
+        # an index it could not add to, or a first index it could not write, refuses at once
+        IndexTable.read(self.folder) or IndexTable.of_files(self.folder)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(
@@ -318,10 +320,19 @@ class IndexTable:
 
     @classmethod
     def of_files(cls, folder: Path) -> IndexTable:
-        """A first index: every recording the folder holds, labelled by its folder (what
-        the reader takes from a folder without an index)."""
+        """A first index: every recording the folder holds (those its settings' ``files``
+        glob chooses), labelled by its folder: what the reader takes from a folder without an
+        index. Settings it cannot read, or a link the reader refuses, raise
+        :class:`RecordingError` (an index would hide what the reader reports)."""
+        try:
+            walk = walk_recordings(folder, pattern=files_glob(folder))
+        except DataError as error:
+            raise RecordingError(f"cannot read the folder's settings: {error}") from None
+        if walk.refused:
+            path, reason = walk.refused[0]
+            raise RecordingError(f"{path}: {reason} (harlite data info refuses the folder)")
         rows = []
-        for path in recording_files(folder):
+        for path in walk.files:
             label = path.parent.name if path.parent != folder else ""
             rows.append([path.relative_to(folder).as_posix(), label])
         return cls(["file", "label"], rows)

@@ -23,10 +23,8 @@ path (``s03/…``, ``user07_…``). No file is read twice: paths are compared re
 from __future__ import annotations
 
 import csv
-import json
 import os
 import re
-import sys
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
@@ -37,17 +35,14 @@ from harlite.runtime.recordings_folder import (
     INDEX_FILE,
     SETTINGS_FILES,
     column_key,
+    settings_file,
     walk_recordings,
 )
+from harlite.runtime.recordings_folder import load_settings as _load_settings
 from harlite.runtime.recordings_folder import recording_files as _recording_files
 from harlite.runtime.sensorcsv import ACC_UNITS, GYRO_UNITS, TIME_UNITS
 from harlite.runtime.sources import InputOptions, is_recording_folder
 from harlite.runtime.windower import WINDOW_LABEL_RULES
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 #: The subject number in a file's path: ``s01``, ``subject_3``, ``user07``, ``p12``…
 DEFAULT_SUBJECT_PATTERN = r"(?i)(?:^|[/_\-. ])(?:s|subject|user|u|p|participant)[_\- ]?(\d+)"
@@ -109,11 +104,8 @@ class DatasetSettings:
     @classmethod
     def read(cls, root: Path) -> DatasetSettings:
         """The folder's settings file, validated; defaults without one."""
-        for name in SETTINGS_FILES:
-            path = root / name
-            if path.is_file():
-                return cls.from_dict(_load_settings(path), path)
-        return cls()
+        path = settings_file(root)
+        return cls() if path is None else cls.from_dict(_load_settings(path), path)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], path: Path) -> DatasetSettings:
@@ -561,39 +553,6 @@ def _check_subjects(recordings: list[Recording], root: Path) -> list[Recording]:
                 "split",
             )
     return recordings
-
-
-def _load_settings(path: Path) -> dict[str, Any]:
-    try:
-        if path.suffix == ".toml":
-            with path.open("rb") as handle:
-                data = tomllib.load(handle)
-        else:
-            data = json.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise DataError(f"not valid {path.suffix[1:].upper()}: {error}", path) from None
-    except ValueError:  # an integer longer than Python converts (sys.int_info)
-        raise _long_number_error(path) from None
-    except RecursionError:
-        raise DataError("nested too deeply", path) from None
-    if not isinstance(data, dict):
-        raise DataError("expected a table of settings", path)
-    return data
-
-
-def _long_number_error(path: Path) -> DataError:
-    """The error for a settings file holding an integer too long to read, naming its line
-    and key."""
-    text = path.read_text(encoding="utf-8", errors="replace")
-    limit = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 4300
-    found = next((m for m in re.finditer(r"\d+", text) if len(m.group()) > limit), None)
-    if found is None:
-        return DataError("a number too long to read", path)
-    before = text[: found.start()]
-    keys = re.findall(r'(?m)^\s*([A-Za-z0-9_\-]+)\s*=|"([^"\\]*)"\s*:', before)
-    key = next((a or b for a, b in reversed(keys)), None)
-    digits = len(found.group())
-    return DataError(f"a number of {digits:,} digits", path, before.count("\n") + 1, key)
 
 
 def _brief(value: Any) -> str:
