@@ -197,3 +197,17 @@ def test_numbers_are_exact_hexadecimal_literals():
 
     for value in (0.1, -1e-300, 2.0, 0.0, float(np.float32(5.101214))):
         assert float.fromhex(c_number(value)) == value
+
+
+@needs_cc
+def test_check_ports_script(tmp_path, demo_csv):
+    """tools/check-ports.sh: one line per port, the host C port equal on every window."""
+    pytest.importorskip("tensorflow")
+    short = tmp_path / "short.csv"
+    short.write_text("\n".join(demo_csv.read_text().splitlines()[:1500]) + "\n")
+    done = subprocess.run(
+        [REPO / "tools" / "check-ports.sh", "lstm", short], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "host-c: 22/22 windows with harlite stream's label" in done.stdout
+    assert "cortex-m:" in done.stdout
