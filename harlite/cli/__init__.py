@@ -20,6 +20,7 @@ from harlite.cli.export import export
 from harlite.cli.models import models
 from harlite.cli.options import SETTING_OPTIONS
 from harlite.cli.pipeline import pipeline
+from harlite.cli.replay import replay
 from harlite.cli.report import report
 from harlite.cli.serve import serve
 from harlite.cli.stream import stream
@@ -69,6 +70,7 @@ for _command in (
     pipeline,
     stream,
     serve,
+    replay,
     batch,
     report,
     doctor,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from pathlib import Path
+from urllib.parse import quote
 
 import click
 
@@ -18,6 +21,8 @@ from harlite.errors import HarliteError
 
 #: --artifact, --backend, --threads, --hop, --smooth: how each session's model runs.
 _MODEL_OPTIONS = _MODEL_AND_INPUT_OPTIONS[:5]
+#: Recordings named one by one when the server stops (the rest are counted).
+LISTED_RECORDINGS = 20
 
 
 def _model_options(command):
@@ -131,8 +136,10 @@ def serve(bundle, **options) -> None:
     /push, each phone session gets its own classifier, and the page at / shows every phone
     live and records labelled data from it into --record-dir.
 
-    Loopback only unless --host says otherwise (then --token or --no-token). Stop with
-    Ctrl-C: recordings in progress are saved.
+    Loopback only unless --host says otherwise (then --token or --no-token); with --host
+    0.0.0.0 it prints this machine's addresses to type into the phone (and a QR code with
+    the lan extra). Stop with Ctrl-C: recordings in progress are saved, and every recording
+    saved is named.
     """
     try:
         from harlite.serve.app import serve as run_server
@@ -158,19 +165,97 @@ def serve(bundle, **options) -> None:
         mqtt=tuple(options["mqtt_urls"]),
         client_timeout_s=options["client_timeout"],
     )
-    final = run_server(settings, on_ready=lambda host, port: _announce(settings, host, port))
+    saved = SavedList()
+    final = run_server(
+        settings,
+        on_ready=lambda host, port: _announce(settings, host, port),
+        on_notice=saved.notice,
+    )
     echo_err(f"stopped: {len(final['ended'])} sessions ended")
+    saved.summary(settings.record_dir)
+
+
+class SavedList:
+    """Prints the server's notices as they come, with the time, and remembers the
+    recordings saved for the summary at the end."""
+
+    def __init__(self) -> None:
+        self.paths: list[Path] = []
+        self.count = 0
+
+    def notice(self, notice) -> None:
+        echo_err(f"{time.strftime('%H:%M:%S')} {notice.text}")
+        if notice.kind == "recording_saved":
+            self.count += 1
+            if len(self.paths) < LISTED_RECORDINGS:
+                self.paths.append(notice.path)
+
+    def summary(self, record_dir: Path | None) -> None:
+        if record_dir is None:
+            return
+        if not self.count:
+            echo_err(f"no recording was saved into {record_dir}")
+            return
+        echo_err(f"{self.count} recording{'s' if self.count > 1 else ''} saved into {record_dir}:")
+        for path in self.paths:
+            echo_err(f"  {path}")
+        if self.count > len(self.paths):
+            echo_err(f"  … and {self.count - len(self.paths)} more (see recordings.csv)")
 
 
 def _announce(settings, host: str, port: int) -> None:
+    from harlite.serve.lan import LAN_EXTRA, WILDCARDS, phone_urls, qr_terminal
+
     shown = f"[{host}]" if ":" in host else host
-    if host in ("0.0.0.0", "::"):
-        shown = "THIS-MACHINE-IP"
     query = "?token=TOKEN" if settings.token else ""
-    echo_err(f"listening on http://{shown}:{port}")
-    echo_err(f"  page:  http://{shown}:{port}/{query}")
-    echo_err(f"  push:  http://{shown}:{port}/push{query}  (Sensor Logger: HTTP Push URL)")
+    urls = phone_urls(host, port)
+    everywhere = host in WILDCARDS
+    echo_err(f"listening on http://{shown}:{port}" + (" (every network)" if everywhere else ""))
+    base = urls[0].base if urls else f"http://{'THIS-MACHINE-IP' if everywhere else shown}:{port}"
+    echo_err(f"  page:  {base}/{query}")
+    echo_err(f"  push:  {base}/push{query}  (Sensor Logger: HTTP Push URL)")
+    if everywhere:
+        _addresses(urls, query, LAN_EXTRA)
     for url in settings.mqtt:
         echo_err(f"  mqtt:  subscribed to {url.split('@')[-1]}")
     if settings.record_dir is not None:
         echo_err(f"  recordings go to {settings.record_dir}")
+    if urls and _is_terminal():
+        token = f"?token={quote(settings.token)}" if settings.token else ""
+        qr = qr_terminal(f"{urls[0].base}/push{token}")
+        if qr is None:
+            echo_err(f"  (a QR code of the push URL to scan: {LAN_EXTRA})")
+        elif _can_print(qr):
+            echo_err("  scan with the phone's camera (the push URL, token included):")
+            echo_err(qr.rstrip("\n"))
+
+
+def _addresses(urls, query: str, extra: str) -> None:
+    """This machine's addresses a phone on its networks can type."""
+    if not urls:
+        echo_err(
+            "  this machine's network address was not found: type the one `hostname -I` "
+            f"(Linux) or `ipconfig` (Windows) shows, or {extra}"
+        )
+        return
+    echo_err("  a phone on the same network pushes to one of:")
+    for url in urls:
+        echo_err(f"    {url.base}/push{query}  ({url.via})")
+
+
+def _is_terminal() -> bool:
+    """Whether stderr is a terminal (a QR code in a log or journal helps nobody, and it
+    holds the token)."""
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _can_print(text: str) -> bool:
+    """Whether stderr's encoding has the QR code's block characters."""
+    try:
+        text.encode(getattr(sys.stderr, "encoding", None) or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True

@@ -7,6 +7,7 @@ Routes:
   ``?device=`` names the phone). ``?platform=ios`` reads a raw iOS phone's acceleration sign.
 - ``GET /``: the live page; ``GET /static/…``: its script and style.
 - ``GET /api/state``, ``GET /api/predictions?since=N[&session=ID]``: JSON.
+- ``GET /api/connect``: the push URLs a phone can use, and a QR code of the first.
 - ``GET /api/events``: the live feed (Server-Sent Events).
 - ``POST /api/sessions/ID/record/start`` (``{"label": …, "subject": …, "placement": …}``),
   ``POST /api/sessions/ID/record/stop``: recording from the page.
@@ -34,7 +35,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
@@ -42,15 +43,16 @@ from harlite.errors import HarliteError
 from harlite.runtime.mqtt import MessageQueue
 from harlite.serve.connections import ConnectionLimiter
 from harlite.serve.feed import Event
+from harlite.serve.lan import LAN_EXTRA, phone_urls, qr_svg_data_uri
 from harlite.serve.recorder import RecordingError, RecordingRequest
-from harlite.serve.sessions import PushRefused, SessionHub
+from harlite.serve.sessions import Notice, PushRefused, SessionHub
 from harlite.serve.settings import MAX_CONNECTIONS, MAX_PAGES, ServeSettings, is_loopback
 
 log = logging.getLogger("harlite.serve")
 
 COOKIE = "harlite_token"
 #: Files the page may load, and their types.
-STATIC = {"app.js": "text/javascript", "style.css": "text/css"}
+STATIC = {"app.js": "text/javascript", "connect.js": "text/javascript", "style.css": "text/css"}
 #: Seconds between comment lines on an idle feed (keeps proxies and browsers connected).
 KEEPALIVE_S = 15.0
 #: Seconds between checks for reordered pushes and idle sessions.
@@ -280,6 +282,29 @@ async def state(request: web.Request) -> web.Response:
     return web.json_response(request.app[HUB].state())
 
 
+async def connect(request: web.Request) -> web.Response:
+    """Where a phone pushes to: ``push_urls`` (each with ``via``, the interface or
+    ``--host``; without the token), ``token`` (whether one is needed), and ``qr``: the
+    first URL with the token, as an SVG ``data:`` URI (None without a URL, or without the
+    ``lan`` extra: then ``qr_missing`` says how to get it). A server on loopback has no
+    URL a phone reaches."""
+    settings = request.app[SETTINGS]
+    port = request.transport.get_extra_info("sockname")[1]  # the port really bound
+    urls = phone_urls(settings.host, port)
+    answer = {
+        "listening": settings.host,
+        "push_urls": [{"url": f"{url.base}/push", "via": url.via} for url in urls],
+        "token": settings.token is not None,
+        "qr": None,
+    }
+    if urls:
+        query = f"?token={quote(settings.token)}" if settings.token is not None else ""
+        answer["qr"] = qr_svg_data_uri(f"{urls[0].base}/push{query}")
+        if answer["qr"] is None:
+            answer["qr_missing"] = f"a QR code needs the lan extra: {LAN_EXTRA}"
+    return web.json_response(answer)
+
+
 async def predictions(request: web.Request) -> web.Response:
     try:
         since = int(request.query.get("since", "0"))
@@ -349,6 +374,7 @@ def make_app(hub: SessionHub) -> web.Application:
     app.router.add_get("/", page)
     app.router.add_get("/static/{name}", static)
     app.router.add_get("/api/state", state)
+    app.router.add_get("/api/connect", connect)
     app.router.add_get("/api/predictions", predictions)
     app.router.add_get("/api/events", events)
     app.router.add_post(r"/api/sessions/{session:[0-9a-f]{12}}/record/{action:start|stop}", record)
@@ -393,13 +419,18 @@ async def _stop_ticker(app: web.Application) -> None:
     app[HUB].close()
 
 
-def serve(settings: ServeSettings, on_ready: Callable[[str, int], None] | None = None) -> dict:
+def serve(
+    settings: ServeSettings,
+    on_ready: Callable[[str, int], None] | None = None,
+    on_notice: Callable[[Notice], None] | None = None,
+) -> dict:
     """Run the server until SIGINT or SIGTERM; recordings in progress are saved then.
 
-    ``on_ready(host, port)`` is called once it listens (port 0 picks a free one). Returns the
-    final state (sessions ended during shutdown included).
+    ``on_ready(host, port)`` is called once it listens (port 0 picks a free one);
+    ``on_notice`` is told when a phone connects or ends and a recording starts or is saved
+    (at shutdown too). Returns the final state (sessions ended during shutdown included).
     """
-    hub = SessionHub(settings)
+    hub = SessionHub(settings) if on_notice is None else SessionHub(settings, on_notice)
     return asyncio.run(_run(hub, on_ready))
 
 

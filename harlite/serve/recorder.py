@@ -22,6 +22,7 @@ import os
 import re
 import tempfile
 import time
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -47,6 +48,37 @@ PLACEMENT_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,19}$")
 MAX_SAME_NAME = 1000
 #: Seconds a stop waits for another server sharing the folder to finish its index update.
 LOCK_WAIT_S = 5.0
+#: What of a device's name goes into a recording's file name: its words (runs of letters and
+#: digits), at most this many characters.
+DEVICE_WORDS = re.compile(r"[A-Za-z0-9]+")
+MAX_DEVICE_IN_NAME = 32
+#: A name that starts like a subject number (``s3``, ``P30``, ``user-2``): the reader's
+#: default subject pattern (``subject_pattern`` in docs/own-data.md) would take its digits
+#: for the subject of a recording made without one.
+LOOKS_LIKE_SUBJECT = re.compile(r"(?i)(?:s|u|p|user|subject|participant)-?[0-9]")
+
+
+def device_file_name(device: str) -> str:
+    """The device's name as a part of a file name: only ``[A-Za-z0-9-]``, at most
+    :data:`MAX_DEVICE_IN_NAME` characters (``Galaxy S23`` → ``GalaxyS23``, ``Pixel 7`` →
+    ``Pixel-7``, ``Zoë's phone`` → ``ZoesPhone``): accents dropped, words joined so that no
+    separator comes before a letter, where a subject pattern would look for ``s07``; a name
+    that starts like one gets ``phone`` before it, and one with no letter or digit is
+    ``phone-`` and a hash of it."""
+    plain = unicodedata.normalize("NFKD", device).encode("ascii", "ignore").decode("ascii")
+    name = ""
+    for word in DEVICE_WORDS.findall(plain.replace("'", "")):
+        if not name:
+            name = word
+        elif word[0].isdigit():
+            name += "-" + word
+        else:
+            name += word[0].upper() + word[1:]
+    if LOOKS_LIKE_SUBJECT.match(name):
+        name = "phone" + name
+    if name:
+        return name[:MAX_DEVICE_IN_NAME].rstrip("-")
+    return "phone-" + hashlib.sha256(device.encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
 
 class RecordingError(HarliteError):
@@ -144,7 +176,7 @@ class Recorder:
         self.max_s = max_s
         self.started = datetime.now(timezone.utc)
         stamp = self.started.strftime("%Y%m%dT%H%M%SZ")
-        phone = hashlib.sha256(device.encode()).hexdigest()[:8]
+        phone = device_file_name(device)
         subject = f"s{request.subject:02d}_" if request.subject is not None else ""
         #: the file's name as planned (another recording may take it first: see stop)
         self.name = f"{request.label}/{subject}{stamp}_{phone}.csv"

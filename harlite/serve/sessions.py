@@ -14,7 +14,9 @@ import hashlib
 import logging
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from harlite.errors import DataError, HarliteError
 from harlite.runtime.activity import ActivityLog
@@ -42,6 +44,23 @@ LISTED_BAD_ROWS = 10
 ENDED_KEPT = 20
 #: Warnings kept per session.
 MAX_WARNINGS = 20
+#: Seconds between two notices of empty (test) pushes, however many come.
+TEST_PUSH_NOTICE_S = 5.0
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the person running the server wants to hear of as it happens (the CLI
+    prints it): ``kind`` is ``connected``, ``test_push``, ``ended``, ``recording_started``
+    or ``recording_saved``; ``path`` is a saved recording's file."""
+
+    kind: str
+    text: str
+    path: Path | None = None
+
+
+def _no_notice(notice: Notice) -> None:
+    """The default listener: nobody is told."""
 
 
 class PushRefused(HarliteError):
@@ -78,6 +97,7 @@ class LiveSession:
         device, session: the phone's ids.
         source: ``push`` (Sensor Logger JSON over HTTP), ``mqtt`` or ``csv``.
         platform: how its acceleration sign is read (``android``/``ios``).
+        notify: told of each recording saved.
     """
 
     def __init__(
@@ -88,8 +108,10 @@ class LiveSession:
         session: str,
         source: str,
         platform: str,
+        notify: Callable[[Notice], None] = _no_notice,
     ) -> None:
         self.id = session_id(device, session)
+        self.notify = notify
         self.device, self.session, self.source, self.platform = device, session, source, platform
         self.settings = settings
         self.classifier = StreamClassifier(bundle, settings.classifier)
@@ -209,6 +231,15 @@ class LiveSession:
             self._recording_lost(str(lost))
             raise
         self.recordings.append(saved)
+        path = self.settings.record_dir / saved.file
+        self.notify(
+            Notice(
+                "recording_saved",
+                f"{self.device!r}: recording saved: {path} ({saved.label}, {saved.samples} "
+                f"samples, {saved.duration_s:.1f} s)",
+                path,
+            )
+        )
         return saved
 
     def _record(self, rows) -> None:
@@ -273,8 +304,13 @@ class LiveSession:
 class SessionHub:
     """Every live session of one server, the feed of events, and the server's counters."""
 
-    def __init__(self, settings: ServeSettings) -> None:
+    def __init__(
+        self, settings: ServeSettings, notify: Callable[[Notice], None] = _no_notice
+    ) -> None:
         self.settings = settings
+        #: told when a phone connects or ends, and when a recording starts or is saved
+        self.notify = notify
+        self._test_push_noticed = -TEST_PUSH_NOTICE_S
         self.bundle = Bundle.open(settings.bundle)
         StreamClassifier(self.bundle, settings.classifier)  # fail now on a bad setting
         self.feed = EventFeed(settings.client_queue)
@@ -289,7 +325,11 @@ class SessionHub:
     # -- pushes -----------------------------------------------------------------------------
 
     def push_json(self, body: bytes, platform: str | None = None, source: str = "push") -> dict:
-        """A Sensor Logger push body; returns what it did (for the reply).
+        """A Sensor Logger push body; returns what it did (for the reply): the session's id,
+        ``readings`` (one per used sensor and instant: 100 accelerometer and 100 gyroscope
+        samples are 200), ``samples`` (the same; its old name, kept for one release) and
+        the windows classified. An empty payload for no live session (the app's "Tap to
+        Test Pushing") starts none: its session is None.
 
         Raises :class:`PushRefused` (400 for a body that is not a push, 503 when a new
         session would exceed ``max_sessions``).
@@ -300,14 +340,34 @@ class SessionHub:
             self.bad_requests[str(error).split(":")[0]] += 1
             raise PushRefused(400, str(error)) from None
         now = time.monotonic()
+        if message.size == 0 and session_id(*message.key) not in self.sessions:
+            self._test_push(message, source, now)
+            return {"session": None, "readings": 0, "samples": 0, "windows": 0}
         session = self._session(message.device_id, message.session_id, source, platform)
         predictions = session.take_message(message, now)
         self._published(session, predictions)
-        return {"session": session.id, "samples": message.samples, "windows": len(predictions)}
+        readings = message.samples
+        return {"session": session.id, "readings": readings, "samples": readings,
+                "windows": len(predictions)}  # fmt: skip
+
+    def _test_push(self, message: PushMessage, source: str, now: float) -> None:
+        """An empty push for no live session: said on the terminal (at most once in
+        :data:`TEST_PUSH_NOTICE_S`), no session started."""
+        if now - self._test_push_noticed >= TEST_PUSH_NOTICE_S:
+            self._test_push_noticed = now
+            self.notify(
+                Notice(
+                    "test_push",
+                    f"test push from {message.device_id!r} ({source}): it reaches the server; "
+                    "its panel appears once it sends samples",
+                )
+            )
 
     def push_csv(self, body: bytes, device: str, session_name: str) -> dict:
         """Canonical CSV lines (or any CSV ``harlite stream`` reads, header first)."""
         now = time.monotonic()
+        if not body.strip() and session_id(device, session_name) not in self.sessions:
+            return {"session": None, "windows": 0}  # an empty (test) push starts no session
         session = self._session(device, session_name, "csv", None)
         try:
             predictions = session.take_csv(body, now)
@@ -333,8 +393,15 @@ class SessionHub:
                 name,
                 source,
                 platform or self.settings.platform,
+                self.notify,
             )
             self.sessions[key] = session
+            self.notify(
+                Notice(
+                    "connected",
+                    f"phone {device!r} connected (session {name!r}, {source}, {session.platform})",
+                )
+            )
         return session
 
     def _publish_predictions(self, session: LiveSession, predictions: list[Prediction]) -> None:
@@ -376,6 +443,13 @@ class SessionHub:
         self.ended.append(state)
         self.ended_history.append((session.id, session.history))
         self.feed.publish(Event("session_end", state))
+        self.notify(
+            Notice(
+                "ended",
+                f"phone {session.device!r} (session {session.session!r}) ended: "
+                f"{state['samples']} samples, {state['windows']} windows",
+            )
+        )
 
     def close(self) -> None:
         """End every session (recordings in progress saved)."""
@@ -389,6 +463,13 @@ class SessionHub:
         session.start_recording(request)
         state = session.state()
         self.feed.publish(Event("session", state))
+        where = self.settings.record_dir / request.label
+        self.notify(
+            Notice(
+                "recording_started",
+                f"{session.device!r}: recording {request.label!r} started (into {where})",
+            )
+        )
         return state["recording"]
 
     def stop_recording(self, key: str) -> dict:
