@@ -25,12 +25,15 @@ def test_doctor_names_the_interpreter_that_runs_and_checks_it():
     assert json.loads(result.output)["runs"] == diagnosis.runs
     assert diagnosis.filters.startswith("scipy's compiled sosfilt kernel")
     assert "filters: scipy's compiled sosfilt kernel" in diagnosis.format()
+    # everything works here: nothing to install (not an extra the plain install has)
+    assert f"install here: nothing more ({diagnosis.runs} runs" in diagnosis.format()
 
 
 @pytest.mark.parametrize(
     ("machine", "bits", "extra"),
     [
-        ("x86_64", 64, "harlite[litert]"),
+        ("x86_64", 64, "pip install . "),  # the plain install brings ai-edge-litert there
+        ("AMD64", 64, "pip install . "),
         ("aarch64", 64, "harlite[litert]"),
         ("aarch64", 32, "harlite[tflite-runtime]"),  # 32-bit Pi OS on a 64-bit kernel
         ("armv8l", 32, "harlite[tflite-runtime]"),

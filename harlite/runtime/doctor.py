@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import platform
 import struct
+import sys
 import sysconfig
 import time
 from dataclasses import asdict, dataclass, field
@@ -82,13 +83,21 @@ class Diagnosis:
         lines.append(f"csv reader: {self.csv_reader}")
         lines.append(f"filters: {self.filters}")
         lines.append(f"check: {self.check}")
-        lines.append(f"install here: {self.install}")
+        if self.runs is not None and self.check.startswith("ok"):
+            lines.append(f"install here: nothing more ({self.runs} runs and passed the check)")
+        else:
+            lines.append(f"install here: {self.install}")
         lines += [f"note: {note}" for note in self.notes]
         return "\n".join(lines)
 
 
 def install_command(machine: str, bits: int) -> str:
-    """The one command that installs harlite's runtime with an interpreter on this machine."""
+    """The one command that installs harlite's runtime with an interpreter on this machine
+    (where the plain install brings one, by its dependency markers, the plain install)."""
+    if bits == 64 and (
+        machine in ("x86_64", "AMD64") or (machine == "arm64" and sys.platform == "darwin")
+    ):
+        return "pip install . (from a clone, or the wheel): the plain install brings ai-edge-litert"
     if bits == 32 and machine.lower() in ("aarch64", "armv8l", "armv7l", "arm64"):
         return (
             "sudo apt install python3-numpy python3-scipy && python3 -m venv "
