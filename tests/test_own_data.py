@@ -382,3 +382,21 @@ def test_leave_subjects_out_folds_choose_the_validation_subjects(own_folder, tmp
     assert "fold 3/2" in _error(
         "train", "--data", own_folder, "--out", tmp_path / "x", "--val-fold", "3/2"
     )
+
+
+def test_a_short_fine_tuning_run_scales_its_head_alone_epochs_and_says_so():
+    from harlite.shipped import model_path
+    from harlite.train.config import TrainConfig
+    from harlite.train.finetune import fine_tune_config, freeze_note
+    from harlite.train.models import get_preset
+
+    base = TrainConfig.load(model_path("lstm") / "training" / "config.json")
+    start = get_preset("lstm").config()
+    short = fine_tune_config("lstm", base, start, epochs=5, freeze_epochs=None)
+    assert short.freeze_epochs == 1  # 10 of 60 scaled: four epochs train every layer
+    assert "first 1 of 5 epochs" in freeze_note(short, freeze_given=False)
+    full = fine_tune_config("lstm", base, start, epochs=None, freeze_epochs=None)
+    assert (full.freeze_epochs, freeze_note(full, freeze_given=False)) == (10, None)
+    frozen = fine_tune_config("lstm", base, start, epochs=5, freeze_epochs=8)
+    assert frozen.freeze_epochs == 8
+    assert "only the classifier head trains" in freeze_note(frozen, freeze_given=True)

@@ -149,7 +149,12 @@ def train(
         "freeze_epochs": freeze_epochs,
     }
     if base is not None:
+        from harlite.train.finetune import freeze_note
+
         config = fine_tune_config(init, base, config, **chosen)
+        note = freeze_note(config, freeze_given=freeze_epochs is not None)
+        if note is not None and not quiet:
+            echo_err(note)
     else:
         config = config.override(**chosen)
     if val_subjects == []:

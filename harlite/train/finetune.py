@@ -73,6 +73,8 @@ def fine_tune_config(
         )
     chosen = {k: v for k, v in overrides.items() if v is not None}
     settings = {**FINE_TUNE_DEFAULTS, **chosen}
+    if "freeze_epochs" not in chosen:
+        settings["freeze_epochs"] = frozen_epochs_for(settings["epochs"])
     return config.override(
         init=str(init),
         design=base.design,
@@ -81,6 +83,34 @@ def fine_tune_config(
         normalize=base.normalize,
         **settings,
     )
+
+
+def frozen_epochs_for(epochs: int) -> int:
+    """The default head-alone epochs for ``epochs`` in all: the defaults' share (10 of 60),
+    at most the default's 10, so that a short run still trains the whole model."""
+    default = FINE_TUNE_DEFAULTS["freeze_epochs"]
+    return min(default, round(epochs * default / FINE_TUNE_DEFAULTS["epochs"]))
+
+
+def freeze_note(config: TrainConfig, freeze_given: bool) -> str | None:
+    """What to tell the person about the head-alone epochs of a fine-tuning run: that a
+    short run's were scaled down, or that the whole run trains the head alone."""
+    if config.init is None:
+        return None
+    frozen, epochs = config.freeze_epochs, config.epochs
+    if frozen >= epochs:
+        return (
+            f"warning: --freeze-epochs {frozen} is not below --epochs {epochs}: only the "
+            "classifier head trains and the features never adapt to your data (give more "
+            "epochs or fewer frozen ones)"
+        )
+    default = FINE_TUNE_DEFAULTS["freeze_epochs"]
+    if not freeze_given and frozen < default:
+        return (
+            f"the classifier head trains alone for the first {frozen} of {epochs} epochs "
+            f"(the default {default} scaled to --epochs {epochs}; set it with --freeze-epochs)"
+        )
+    return None
 
 
 def copy_weights(model: Any, base: BaseModel, same_labels: bool) -> list[str]:
