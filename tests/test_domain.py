@@ -92,6 +92,17 @@ def test_still_windows_need_a_larger_share_than_moving_ones():
     assert len(warnings) == 1 and "still windows" in warnings[0]
 
 
+def test_unlike_windows_below_the_warning_threshold_are_given_their_reason():
+    check = DomainCheck(waist_like())
+    upright, prone = windows([1, 0, 0], 0.01, n=30), windows([0, 0, -1], 0.01, n=5)
+    assert check.add(np.concatenate([upright, prone])) == [] and check.finish() == []
+    assert check.unlike == 5
+    note = check.note()
+    assert "25° from every direction trained" in note and "below the warning threshold" in note
+    check.add(windows([0, 0, -1], 0.01, n=40))
+    assert check.warnings and check.note().endswith("see the warning")
+
+
 def test_the_check_warns_once_past_its_share_and_not_below_it():
     check = DomainCheck(waist_like())
     quiet = windows([1, 0, 0], 0.3, n=WARN_AFTER_WINDOWS * 5)

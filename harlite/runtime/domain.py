@@ -288,6 +288,21 @@ class DomainCheck:
                 return list(self.warnings)
         return []
 
+    def note(self) -> str:
+        """Why the stream's unlike windows count as unlike training, and why they raised
+        no warning when they did not (for the summary's count)."""
+        rule = (
+            f"gravity more than {self.domain.max_angle_deg:g}° from every direction trained "
+            "at the window's motion level"
+        )
+        if self.warnings:
+            return f"{rule}; see the warning"
+        return (
+            f"{rule}; below the warning threshold ({WARN_SHARE:.0%} of the moving windows or "
+            f"{WARN_SHARE_STILL:.0%} of the still ones, at least {MIN_UNLIKE_WINDOWS}): a few "
+            "odd windows, often turning or fidgeting, are normal"
+        )
+
     def _message(self, level: str) -> str:
         seen, unlike_here = self._seen[level]
         parts = self._directions[level]

@@ -70,6 +70,7 @@ class StreamSummary:
     interrupted: bool = False
     resyncs: int = 0
     out_of_distribution_windows: int | None = None
+    out_of_distribution_note: str | None = None
     warnings: list[str] | None = None
     truncated: bool | None = None
     truncated_reason: str | None = None
@@ -130,6 +131,7 @@ class StreamSummary:
         if self.out_of_distribution_windows:
             lines.append(
                 f"  unlike training {self.out_of_distribution_windows} of {self.windows} windows"
+                + (f" ({self.out_of_distribution_note})" if self.out_of_distribution_note else "")
             )
         for warning in self.warnings or []:
             lines.append(f"  warning: {warning}")
@@ -303,6 +305,9 @@ def _summarise(
         interrupted=interrupted,
         resyncs=classifier.resyncs,
         out_of_distribution_windows=classifier.out_of_distribution_windows,
+        out_of_distribution_note=classifier.domain_check.note()
+        if classifier.out_of_distribution_windows
+        else None,
         warnings=classifier.warnings or None,
     )
     if counts.labelled_input:
