@@ -10,12 +10,14 @@ stays, and the report says where it stopped.
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import fmean
 from typing import TYPE_CHECKING, Any
 
 from harlite.atomic import write_text_atomic
@@ -33,8 +35,12 @@ if TYPE_CHECKING:  # the stages import their libraries only when they run
 #: Training length of ``--quick`` (the preset's full schedule otherwise).
 QUICK_EPOCHS = 25
 QUICK_INVOKES = 300
-#: The artefacts the pipeline converts, verifies and benchmarks.
-FORMATS = ("keras", "pb", "float32", "dynamic", "int8")
+#: The artefacts the pipeline converts, verifies and benchmarks: ``convert``'s defaults
+#: (ONNX included) and the frozen ``.pb``.
+FORMATS = ("keras", "pb", "float32", "dynamic", "int8", "onnx")
+#: Validation accuracy "still rising" at the end: the last epochs' mean above the mean of
+#: the epochs before them by this much, over this many epochs each.
+RISING_BY, RISING_OVER = 0.002, 5
 
 Log = Callable[[str], None]
 
@@ -356,6 +362,7 @@ def _training_section(state: PipelineState) -> list[str]:
         "never trained on): "
         f"**accuracy {report.accuracy:.2%}**, weighted F1 {report.f1_weighted:.2%}.",
         "",
+        *_training_notes(state),
         "| class | recall | precision | F1 | windows |",
         "| --- | --- | --- | --- | --- |",
         *(
@@ -371,6 +378,50 @@ def _training_section(state: PipelineState) -> list[str]:
         "![accuracy per subject](run/per_subject.png)",
         "",
     ]
+
+
+def _training_notes(state: PipelineState) -> list[str]:
+    """What the training curves say that a reader would otherwise wonder about: a run
+    stopped while validation still rose (``--quick``), and training accuracy below
+    validation's (augmentation)."""
+    from harlite.train.trainer import HISTORY_FILE
+
+    try:
+        history = json.loads((state.run_dir / HISTORY_FILE).read_text())
+    except (OSError, ValueError):
+        return []
+    val, train = history.get("val_accuracy") or [], history.get("accuracy") or []
+    trained, config, notes = state.trained, state.config, []
+    recent, before = val[-RISING_OVER:], val[-2 * RISING_OVER : -RISING_OVER]
+    last_kept = trained.best_epoch == trained.epochs_run and len(before) == RISING_OVER
+    if last_kept and fmean(recent) > fmean(before) + RISING_BY:
+        notes.append(
+            f"Validation accuracy was still rising at the last epoch ({fmean(before):.2%} "
+            f"→ {fmean(recent):.2%} over the last {2 * RISING_OVER} epochs), so the kept "
+            "last epoch is not the model's best: "
+            + (
+                f"`--quick` trains {QUICK_EPOCHS} epochs to show the pipeline, not to "
+                "make a good model; run without it for the preset's full schedule."
+                if state.quick
+                else "more epochs would likely help."
+            )
+        )
+    kept = trained.best_epoch - 1
+    if 0 <= kept < min(len(val), len(train)) and train[kept] < val[kept]:
+        augmentation = [
+            f"rotated up to {config.rotation_deg:g}°" if config.rotation_deg else "",
+            f"scaled by up to ±{config.scale:.0%}" if config.scale else "",
+            "moved to other placements" if config.placement_aug else "",
+            f"with dropout {config.dropout:g}" if config.dropout else "",
+        ]
+        changes = ", ".join(a for a in augmentation if a) or "augmented"
+        notes.append(
+            f"Training accuracy ({train[kept]:.2%}) is below validation accuracy "
+            f"({val[kept]:.2%}) at the kept epoch: the training windows are made harder on "
+            f"purpose ({changes}) while the validation windows are the recordings as they "
+            "are, so the training figure is no sign of a problem."
+        )
+    return [*(f"{note}\n" for note in notes)]
 
 
 def _bundle_section(state: PipelineState) -> list[str]:

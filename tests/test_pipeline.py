@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -78,3 +79,31 @@ def test_the_stream_stage_finds_a_validation_recording_in_a_mixture(
     assert "subject 27" in title and waist.is_file()
     _, pocket, title, rule = _recording_to_stream(anywhere, [1016], tmp_path)
     assert "subject 16" in title and pocket.name.startswith("s16") and rule == "majority"
+
+
+def test_the_report_says_when_quick_undertrains_and_why_training_trails_validation(tmp_path):
+    from types import SimpleNamespace
+
+    from harlite.pipeline import PipelineState, _training_notes
+    from harlite.train.models import get_preset
+
+    state = PipelineState(tmp_path, True, "lstm", None)
+    state.run_dir.mkdir()
+    val = [0.5 + 0.01 * epoch for epoch in range(25)]  # still rising at epoch 25 of 25
+    history = {"accuracy": [v - 0.05 for v in val], "val_accuracy": val}
+    (state.run_dir / "history.json").write_text(json.dumps(history))
+    state.trained = SimpleNamespace(best_epoch=25, epochs_run=25)
+    state.config = get_preset("lstm").config()
+    rising, trailing = _training_notes(state)
+    assert "still rising" in rising and "`--quick` trains 25 epochs" in rising
+    assert "below validation accuracy" in trailing and "rotated up to" in trailing
+    history = {"accuracy": [0.95] * 25, "val_accuracy": [0.9] * 25}  # flat, training above
+    (state.run_dir / "history.json").write_text(json.dumps(history))
+    assert _training_notes(state) == []
+
+
+def test_the_pipelines_bundle_has_every_artefact_convert_makes_by_default():
+    from harlite.convert.bundle_writer import DEFAULT_FORMATS
+    from harlite.pipeline import FORMATS
+
+    assert set(DEFAULT_FORMATS) <= set(FORMATS)
