@@ -80,12 +80,14 @@ def test_android_rows_are_total_acceleration_in_g_and_gyroscope_aligned_onto_its
     body = (FIXTURES / "android.json").read_bytes()
     rows, bad, assembler = assemble([body])
     assert assembler.mode == TOTAL
-    # the first accelerometer sample is before the first gyroscope one: bad, as in a file
-    assert [reason for _, reason, _ in bad] == [OUTSIDE_GYRO]
-    assert rows.shape == (4, 7)
+    # the first accelerometer sample is 4 ms before the first gyroscope one: within
+    # EDGE_MARGIN_S, it takes the gyroscope's first sample, as in a file
+    assert bad == []
+    assert rows.shape == (5, 7)
     assert rows[0, 2] == pytest.approx(9.79 / G)
+    assert rows[0, 4] == 0.0
     # gyro x goes 0.00, 0.01, … at +4 ms: at the accelerometer's 10 ms it is 0.01 * 6/10
-    assert rows[0, 4] == pytest.approx(0.006, abs=1e-6)  # times exact to 256 ns
+    assert rows[1, 4] == pytest.approx(0.006, abs=1e-6)  # times exact to 256 ns
     assert assembler.counters.ignored[USER] == 5  # acceleration taken from one source only
 
 
@@ -189,7 +191,26 @@ def test_pushes_out_of_order_and_twice_give_exactly_the_rows_of_the_export(tmp_p
     assert assembler.counters.duplicates == len(bodies) // 10
     assert assembler.counters.reordered > 0 and assembler.counters.missing == 0
     assert np.array_equal(got, expected)
-    assert [reason for _, reason, _ in bad] == [OUTSIDE_GYRO]  # the file reader's one too
+    assert bad == []  # a 3 ms offset is within EDGE_MARGIN_S: no bad row, as in the file
+
+
+@pytest.mark.parametrize("offset_ms", [80, -80, 30, -30])
+def test_pushes_and_the_export_refuse_the_same_rows_at_the_gyroscopes_edges(tmp_path, offset_ms):
+    # one alignment rule (phone_align): rows beyond EDGE_MARGIN_S of the gyroscope's span
+    # are bad in both, rows within it take its edge sample in both
+    rows = demo_rows(20)
+    offset_ns = offset_ms * 1_000_000
+    write_export(tmp_path, rows, gyro_offset_ns=offset_ns)
+    parts = list(SensorLoggerSource(tmp_path))
+    expected = np.concatenate([p.rows for p in parts])
+    file_bad = [reason for p in parts for _, reason, _ in p.bad]
+    bodies = [body for _, body in sensor_logger_messages(rows, gyro_offset_ns=offset_ns)]
+    got, bad, _ = assemble(bodies)
+    assert np.array_equal(got, expected)
+    assert [reason for _, reason, _ in bad] == file_bad
+    # 50 Hz: 80 ms outside leaves 2 rows (0 and 20 ms) beyond the 50 ms margin; 30 ms none
+    assert file_bad == [OUTSIDE_GYRO] * (2 if abs(offset_ms) == 80 else 0)
+    assert len(got) == len(rows) - len(file_bad)
 
 
 def test_a_gap_is_waited_for_then_given_up_and_a_message_after_that_is_late():

@@ -44,6 +44,12 @@ import numpy as np
 from harlite.errors import DataError
 from harlite.runtime.input_options import PHYPHOX, SENSOR_LOGGER, InputOptions
 from harlite.runtime.lines import read_lines
+from harlite.runtime.phone_align import (
+    BACKWARDS_IN_SENSOR,
+    EDGE_MARGIN_S,
+    Scales,
+    align_phone,
+)
 from harlite.runtime.sensorcsv import (
     ACC_UNITS,
     GYRO_UNITS,
@@ -60,10 +66,6 @@ from harlite.runtime.sensorcsv import (
 #: The most one exported CSV may hold (an hour at 100 Hz is about 30 MB); a larger one (or a
 #: zip bomb) is refused before it is read.
 MAX_MEMBER_BYTES = 256 << 20
-#: How far outside the gyroscope's time span an accelerometer row may lie and still take the
-#: gyroscope's first or last sample: the sensors of one recording start and stop a few
-#: milliseconds apart (a sample period or two at the 20–500 Hz phones record at).
-EDGE_MARGIN_S = 0.05
 #: The most an annotations file may hold (a label every second for a day is about 3 MB).
 MAX_ANNOTATION_BYTES = 8 << 20
 
@@ -183,7 +185,7 @@ class ExportFiles:
             times = parsed.rows[:, 0]
             keep = times > np.maximum.accumulate(np.concatenate(([last], times[:-1])))
             for line in parsed.lines[~keep]:
-                self.bad.append((int(line), "timestamp repeated or went backwards", name))
+                self.bad.append((int(line), BACKWARDS_IN_SENSOR, name))
             if len(times):
                 last = max(last, float(times.max()))
             yield times[keep], parsed.rows[keep, 1:4], parsed.lines[keep]
@@ -238,20 +240,6 @@ class FollowingSeries:
                 self.times = np.concatenate((self.times, block[0]))
                 self.values = np.concatenate((self.values, block[1]))
 
-    def at(self, times: np.ndarray) -> np.ndarray:
-        """Its xyz values at ``times`` (edges held; NaN where it has no samples); call
-        :meth:`cover` with the last of them first."""
-        if len(self.times) == 0:
-            return np.full((len(times), 3), np.nan)
-        return np.column_stack([np.interp(times, self.times, self.values[:, i]) for i in range(3)])
-
-    def inside(self, times: np.ndarray, margin: float = 0.0) -> np.ndarray:
-        """Which ``times`` lie in its time span widened by ``margin`` on each side (as far as
-        it is known: call :meth:`cover`)."""
-        if self.first is None:
-            return np.zeros(len(times), bool)
-        return (times >= self.first - margin) & (times <= self.times[-1] + margin)
-
     def let_go(self, before: float) -> None:
         """Forget the samples no time after ``before`` needs (one is kept before it)."""
         keep_from = max(int(np.searchsorted(self.times, before, side="right")) - 1, 0)
@@ -263,17 +251,6 @@ class FollowingSeries:
             pass
 
 
-@dataclass(frozen=True)
-class Scales:
-    """Factors from an export's units to the runtime's: time, acceleration, gyroscope, and
-    gravity to acceleration."""
-
-    time: float
-    acc: float
-    gyro: float
-    gravity: float = 1.0
-
-
 def aligned_rows(
     files: ExportFiles,
     acc: Iterator[Series],
@@ -282,31 +259,24 @@ def aligned_rows(
     scales: Scales,
     acc_name: str,
 ) -> Iterator[ParsedRows]:
-    """Rows (t [s], acc [g], gyro [rad/s]) at the accelerometer's times, block by block:
-    gravity (for acceleration without it) is added, the gyroscope interpolated; the
-    accelerometer's rows outside the gyroscope's time span (by more than EDGE_MARGIN_S)
-    are bad rows."""
+    """Rows (t [s], acc [g], gyro [rad/s]) at the accelerometer's times, block by block, by
+    :func:`~harlite.runtime.phone_align.align_phone` (the push path's rule too): gravity
+    (for acceleration without it) is added, the gyroscope interpolated; the accelerometer's
+    rows outside the gyroscope's time span (by more than EDGE_MARGIN_S) are bad rows."""
     margin = EDGE_MARGIN_S / scales.time  # in the files' time unit
     for times, values, lines in acc:
-        bad: list[tuple[int, str, str]] = []
         if len(times):
             end = float(times[-1])
             if gravity is not None:
                 gravity.cover(end)
-                values = values + gravity.at(times) * scales.gravity
-                gravity.let_go(end)
-            gyro.cover(end + margin)
-            inside = gyro.inside(times, margin)
-            reason = "outside the gyroscope's time span"
-            bad = [(int(line), reason, acc_name) for line in lines[~inside]]
-            times, values, lines = times[inside], values[inside], lines[inside]
-        rows = np.empty((len(times), 7))
-        rows[:, 0] = times * scales.time
-        rows[:, 1:4] = values * scales.acc
-        rows[:, 4:7] = gyro.at(times) * scales.gyro
-        if len(times):
-            gyro.let_go(float(times[-1]))
-        yield ParsedRows(rows, lines, None, bad + files.take_bad())
+            gyro.cover(end + margin)  # read past these times: every row is settled
+        acc_block = (times, values, lines)
+        done = align_phone(acc_block, gyro, gravity, scales, final=True, where=acc_name)
+        if len(times) and gravity is not None:
+            gravity.let_go(float(times[-1]))
+        if done.until is not None:
+            gyro.let_go(done.until)
+        yield ParsedRows(done.rows, done.lines, None, done.bad + files.take_bad())
     for series in (gyro, gravity):
         if series is not None:
             series.drain()

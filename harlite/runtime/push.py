@@ -28,6 +28,12 @@ import numpy as np
 
 from harlite.runtime.clock import ACCEPT, HOLD, JUMPED, REFUSE, ClockGuard
 from harlite.runtime.input_options import DEFAULT_UNITS, SENSOR_LOGGER
+from harlite.runtime.phone_align import (
+    BACKWARDS_IN_SENSOR,
+    OUTSIDE_GYRO,  # noqa: F401 (its reason, for callers)
+    Scales,
+    align_phone,
+)
 from harlite.runtime.sensorcsv import ParsedRows
 from harlite.runtime.windower import DEFAULT_MAX_GAP_S, NON_FINITE
 
@@ -56,8 +62,6 @@ MAX_IGNORED_NAMES = 32
 OTHER_SENSORS = "(other sensor names)"
 
 BAD_ENTRY = "bad push entry"
-BACKWARDS_IN_SENSOR = "timestamp repeated or went backwards"
-OUTSIDE_GYRO = "outside the gyroscope's time span"
 
 
 class PushError(ValueError):
@@ -260,10 +264,6 @@ class _Series:
         self.times, self.values = self.times[index:], self.values[index:]
         self.lines, self.arrived = self.lines[index:], self.arrived[index:]
 
-    def at(self, times: np.ndarray) -> np.ndarray:
-        """Values interpolated at ``times``, as the file reader does (np.interp, edges held)."""
-        return np.column_stack([np.interp(times, self.times, self.values[:, i]) for i in range(3)])
-
 
 class PushAssembler:
     """One phone session's pushes → sample rows (t [s], acc [g], gyro [rad/s]).
@@ -273,10 +273,12 @@ class PushAssembler:
     it; a duplicate is dropped. Each sensor's timestamps are judged as the CSV reader judges
     a stream's (:class:`~harlite.runtime.clock.ClockGuard`: one that jumps ahead and is not
     followed by others on its clock is refused, not believed) and must go forward in time
-    (others are bad rows). Rows are released at the accelerometer's instants once the gyroscope (and
-    gravity, for acceleration without gravity) has samples past them, interpolated as the
-    Sensor Logger file reader interpolates; accelerometer samples before the gyroscope's
-    first are bad rows, as in the file reader. Bad rows are numbered by sample across the
+    (others are bad rows). Rows are released at the accelerometer's instants once the
+    gyroscope (and gravity, for acceleration without gravity) has samples past them,
+    interpolated as the Sensor Logger file reader interpolates, by the same function
+    (:func:`~harlite.runtime.phone_align.align_phone`): accelerometer samples more than
+    :data:`~harlite.runtime.phone_align.EDGE_MARGIN_S` before the gyroscope's first are bad
+    rows, those within it take its first sample. Bad rows are numbered by sample across the
     session (``line``) and named by message and entry.
 
     Args:
@@ -304,6 +306,7 @@ class PushAssembler:
         scale = DEFAULT_UNITS[SENSOR_LOGGER].scale()
         self.time_scale, self.gyro_scale = scale[0], scale[4]
         self.acc_scale = -scale[1] if platform == "ios" else scale[1]
+        self.scales = Scales(self.time_scale, self.acc_scale, self.gyro_scale)
         self.reorder_wait_s = reorder_wait_s
         self.max_pending = max_pending
         self.max_unaligned_s = max_unaligned_s
@@ -472,35 +475,19 @@ class PushAssembler:
         if gyro.first is None or (self.mode == USER and gravity.first is None):
             self._drop_unaligned(acc, final)
             return empty
-        before = acc.times < gyro.first
-        for line in acc.lines[before]:
-            self._bad.append((int(line), OUTSIDE_GYRO, "before the first gyroscope sample"))
-        acc.drop_before(int(before.sum()))
-        if final:
-            past = acc.times > gyro.last
-            for line in acc.lines[past]:
-                self._bad.append((int(line), OUTSIDE_GYRO, "after the last gyroscope sample"))
-            count = int((~past).sum())
-        else:
-            horizon = gyro.last if self.mode == TOTAL else min(gyro.last, gravity.last)
-            count = int(np.searchsorted(acc.times, horizon, side="right"))
-        if count == 0:
-            if final:
-                acc.drop_before(len(acc.times))
-            else:
-                self._drop_unaligned(acc, final)
-            return empty
-        times, values, lines = acc.times[:count], acc.values[:count], acc.lines[:count]
-        if self.mode == USER:
-            values = values + gravity.at(times)
-        rows = np.empty((count, 7))
-        rows[:, 0] = times * self.time_scale
-        rows[:, 1:4] = values * self.acc_scale
-        rows[:, 4:7] = gyro.at(times) * self.gyro_scale
-        acc.drop_before(len(acc.times) if final else count)
+        done = align_phone(
+            (acc.times, acc.values, acc.lines),
+            gyro,
+            gravity if self.mode == USER else None,
+            self.scales,
+            final=final,
+        )
+        self._bad += done.bad
+        acc.drop_before(done.settled)
         self._drop_unaligned(acc, final)
-        self._forget(float(times[-1]))
-        return rows, lines
+        if done.until is not None:
+            self._forget(done.until)
+        return done.rows, done.lines
 
     def _forget(self, released: float) -> None:
         """Keep of the aligned series only what later interpolation can still use: the last
