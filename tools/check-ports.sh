@@ -6,7 +6,12 @@
 # Prints one line per port: `PORT: N/M windows with harlite stream's label`, and exits
 # non-zero when a port gives another label (or other windows) anywhere. Ports:
 #   host-c     `harlite export c` built with the host's cc (needs harlite[train] to export)
-#   cortex-m   not built yet (issue 30: a Cortex-M4F build under qemu-system-arm); said so.
+#   cortex-m   the same export built for a Cortex-M4F (tools/cortex-m: QEMU's mps2-an386,
+#              -mfloat-abi=hard -mfpu=fpv4-sp-d16) and run under qemu-system-arm, the CSV
+#              read through semihosting. Needs Debian's gcc-arm-none-eabi,
+#              libnewlib-arm-none-eabi and qemu-system-arm: installed with apt when run as root
+#              (HARLITE_PORTS_INSTALL=0: never), else the line says the port was not run.
+# HARLITE_PORTS="host-c" checks only the ports named.
 # harlite stream runs with --backend onnxruntime where the bundle has an ONNX artefact and
 # onnxruntime is installed: that backend computes the Keras model, as the C port does (the
 # default TFLite backend's fused LSTM kernel differs from it by up to 0.15 on a few windows
@@ -16,43 +21,92 @@ if [ $# -lt 2 ]; then
     echo "usage: $0 BUNDLE|NAME CSV..." >&2
     exit 2
 fi
+HERE=$(cd "$(dirname "$0")" && pwd)
 BUNDLE=$1
 shift
+PORTS=${HARLITE_PORTS:-host-c cortex-m}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/harlite-ports.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 if [ -z "${HARLITE_STREAM_ARGS+set}" ]; then
     HARLITE_STREAM_ARGS=""
     if python -c "import onnxruntime" 2>/dev/null; then HARLITE_STREAM_ARGS="--backend onnxruntime"; fi
 fi
-harlite export c "$BUNDLE" --out "$WORK/host-c" 2>"$WORK/export.log" || { cat "$WORK/export.log" >&2; exit 1; }
-make -s -C "$WORK/host-c" >&2
+ARM_TOOLS="arm-none-eabi-gcc qemu-system-arm"
+arm_tools_missing() {
+    local tool
+    for tool in $ARM_TOOLS; do command -v "$tool" >/dev/null || return 0; done
+    [ -n "$(arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 \
+        -print-file-name=librdimon.a | grep /)" ] || return 0
+    return 1
+}
+install_arm_tools() {  # as tools/check-pi.sh does: apt when root
+    arm_tools_missing || return 0
+    if [ "$(id -u)" -ne 0 ] || [ "${HARLITE_PORTS_INSTALL:-1}" = 0 ]; then return 1; fi
+    echo "installing gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm with apt" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q gcc-arm-none-eabi \
+        libnewlib-arm-none-eabi qemu-system-arm >&2 || return 1
+    ! arm_tools_missing
+}
+
+harlite export c "$BUNDLE" --out "$WORK/export" 2>"$WORK/export.log" || { cat "$WORK/export.log" >&2; exit 1; }
+ready=""
+declare -A notes total same
+for port in $PORTS; do
+    case $port in
+        host-c) make -s -C "$WORK/export" >&2 && ready="$ready host-c" ;;
+        cortex-m)
+            if ! install_arm_tools; then
+                notes[cortex-m]="cortex-m: not run (needs $ARM_TOOLS and newlib: apt-get install"
+                notes[cortex-m]+=" gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm, or run as root)"
+                continue
+            fi
+            make -s -C "$HERE/cortex-m" HARLITE="$WORK/export" OUT="$WORK/cortex-m" \
+                "$WORK/cortex-m/harlite_stream.elf" >"$WORK/cortex-m.log" 2>&1 \
+                || { cat "$WORK/cortex-m.log" >&2; exit 1; }
+            ready="$ready cortex-m" ;;
+        *) echo "unknown port $port (host-c, cortex-m)" >&2; exit 2 ;;
+    esac
+done
+
+run_port() {  # $1 port, $2 plain CSV file -> JSON lines on stdout
+    case $1 in
+        host-c) "$WORK/export/harlite_stream" <"$2" 2>"$WORK/port.log" ;;
+        cortex-m) qemu-system-arm -machine mps2-an386 -nographic -monitor none -serial none \
+            -semihosting-config enable=on,target=native -kernel "$WORK/cortex-m/harlite_stream.elf" \
+            -append "$2" 2>"$WORK/port.log" ;;
+    esac
+}
+
 status=0
-total=0
-same=0
 for csv in "$@"; do
     # shellcheck disable=SC2086
     harlite stream "$BUNDLE" $HARLITE_STREAM_ARGS --input "$csv" --quiet >"$WORK/python.jsonl"
-    case "$csv" in
-        *.gz) gzip -dc "$csv" | "$WORK/host-c/harlite_stream" >"$WORK/c.jsonl" 2>"$WORK/c.log" ;;
-        *) "$WORK/host-c/harlite_stream" <"$csv" >"$WORK/c.jsonl" 2>"$WORK/c.log" ;;
+    case "$csv" in  # a plain copy without spaces in its name: semihosting's command line
+        *.gz) gzip -dc "$csv" >"$WORK/input.csv" ;;
+        *) cp "$csv" "$WORK/input.csv" ;;
     esac
-    read -r n m < <(python - "$WORK/python.jsonl" "$WORK/c.jsonl" <<'PY'
+    for port in $ready; do
+        run_port "$port" "$WORK/input.csv" >"$WORK/port.jsonl" || { cat "$WORK/port.log" >&2; exit 1; }
+        read -r n m < <(python - "$WORK/python.jsonl" "$WORK/port.jsonl" <<'PY'
 import json, sys
 python = [json.loads(line) for line in open(sys.argv[1])]
-c = [json.loads(line) for line in open(sys.argv[2])]
+port = [json.loads(line) for line in open(sys.argv[2])]
 same = sum(
     a["label"] == b["label"]
     and abs(a["start_time"] - b["start_time"]) < 2e-6
     and abs(a["end_time"] - b["end_time"]) < 2e-6
-    for a, b in zip(python, c)
+    for a, b in zip(python, port)
 )
-print(same, max(len(python), len(c)))
+print(same, max(len(python), len(port)))
 PY
 )
-    total=$((total + m))
-    same=$((same + n))
-    [ "$n" -eq "$m" ] || { echo "host-c: $csv: $n/$m windows agree" >&2; status=1; }
+        total[$port]=$(( ${total[$port]:-0} + m ))
+        same[$port]=$(( ${same[$port]:-0} + n ))
+        [ "$n" -eq "$m" ] || { echo "$port: $csv: $n/$m windows agree" >&2; status=1; }
+    done
 done
-echo "host-c: $same/$total windows with harlite stream's label"
-echo "cortex-m: not built (the Cortex-M4F build under qemu-system-arm is not done yet)"
+for port in $PORTS; do
+    if [ -n "${notes[$port]:-}" ]; then echo "${notes[$port]}"; continue; fi
+    echo "$port: ${same[$port]}/${total[$port]} windows with harlite stream's label"
+done
 exit $status
