@@ -25,7 +25,7 @@ pytest.importorskip("aiohttp", reason="harlite serve needs the serve extra (aioh
 from harlite.runtime.mqtt import QUEUE_LIMIT, MessageQueue
 from harlite.runtime.push import MAX_HELD_SAMPLES, MAX_IGNORED_NAMES, PushAssembler, parse_push
 from harlite.serve.replay import sensor_logger_messages
-from harlite.serve.settings import BODIES_IN_FLIGHT_BYTES, MAX_PAGES
+from harlite.serve.settings import BODIES_IN_FLIGHT_BYTES, BODIES_PER_CLIENT_BYTES, MAX_PAGES
 from tests.serve_tools import ServerProcess, read_events, request
 from tests.test_mqtt import TOPIC, broker, publish, wait_for  # noqa: F401 (broker: a fixture)
 from tests.test_push import demo_rows
@@ -253,8 +253,20 @@ def test_a_flood_of_connections_leaves_the_phone_s_push_answered():
     no_traceback(server)
 
 
+def push_from(port: int, body: bytes, source: str) -> tuple[int, bytes]:
+    """A phone's push from another loopback address (``source``, e.g. 127.0.0.2)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
+    try:
+        conn.request("POST", "/push", body, {"Content-Type": "application/json"})
+        answer = conn.getresponse()
+        return answer.status, answer.read()
+    finally:
+        conn.close()
+
+
 def test_bodies_sent_slowly_cost_at_most_the_bodies_in_flight_budget():
     size = 4 << 20
+    phone = next(sensor_logger_messages(demo_rows(5), device="phone"))[1]
     with ServerProcess("lstm") as server:
         before = rss_mb(server.process.pid)
         senders = []
@@ -267,12 +279,44 @@ def test_bodies_sent_slowly_cost_at_most_the_bodies_in_flight_budget():
             senders.append(sock)
         time.sleep(1.0)
         grown = rss_mb(server.process.pid) - before
+        # one client's uploads hold only its share: a phone at another address is taken
+        status, answer = push_from(server.port, phone, "127.0.0.2")
         reasons = state_of(server)["bad_request_reasons"]
         for sock in senders:
             sock.close()
-    admitted = BODIES_IN_FLIGHT_BYTES // size
+    assert status == 200, answer
+    admitted = BODIES_PER_CLIENT_BYTES // size
     assert reasons["busy: too many bodies being received"] == 40 - admitted
     assert grown < 2 * BODIES_IN_FLIGHT_BYTES / 2**20, f"{grown:.0f} MB"
+    no_traceback(server)
+
+
+def test_slow_chunked_bodies_hold_only_what_they_sent_so_a_phone_still_pushes():
+    # Counted at --max-body each, 8 chunked uploads trickling a few bytes (each within the
+    # client timeout) held the whole budget: every phone got 503.
+    phone = next(sensor_logger_messages(demo_rows(5), device="phone"))[1]
+    with ServerProcess("lstm") as server:
+        senders = []
+        for _ in range(12):
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+            sock.sendall(b"POST /push HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                         b"1\r\n{\r\n")  # fmt: skip
+            senders.append(sock)
+        time.sleep(0.5)
+        for sock in senders:  # renewing well within the client timeout
+            sock.sendall(b"1\r\n \r\n")
+        status, answer, _ = request(f"{server.url}/push", phone)  # the same address
+        big = (4 << 20) + 1  # and a chunked body beyond --max-body is still refused
+        head = (b"POST /push HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
+                b"\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n" % big)  # fmt: skip
+        too_large = raw_request(server.port, head + b" " * big + b"\r\n0\r\n\r\n")
+        reasons = state_of(server)["bad_request_reasons"]
+        for sock in senders:
+            sock.close()
+    assert status == 200, answer
+    assert too_large.startswith(b"HTTP/1.1 413"), too_large[:200]
+    assert reasons.get("busy: too many bodies being received", 0) == 0
     no_traceback(server)
 
 
@@ -505,6 +549,7 @@ def test_the_limits_the_readme_promises_are_the_server_s():
                    f"{DEFAULT_CLIENT_TIMEOUT_S:g} s (`--client-timeout`)",
                    f"{MAX_CONNECTIONS} connections",
                    f"{BODIES_IN_FLIGHT_BYTES >> 20} MiB of bodies",
+                   f"{BODIES_PER_CLIENT_BYTES >> 20} MiB per client address",
                    f"{MAX_PAGES} pages", f"{QUEUE_LIMIT:,} messages and {QUEUE_BYTES >> 20} MiB",
                    f"{MAX_HELD_SAMPLES:,} samples", f"{MAX_IGNORED_NAMES} unused"):  # fmt: skip
         assert number in promised, number

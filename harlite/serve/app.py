@@ -32,8 +32,9 @@ import logging
 import os
 import signal
 import threading
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from urllib.parse import quote, urlsplit
 
@@ -81,10 +82,28 @@ MQTT_BATCH = 8
 
 @dataclass
 class BodyBudget:
-    """Bytes of request bodies being received now, and the most allowed."""
+    """Bytes of request bodies being received now, the most allowed, and the most one client
+    address may hold (so that one client's slow uploads cannot shut out a phone)."""
 
     limit: int
+    per_client: int
     in_flight: int = 0
+    by_client: Counter = field(default_factory=Counter)
+
+    def take(self, client: str, size: int) -> bool:
+        """Hold ``size`` more bytes for ``client`` if they fit (False: they do not)."""
+        if self.in_flight + size > self.limit or self.by_client[client] + size > self.per_client:
+            return False
+        self.in_flight += size
+        self.by_client[client] += size
+        return True
+
+    def give_back(self, client: str, size: int) -> None:
+        """Free ``size`` bytes ``client`` held."""
+        self.in_flight -= size
+        self.by_client[client] -= size
+        if self.by_client[client] <= 0:
+            del self.by_client[client]
 
 
 HUB = web.AppKey("hub", SessionHub)
@@ -216,29 +235,64 @@ def _host_name(host: str | None) -> str:
 
 async def read_body(request: web.Request, types: tuple[str, ...] = (JSON,)) -> bytes:
     """The request's body, if its Content-Type is one of ``types`` (415 otherwise), its
-    bytes fit among the bodies being received now (503 otherwise) and it all arrives within
-    ``--client-timeout`` seconds (408 otherwise)."""
-    settings, hub, budget = request.app[SETTINGS], request.app[HUB], request.app[BODIES]
+    bytes fit among the bodies being received now, of all clients and of its client address
+    (503 otherwise), and it all arrives within ``--client-timeout`` seconds (408 otherwise).
+    A body with a Content-Length holds that many bytes from the start; a chunked one holds
+    the bytes received so far (counting it at ``--max-body`` let a few slow chunked uploads
+    hold every byte)."""
+    settings, hub = request.app[SETTINGS], request.app[HUB]
     if request.content_type not in types:
         hub.bad_requests["wrong content type"] += 1
         raise PushRefused(415, f"the body must be {' or '.join(types)}")
     size = request.content_length
     if size is not None and size > settings.max_body_bytes:
         raise web.HTTPRequestEntityTooLarge(max_size=settings.max_body_bytes, actual_size=size)
-    size = settings.max_body_bytes if size is None else size
-    if budget.in_flight + size > budget.limit:
-        hub.bad_requests["busy: too many bodies being received"] += 1
-        raise PushRefused(503, "too many requests are being received: send again shortly")
-    budget.in_flight += size
+    held = _BodyHold(request.app[BODIES], request.remote or "", hub)
+    held.more(size or 0)
     try:
-        return await asyncio.wait_for(request.read(), settings.client_timeout_s)
+        if size is not None:
+            return await asyncio.wait_for(request.read(), settings.client_timeout_s)
+        return await asyncio.wait_for(_chunked(request, held), settings.client_timeout_s)
     except asyncio.TimeoutError:
         hub.bad_requests["body too slow"] += 1
         raise PushRefused(
             408, f"the body did not arrive within {settings.client_timeout_s:g} s"
         ) from None
     finally:
-        budget.in_flight -= size
+        held.release()
+
+
+@dataclass
+class _BodyHold:
+    """The bytes one request body holds of the budget."""
+
+    budget: BodyBudget
+    client: str
+    hub: SessionHub
+    size: int = 0
+
+    def more(self, size: int) -> None:
+        """Hold ``size`` more bytes, or refuse the request (503)."""
+        if not self.budget.take(self.client, size):
+            self.hub.bad_requests["busy: too many bodies being received"] += 1
+            raise PushRefused(503, "too many requests are being received: send again shortly")
+        self.size += size
+
+    def release(self) -> None:
+        self.budget.give_back(self.client, self.size)
+        self.size = 0
+
+
+async def _chunked(request: web.Request, held: _BodyHold) -> bytes:
+    """A body without a Content-Length, each part held of the budget as it arrives."""
+    limit = request.app[SETTINGS].max_body_bytes
+    parts: list[bytes] = []
+    while part := await request.content.readany():
+        if held.size + len(part) > limit:
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=held.size + len(part))
+        held.more(len(part))
+        parts.append(part)
+    return b"".join(parts)
 
 
 async def push(request: web.Request) -> web.Response:
@@ -369,7 +423,7 @@ def make_app(hub: SessionHub) -> web.Application:
     app = web.Application(middlewares=[guard], client_max_size=settings.max_body_bytes)
     app[HUB], app[SETTINGS] = hub, settings
     app[LIMITER] = ConnectionLimiter(connection_cap(), settings.client_timeout_s, hub.bad_requests)
-    app[BODIES] = BodyBudget(settings.bodies_in_flight_bytes)
+    app[BODIES] = BodyBudget(settings.bodies_in_flight_bytes, settings.bodies_per_client_bytes)
     app.router.add_post("/push", push)
     app.router.add_get("/", page)
     app.router.add_get("/static/{name}", static)

@@ -20,9 +20,12 @@ DEFAULT_CLIENT_TIMEOUT_S = 10.0
 #: Connections open at once (and at most half the process's open-file limit); a connection
 #: beyond closes the one that has waited longest for a request.
 MAX_CONNECTIONS = 256
-#: Bytes of request bodies received at once (each counted at its Content-Length, or at
-#: ``--max-body`` when sent in chunks); a push beyond them is answered 503 at once.
+#: Bytes of request bodies received at once (each counted at its Content-Length, or by the
+#: bytes received so far when sent in chunks); a push beyond them is answered 503.
 BODIES_IN_FLIGHT_BYTES = 32 << 20
+#: The part of them one client address may hold, so that one client's slow uploads cannot
+#: shut out the others (a phone sends one push at a time).
+BODIES_PER_CLIENT_BYTES = 8 << 20
 #: Pages connected to the live feed at once.
 MAX_PAGES = 32
 
@@ -107,3 +110,9 @@ class ServeSettings:
     def bodies_in_flight_bytes(self) -> int:
         """Bytes of request bodies received at once (at least one of the largest)."""
         return max(BODIES_IN_FLIGHT_BYTES, self.max_body_bytes)
+
+    @property
+    def bodies_per_client_bytes(self) -> int:
+        """Bytes of request bodies one client address may have in flight (at least one of the
+        largest)."""
+        return max(BODIES_PER_CLIENT_BYTES, self.max_body_bytes)
