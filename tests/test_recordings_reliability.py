@@ -257,6 +257,33 @@ def test_labels_that_name_the_folder_s_own_files_are_refused_at_start(tmp_path):
     assert [r["label"] for r in index_rows(tmp_path)] == ["WALKING"]
 
 
+def test_labels_the_reader_would_take_for_a_subject_or_a_case_twin_are_refused_at_start(
+    tmp_path,
+):
+    # "s01/…" would read as subject 1, and a folder where other recordings have no subject
+    # would be refused whole; "walking" beside "WALKING" is one folder on a case-insensitive
+    # disk, holding two classes.
+    with ServerProcess("lstm", "--record-dir", str(tmp_path)) as server:
+        phone = Phone(server, "phone-1")
+        assert phone.record("start", label="WALKING")[0] == 200
+        phone.push(2)
+        assert phone.record("stop")[0] == 200
+        for label in ("s01", "P30", "user7", "walk s2", "Subject 4"):
+            status, answer = phone.record("start", label=label)
+            assert status == 400 and "subject" in answer["error"], (label, answer)
+        for label in ("walking", "Walking"):
+            status, answer = phone.record("start", label=label)
+            assert status == 400 and "'WALKING'" in answer["error"], (label, answer)
+        for label in ("SITTING", "WALKING", "stairs up"):
+            assert phone.record("start", label=label)[0] == 200, label
+            phone.push(2)
+            assert phone.record("stop")[0] == 200, label
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == [
+        "SITTING", "WALKING", "stairs up"]  # fmt: skip
+    found = find_recordings(DatasetFolder.locate(tmp_path))  # the reader takes the folder
+    assert sorted(r.label for r in found) == ["SITTING", "WALKING", "WALKING", "stairs up"]
+
+
 def _umask_027() -> None:
     os.umask(0o027)
 

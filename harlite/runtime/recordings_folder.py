@@ -31,6 +31,9 @@ SETTINGS_FILES = ("dataset.toml", "dataset.json")
 RESERVED_NAMES = (INDEX_FILE, *SETTINGS_FILES)
 #: Recording files a folder may hold (Sensor Logger exports also as unzipped folders).
 RECORDING_SUFFIXES = (".csv", ".csv.gz", ".zip")
+#: The subject number in a file's path: ``s01``, ``subject_3``, ``user07``, ``p12``…
+#: (``subject_pattern`` in the settings replaces it).
+DEFAULT_SUBJECT_PATTERN = r"(?i)(?:^|[/_\-. ])(?:s|subject|user|u|p|participant)[_\- ]?(\d+)"
 
 
 def settings_file(folder: Path) -> Path | None:
@@ -45,6 +48,14 @@ def files_glob(folder: Path) -> str | None:
     path = settings_file(folder)
     pattern = None if path is None else load_settings(path).get("files")
     return pattern if isinstance(pattern, str) else None
+
+
+def subject_pattern(folder: Path) -> str:
+    """The folder's ``subject_pattern`` setting, else :data:`DEFAULT_SUBJECT_PATTERN`; a
+    settings file that cannot be read raises :class:`~harlite.errors.DataError`."""
+    path = settings_file(folder)
+    pattern = None if path is None else load_settings(path).get("subject_pattern")
+    return pattern if isinstance(pattern, str) else DEFAULT_SUBJECT_PATTERN
 
 
 def load_settings(path: Path) -> dict[str, Any]:

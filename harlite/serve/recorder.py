@@ -37,6 +37,7 @@ from harlite.runtime.recordings_folder import (
     RESERVED_NAMES,
     column_key,
     files_glob,
+    subject_pattern,
     walk_recordings,
 )
 
@@ -185,7 +186,8 @@ class Recorder:
         self.first: float | None = None
         self.last: float | None = None
         # an index it could not add to, or a first index it could not write, refuses at once
-        IndexTable.read(self.folder) or IndexTable.of_files(self.folder)
+        index = IndexTable.read(self.folder) or IndexTable.of_files(self.folder)
+        check_label(self.folder, request.label, index)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(
@@ -295,6 +297,35 @@ class Recorder:
             "samples": str(self.samples),
             "rate_hz": "" if rate is None else f"{rate:.2f}",
         }
+
+
+def check_label(folder: Path, label: str, index: IndexTable) -> None:
+    """Refuse (:class:`RecordingError`) a label the folder's reader would misread: one its
+    subject pattern takes for a subject (``s01``: the reader would give the recordings of
+    that label folder a subject, and refuse a folder where others have none), or one that
+    differs only in case from a label the folder has (on a case-insensitive disk both would
+    share one folder, as two classes)."""
+    try:
+        pattern = re.compile(subject_pattern(folder))
+    except (re.error, DataError) as error:
+        raise RecordingError(f"the recordings folder's subject_pattern: {error}") from None
+    if (found := pattern.search(f"{label}/")) is not None:
+        raise RecordingError(
+            f"label: {label!r} reads as subject {found.group(1 if pattern.groups else 0)} to "
+            "the data set's reader "
+            f"(its subject pattern matches {found.group(0).strip(' /_-.')!r}); choose a label "
+            "that does not, and give the subject in the subject field"
+        )
+    column = index.column("label")
+    known = {row[column] for row in index.rows if column is not None and column < len(row)}
+    with contextlib.suppress(OSError):
+        known |= {entry.name for entry in os.scandir(folder) if entry.is_dir()}
+    twins = sorted(name for name in known if name.casefold() == label.casefold() != name)
+    if label not in known and twins:
+        raise RecordingError(
+            f"label: {label!r} differs only in case from {twins[0]!r}, which this folder has "
+            f"(the two would share one folder on some disks); use {twins[0]!r}"
+        )
 
 
 @contextlib.contextmanager

@@ -32,6 +32,7 @@ from typing import Any
 from harlite.errors import DataError
 from harlite.runtime.input_options import FORMATS
 from harlite.runtime.recordings_folder import (
+    DEFAULT_SUBJECT_PATTERN,
     INDEX_FILE,
     SETTINGS_FILES,
     column_key,
@@ -44,8 +45,6 @@ from harlite.runtime.sensorcsv import ACC_UNITS, GYRO_UNITS, TIME_UNITS
 from harlite.runtime.sources import InputOptions, is_recording_folder
 from harlite.runtime.windower import WINDOW_LABEL_RULES
 
-#: The subject number in a file's path: ``s01``, ``subject_3``, ``user07``, ``p12``…
-DEFAULT_SUBJECT_PATTERN = r"(?i)(?:^|[/_\-. ])(?:s|subject|user|u|p|participant)[_\- ]?(\d+)"
 SPLITS = ("train", "val", "test")
 #: The most digits a subject number may have (subjects are kept as 64-bit integers).
 MAX_SUBJECT_DIGITS = 9
