@@ -26,7 +26,7 @@ from harlite.runtime.mqtt import QUEUE_LIMIT, MessageQueue
 from harlite.runtime.push import MAX_HELD_SAMPLES, MAX_IGNORED_NAMES, PushAssembler, parse_push
 from harlite.serve.replay import sensor_logger_messages
 from harlite.serve.settings import BODIES_IN_FLIGHT_BYTES, BODIES_PER_CLIENT_BYTES, MAX_PAGES
-from tests.serve_tools import ServerProcess, read_events, request
+from tests.serve_tools import ServerProcess, post_json, read_events, request
 from tests.test_mqtt import TOPIC, broker, publish, wait_for  # noqa: F401 (broker: a fixture)
 from tests.test_push import demo_rows
 
@@ -450,6 +450,33 @@ def test_a_5000_digit_number_in_a_push_is_a_counted_400():
     assert statuses == [400, 200, 400]
     assert state["bad_requests"] == 2
     assert state["sessions"][0]["bad_row_reasons"] == {"non-finite value": 1}
+    no_traceback(server)
+
+
+def test_a_lone_surrogate_in_a_push_s_ids_is_replaced_and_never_a_500(tmp_path):
+    # JSON "\ud800" reads as a str no hash, file or page can encode (UnicodeEncodeError)
+    rows = demo_rows(6)
+    bodies = [b for _, b in sensor_logger_messages(rows, device="\ud800phone", session="\udfff")]
+    assert b"\\ud800phone" in bodies[0]  # the escape itself travels, as a phone would send it
+    csv_push = (b"POST /push?device=%ED%A0%80 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: text/csv\r\nX-Device-Id: \xed\xa0\x80\r\nContent-Length: 3\r\n"
+                b"Connection: close\r\n\r\n1,2")  # fmt: skip
+    with ServerProcess("lstm", "--record-dir", str(tmp_path)) as server:
+        assert request(f"{server.url}/push", bodies[0])[0] == 200
+        session = state_of(server)["sessions"][0]
+        url = f"{server.url}/api/sessions/{session['id']}/record"
+        assert post_json(f"{url}/start", {"label": "WALKING"})[0] == 200
+        statuses = [request(f"{server.url}/push", body)[0] for body in bodies[1:]]
+        status, saved, _ = post_json(f"{url}/stop", {})
+        csv_status = raw_request(server.port, csv_push).split(b"\r\n")[0]
+        state = state_of(server)
+    assert session["device"] == "\ufffdphone" and statuses == [200] * (len(bodies) - 1)
+    assert status == 200, saved
+    assert b" 500 " not in csv_status, csv_status
+    assert (tmp_path / saved["file"]).is_file()
+    index = (tmp_path / "recordings.csv").read_text(encoding="utf-8")
+    assert "\ufffdphone" in index
+    assert state["bad_request_reasons"].get("internal error", 0) == 0
     no_traceback(server)
 
 

@@ -188,7 +188,8 @@ def _identifier(data: dict, key: str) -> str:
     value = data.get(key, "")
     if not isinstance(value, str | int) or isinstance(value, bool):
         raise PushError(f"{key!r} must be a string")
-    value = str(value)
+    # A lone surrogate (JSON "\ud800") is text no file, page or hash can encode: replaced.
+    value = "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in str(value))
     if len(value) > MAX_ID_LENGTH or any(ord(c) < 32 or ord(c) == 127 for c in value):
         raise PushError(f"{key!r} must be at most {MAX_ID_LENGTH} printable characters")
     return value
