@@ -4,11 +4,14 @@ serve`` on loopback, phones played to it, the recordings folder read back as tra
 from __future__ import annotations
 
 import csv
+import fcntl
 import os
 import resource
 import shutil
 import signal
 import stat
+import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -17,7 +20,13 @@ import pytest
 
 pytest.importorskip("aiohttp", reason="harlite serve needs the serve extra (aiohttp)")
 
-from harlite.serve.recorder import HEADER, Recorder, RecordingError, RecordingRequest
+from harlite.serve.recorder import (
+    HEADER,
+    Recorder,
+    RecordingError,
+    RecordingRequest,
+    folder_lock,
+)
 from harlite.serve.replay import sensor_logger_messages
 from harlite.serve.sessions import session_id
 from harlite.train.recording_meta import DatasetFolder, find_recordings
@@ -225,6 +234,53 @@ def test_a_user_index_with_other_column_spellings_and_its_own_fields_is_kept(tmp
     assert found[2].placement == "pocket" and found[2].extra["device"] == "phone-1"
 
 
+def wait_exit(server: ServerProcess, timeout: float) -> int | None:
+    """The server's exit status once it ends by itself (None past ``timeout``: then stopped)."""
+    try:
+        server.process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        server.stop()
+        return None
+    return server.stop()  # it has ended: this only collects its stderr
+
+
+def test_a_stop_waiting_for_the_folder_lock_outlasts_a_holder_that_keeps_saving(tmp_path):
+    # The other server takes and frees the lock for each of its recordings, rewriting the
+    # index each time; polling for the lock rarely finds it free, and a fixed 5 s deadline
+    # lost a recording on a busy machine. Progress renews the wait; a stuck holder does not.
+    taken = threading.Event()
+
+    def other_server() -> None:
+        descriptor = os.open(tmp_path, os.O_RDONLY)
+        try:
+            for n in range(30):
+                fcntl.flock(descriptor, fcntl.LOCK_EX)
+                taken.set()
+                (tmp_path / "recordings.csv").write_text(f"file\n{n}.csv\n")
+                time.sleep(0.03)
+                fcntl.flock(descriptor, fcntl.LOCK_UN)
+        finally:
+            os.close(descriptor)
+
+    holder = threading.Thread(target=other_server)
+    holder.start()
+    assert taken.wait(5)
+    started = time.monotonic()
+    try:
+        with folder_lock(tmp_path, wait_s=0.3):  # 30 × 30 ms: far longer than 0.3 s
+            waited = time.monotonic() - started
+    finally:
+        holder.join(10)
+    assert waited > 0.3
+    descriptor = os.open(tmp_path, os.O_RDONLY)  # a holder that does nothing: refused
+    fcntl.flock(descriptor, fcntl.LOCK_EX)
+    try:
+        with pytest.raises(RecordingError, match=r"locked for 0\.3 s"), folder_lock(tmp_path, 0.3):
+            pass
+    finally:
+        os.close(descriptor)
+
+
 def test_two_servers_recording_into_one_folder_index_every_file_they_save(tmp_path):
     servers = [ServerProcess("lstm", "--record-dir", str(tmp_path)) for _ in range(2)]
     try:
@@ -236,7 +292,9 @@ def test_two_servers_recording_into_one_folder_index_every_file_they_save(tmp_pa
     finally:
         for server in servers:  # both stop at the same moment, saving 24 recordings
             server.process.send_signal(signal.SIGINT)
-        codes = [server.stop() for server in servers]
+        # one Ctrl-C each: stop() would send another to a server still saving (and one that
+        # lands as the process exits is a KeyboardInterrupt); a loaded machine saves slowly
+        codes = [wait_exit(server, 120) for server in servers]
     assert codes == [0, 0], [s.stderr for s in servers]
     files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.glob("WALKING/*.csv"))
     assert len(files) == 24

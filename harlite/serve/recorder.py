@@ -331,17 +331,22 @@ def check_label(folder: Path, label: str, index: IndexTable) -> None:
 @contextlib.contextmanager
 def folder_lock(folder: Path, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
     """Hold the lock on ``folder`` (on the folder itself: no file is added) while a recording
-    takes its name and the index is rewritten; another process holding it longer than
-    ``wait_s`` is an error."""
+    takes its name and the index is rewritten; another process holding it ``wait_s`` without
+    rewriting the index is an error. (A server saving many recordings at shutdown takes and
+    frees the lock for each: the wait is renewed whenever the index changed, or a busy
+    machine would let this polling wait starve and lose a recording.)"""
     descriptor = os.open(folder, os.O_RDONLY)
     try:
         deadline = time.monotonic() + wait_s
+        seen = _index_stamp(folder)
         while True:
             try:
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if time.monotonic() > deadline:
+                if (now := _index_stamp(folder)) != seen:  # the holder is getting on
+                    seen, deadline = now, time.monotonic() + wait_s
+                elif time.monotonic() > deadline:
                     raise RecordingError(
                         f"another program has held {folder} locked for {wait_s:g} s"
                     ) from None
@@ -349,6 +354,15 @@ def folder_lock(folder: Path, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
         yield
     finally:
         os.close(descriptor)  # releases the lock
+
+
+def _index_stamp(folder: Path) -> tuple[int, int, int] | None:
+    """What changes when the folder's index is rewritten (it is replaced: a new inode)."""
+    try:
+        found = os.stat(folder / INDEX_FILE)
+    except OSError:
+        return None
+    return found.st_ino, found.st_mtime_ns, found.st_size
 
 
 @dataclass
