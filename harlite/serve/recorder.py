@@ -185,6 +185,10 @@ class Recorder:
         self.samples = 0
         self.first: float | None = None
         self.last: float | None = None
+        try:  # a new folder is made (the reader refuses a missing one)
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise RecordingError(f"cannot make {self.folder}: {error.strerror or error}") from None
         # an index it could not add to, or a first index it could not write, refuses at once
         index = IndexTable.read(self.folder) or IndexTable.of_files(self.folder)
         check_label(self.folder, request.label, index)
