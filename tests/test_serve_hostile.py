@@ -232,7 +232,7 @@ def test_idle_and_half_sent_requests_are_closed_after_the_client_timeout():
 
 def test_a_flood_of_connections_leaves_the_phone_s_push_answered():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (200, hard))  # the server's: 100 connections
+    resource.setrlimit(resource.RLIMIT_NOFILE, (200, hard))  # the server's: 68 connections
     try:
         server = ServerProcess("lstm", "--token", TOKEN)
     finally:

@@ -74,8 +74,9 @@ JSON = "application/json"
 #: What aiohttp calls a request without a Content-Type.
 NO_TYPE = "application/octet-stream"
 CSV_TYPES = ("text/csv", "text/plain")
-#: Connections waiting to be accepted (asyncio accepts up to as many at once).
-BACKLOG = 100
+#: Connections waiting to be accepted (asyncio accepts up to as many at once, before any of
+#: them reaches the connection cap).
+BACKLOG = 32
 #: MQTT messages handled per turn of the event loop (HTTP requests are served between).
 MQTT_BATCH = 8
 
@@ -441,9 +442,10 @@ TICKER = web.AppKey("ticker", asyncio.Task)
 
 
 def connection_cap() -> int:
-    """:data:`MAX_CONNECTIONS`, or half of the process's open-file limit less the
-    :data:`BACKLOG` accepted at once when that is lower (the rest is for the recordings,
-    the model and MQTT)."""
+    """:data:`MAX_CONNECTIONS`, or half of the process's open-file limit less twice the
+    :data:`BACKLOG` when that is lower: a burst of accepted connections, and as many closed
+    ones whose descriptors the event loop has not released yet, may stand beside the cap (the
+    other half is for the recordings, the model and MQTT)."""
     try:
         import resource
 
@@ -452,7 +454,7 @@ def connection_cap() -> int:
         return MAX_CONNECTIONS
     if soft == resource.RLIM_INFINITY:
         return MAX_CONNECTIONS
-    return max(1, min(MAX_CONNECTIONS, (soft - BACKLOG) // 2))
+    return max(1, min(MAX_CONNECTIONS, (soft - 2 * BACKLOG) // 2))
 
 
 async def _start_ticker(app: web.Application) -> None:
