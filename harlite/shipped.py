@@ -13,7 +13,9 @@ MODELS_DIR = Path(__file__).resolve().parent / "models"
 
 
 def list_models() -> list[dict[str, Any]]:
-    """Name, description, validation accuracy and path of every shipped model."""
+    """Name, description, held-out figures (``crossval``: the cross-validation results file
+    they come from, where the model was chosen that way; else one validation run), the
+    placements it was trained for, and path of every shipped model."""
     entries = []
     for folder in sorted(p for p in MODELS_DIR.glob("*") if p.is_dir()):
         info = _read_json(folder / "training" / "model-info.json")
@@ -24,6 +26,7 @@ def list_models() -> list[dict[str, Any]]:
         headline = by_placement.get("waist", validation)
         manifest = _read_json(folder / "manifest.json")
         artifacts = manifest.get("artifacts", {})
+        domain = manifest.get("training_domain", {})
         entries.append(
             {
                 "name": folder.name,
@@ -31,9 +34,15 @@ def list_models() -> list[dict[str, Any]]:
                 "val_accuracy": headline.get("accuracy"),
                 "val_subjects": headline.get("subjects"),
                 "by_placement": {
-                    name: {"accuracy": v.get("accuracy"), "subjects": v.get("subjects")}
+                    name: {
+                        "accuracy": v.get("accuracy"),
+                        "worst": v.get("worst"),
+                        "subjects": v.get("subjects"),
+                    }
                     for name, v in by_placement.items()
                 },
+                "crossval": validation.get("crossval"),
+                "placements": list(domain.get("placements", [])),
                 "artifacts": {name: entry.get("size") for name, entry in artifacts.items()},
                 "default_artifact": manifest.get("default_artifact"),
                 "path": str(folder),

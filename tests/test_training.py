@@ -64,7 +64,7 @@ def test_selection_reads_validation_subjects_only(small_hapt, tmp_path, monkeypa
         return real_dataset(windows, config)
 
     monkeypatch.setattr(trainer, "training_dataset", spy)
-    result = train(tiny_config(epochs=4), small_hapt, tmp_path / "run")
+    result = train(tiny_config(epochs=4, select="best"), small_hapt, tmp_path / "run")
     assert seen["train"] == [1, 3]  # test subject 2 and validation subject 5 never trained on
     assert result.report.subjects == [5]
     history = json.loads((tmp_path / "run" / "history.json").read_text())

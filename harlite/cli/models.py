@@ -25,19 +25,36 @@ def models_list(as_json: bool) -> None:
     if not entries:
         click.echo("no pretrained models are shipped with this installation")
     for entry in entries:
-        acc = entry.get("val_accuracy")
-        figure = f"{acc:.2%} validation accuracy" if acc is not None else "not evaluated"
-        click.echo(f"{entry['name']:<12} {figure:<28} {entry['description']}")
-        placements = entry.get("by_placement") or {}
-        if len(placements) > 1:
-            each = ", ".join(f"{name} {v['accuracy']:.2%}" for name, v in placements.items())
-            click.echo(f"{'':<12} trained for: {each} (docs/placement.md)")
+        click.echo("\n".join(_model_lines(entry)))
     if entries:
         click.echo(
-            "(each: the one validation run behind the shipped model, its subjects held out, "
-            "on HAPT's waist subjects 27-30; the shipped weights were then trained on every "
-            "training subject)"
+            "(cross-validated: the mean over people each held out once, the worst person in "
+            "brackets, benchmarks/results/crossval_NAME.json; validation: one run with HAPT's "
+            "waist subjects 27-30 held out. Either way the shipped weights were then trained "
+            "on every training subject.)"
         )
+
+
+def _model_lines(entry: dict) -> list[str]:
+    """A shipped model's lines: figure and description, placements, figures per placement."""
+    acc, cross = entry.get("val_accuracy"), entry.get("crossval")
+    kind = "cross-validated" if cross else "validation accuracy"
+    figure = f"{acc:.2%} {kind}" if acc is not None else "not evaluated"
+    lines = [f"{entry['name']:<12} {figure:<28} {entry['description']}"]
+    placements = entry.get("placements") or []
+    if placements == ["waist"]:
+        lines.append(f"{'':<12} waist only: other placements get a warning (docs/placement.md)")
+    elif placements:
+        lines.append(f"{'':<12} trained for: {', '.join(placements)} (docs/placement.md)")
+    by_placement = entry.get("by_placement") or {}
+    if len(by_placement) > 1:
+        each = ", ".join(
+            f"{name} {v['accuracy']:.2%}"
+            + (f" (worst {v['worst']:.2%})" if v.get("worst") is not None else "")
+            for name, v in by_placement.items()
+        )
+        lines.append(f"{'':<12} held out: {each}")
+    return lines
 
 
 @models.command("path")

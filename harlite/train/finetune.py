@@ -29,6 +29,9 @@ FINE_TUNE_DEFAULTS: dict[str, Any] = {
     "lr": 0.001,
     "freeze_epochs": 10,
     "patience": 20,
+    # a few minutes of your own recordings: keep the best validation epoch (the default
+    # model's recipe keeps its last, chosen by cross-validation on far more people)
+    "select": "best",
 }
 
 
