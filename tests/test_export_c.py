@@ -211,3 +211,76 @@ def test_check_ports_script(tmp_path, demo_csv):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "host-c: 22/22 windows with harlite stream's label" in done.stdout
     assert "cortex-m:" in done.stdout
+
+
+#: The LSTM's sigmoid and tanh (harlite_ops.c, float-only): largest |error| stated there.
+ACTIVATION_ERROR = 2e-7
+
+ACTIVATIONS_PROGRAM = r"""
+#include <math.h>
+#include <stdio.h>
+#include "harlite_ops.h"
+int main(void) {
+    double worst_sigmoid = 0, worst_tanh = 0;
+    for (double x = -60; x <= 60; x += 1e-3) {
+        const float f = (float)x;
+        const double s = fabs(hl_sigmoid(f) - 1.0 / (1.0 + exp(-(double)f)));
+        const double t = fabs(hl_tanh(f) - tanh((double)f));
+        if (s > worst_sigmoid) worst_sigmoid = s;
+        if (t > worst_tanh) worst_tanh = t;
+    }
+    printf("%.3g %.3g %g %g %g %g\n", worst_sigmoid, worst_tanh, hl_sigmoid(-1e30f),
+           hl_sigmoid(1e30f), hl_tanh(-1e30f), hl_tanh(1e30f));
+    return 0;
+}
+"""
+
+
+@needs_cc
+@pytest.mark.parametrize("flags", [["-O2"], ["-O3", "-march=native", "-ffast-math"]])
+def test_activations_are_within_the_stated_error(exports, tmp_path, flags):
+    """The float-only sigmoid and tanh, without libm, also under -ffast-math (which must not
+    undo the rounding they rely on); saturated far out."""
+    folder = exports("lstm").parent
+    source = tmp_path / "activations.c"
+    source.write_text(ACTIVATIONS_PROGRAM)
+    program = tmp_path / "activations"
+    subprocess.run(["cc", "-std=c99", *flags, "-I", folder, source, folder / "harlite_ops.c",
+                    "-o", program, "-lm"], check=True)  # fmt: skip
+    values = [float(v) for v in subprocess.run([program], capture_output=True, text=True,
+                                               check=True).stdout.split()]  # fmt: skip
+    assert values[0] <= ACTIVATION_ERROR and values[1] <= ACTIVATION_ERROR, values
+    assert values[2] < 1e-37 and values[3:] == [1.0, -1.0, 1.0]
+
+
+@needs_cc
+def test_sums_grouped_as_on_a_cortex_m_give_the_same_bytes(exports, demo_csv, tmp_path):
+    """HL_SUB (the sums computed at once: 8 on a 32-bit Arm core, a whole block elsewhere)
+    does not change a result: each output's sum is the same sequence of operations."""
+    folder = exports("lstm").parent
+    program = tmp_path / "grouped_by_8"
+    sources = [folder / f for f in ("harlite_stream.c", "harlite.c", "harlite_ops.c",
+                                    "harlite_model.c")]  # fmt: skip
+    subprocess.run(["cc", "-std=c99", "-O3", "-DHL_SUB=8", *sources, "-o", program, "-lm"],
+                   check=True)  # fmt: skip
+    short = tmp_path / "short.csv"
+    short.write_text("\n".join(demo_csv.read_text().splitlines()[:1500]) + "\n")
+    outputs = []
+    for binary in (exports("lstm"), program):
+        with short.open("rb") as handle:
+            outputs.append(subprocess.run([binary], stdin=handle, capture_output=True).stdout)
+    assert len(outputs[0].splitlines()) == 22 and outputs[0] == outputs[1]
+
+
+def test_weights_are_packed_by_blocks_of_outputs():
+    """A kernel (inputs, outputs) as harlite_ops.h reads it: per block of BLOCK outputs, each
+    input's BLOCK weights side by side, the last block zero padded."""
+    from harlite.convert.c_emit import BLOCK, pack
+
+    w = np.arange(1, 3 * (BLOCK + 2) + 1, dtype=np.float32).reshape(3, BLOCK + 2)
+    packed = pack(w).reshape(2, 3, BLOCK)
+    assert np.array_equal(packed[0], w[:, :BLOCK])
+    assert np.array_equal(packed[1, :, :2], w[:, BLOCK:])
+    assert not packed[1, :, 2:].any()
+    taps = np.stack([w, 2 * w])
+    assert np.array_equal(pack(taps).reshape(2, -1), np.stack([pack(w), pack(2 * w)]))

@@ -6,7 +6,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from harlite.convert.c_graph import Op, Plan, Tensor
+from harlite.convert.c_graph import QUANTISED, Op, Plan, Tensor
+
+#: Output rows per packed block (HL_BLOCK in harlite_ops.h).
+BLOCK = 32
 
 
 def emit_forward(plan: Plan) -> tuple[str, int]:
@@ -14,6 +17,7 @@ def emit_forward(plan: Plan) -> tuple[str, int]:
     arrays, calls, total = [], [], 0
     for i, op in enumerate(plan.ops):
         for name, w in op.weights.items():
+            w = pack(w) if name in QUANTISED else w
             kind = "int8_t" if w.dtype == np.int8 else "float"
             values = ", ".join(str(int(v)) if w.dtype == np.int8 else c_number(v)
                                for v in w.reshape(-1))  # fmt: skip
@@ -37,6 +41,17 @@ def emit_forward(plan: Plan) -> tuple[str, int]:
         "",
     ])  # fmt: skip
     return source, total
+
+
+def pack(w: np.ndarray) -> np.ndarray:
+    """A kernel (inputs, outputs), or (taps, inputs, outputs), in harlite_ops.h's packed order:
+    per tap, blocks of BLOCK outputs (zero padded), each input's BLOCK weights adjacent."""
+    *taps, n, m = w.shape
+    blocks = -(-m // BLOCK)
+    padded = np.zeros((*taps, n, blocks * BLOCK), w.dtype)
+    padded[..., :m] = w
+    split = padded.reshape(*taps, n, blocks, BLOCK)
+    return np.ascontiguousarray(np.moveaxis(split, -2, -3)).reshape(-1)
 
 
 def c_number(value: float) -> str:

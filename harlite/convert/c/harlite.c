@@ -1,7 +1,9 @@
 /* The stream core: checks, clock guard, resampling, filter bank, windows, placement and
  * smoothing, as harlite/runtime does them (windower.py, clock.py, resample.py,
  * preprocessing.py, windowing.py, placement.py, smoothing.py). The filters run in double,
- * like the Python runtime; windows are float32, like the model's input. */
+ * like the Python runtime (hl_real: float with -DHARLITE_FLOAT_FILTERS=1, for an FPU without
+ * double precision; docs/deploy.md says what it changes); windows are float32, like the
+ * model's input. */
 #include <math.h>
 #include <string.h>
 
@@ -35,9 +37,9 @@ static struct {
     int64_t next_k;
     /* filter bank */
     int pp_started;
-    double hist[KEEP > 0 ? KEEP : 1][N_RAW];
-    double noise_z[HARLITE_NOISE_SECTIONS][2][N_RAW];
-    double gravity_z[HARLITE_GRAVITY_SECTIONS][2][3];
+    hl_real hist[KEEP > 0 ? KEEP : 1][N_RAW];
+    hl_real noise_z[HARLITE_NOISE_SECTIONS][2][N_RAW];
+    hl_real gravity_z[HARLITE_GRAVITY_SECTIONS][2][3];
     /* windows */
     float window[HARLITE_WINDOW][HARLITE_CHANNELS];
     double times[HARLITE_WINDOW];
@@ -217,7 +219,7 @@ static int classify(harlite_result *out) {
     return 1;
 }
 
-static int add_to_window(double t, const double f[HARLITE_CHANNELS], harlite_result *out) {
+static int add_to_window(double t, const hl_real f[HARLITE_CHANNELS], harlite_result *out) {
     for (int c = 0; c < HARLITE_CHANNELS; c++) S.window[S.fill][c] = (float)f[c];
     S.times[S.fill] = t;
     if (++S.fill < HARLITE_WINDOW) return 0;
@@ -231,10 +233,10 @@ static int add_to_window(double t, const double f[HARLITE_CHANNELS], harlite_res
 
 /* ---- filter bank (preprocessing.py) ---- */
 
-static double median(const double *history_and_x, int n) {
-    double v[HARLITE_MEDIAN];
+static hl_real median(const hl_real *history_and_x, int n) {
+    hl_real v[HARLITE_MEDIAN];
     for (int i = 0; i < n; i++) {  /* insertion sort: the middle value is exact */
-        double x = history_and_x[i];
+        hl_real x = history_and_x[i];
         int j = i;
         while (j > 0 && v[j - 1] > x) { v[j] = v[j - 1]; j--; }
         v[j] = x;
@@ -242,10 +244,10 @@ static double median(const double *history_and_x, int n) {
     return v[n / 2];
 }
 
-static double sos_step(const double (*sos)[6], double (*z)[2][N_RAW], int sections, int ch,
-                       double x) {
+static hl_real sos_step(const hl_real (*sos)[6], hl_real (*z)[2][N_RAW], int sections, int ch,
+                        hl_real x) {
     for (int s = 0; s < sections; s++) {  /* scipy's sosfilt: direct form II transposed */
-        const double y = sos[s][0] * x + z[s][0][ch];
+        const hl_real y = sos[s][0] * x + z[s][0][ch];
         z[s][0][ch] = sos[s][1] * x - sos[s][4] * y + z[s][1][ch];
         z[s][1][ch] = sos[s][2] * x - sos[s][5] * y;
         x = y;
@@ -253,10 +255,10 @@ static double sos_step(const double (*sos)[6], double (*z)[2][N_RAW], int sectio
     return x;
 }
 
-static double gravity_step(int ch, double x) {
+static hl_real gravity_step(int ch, hl_real x) {
     for (int s = 0; s < HARLITE_GRAVITY_SECTIONS; s++) {
-        const double (*sos)[6] = hl_gravity_sos;
-        const double y = sos[s][0] * x + S.gravity_z[s][0][ch];
+        const hl_real (*sos)[6] = hl_gravity_sos;
+        const hl_real y = sos[s][0] * x + S.gravity_z[s][0][ch];
         S.gravity_z[s][0][ch] = sos[s][1] * x - sos[s][4] * y + S.gravity_z[s][1][ch];
         S.gravity_z[s][1][ch] = sos[s][2] * x - sos[s][5] * y;
         x = y;
@@ -264,7 +266,7 @@ static double gravity_step(int ch, double x) {
     return x;
 }
 
-static void start_filters(const double v[N_RAW]) {  /* as if the signal had always been v */
+static void start_filters(const hl_real v[N_RAW]) {  /* as if the signal had always been v */
     for (int i = 0; i < KEEP; i++) memcpy(S.hist[i], v, sizeof(S.hist[i]));
     for (int s = 0; s < HARLITE_NOISE_SECTIONS; s++)
         for (int j = 0; j < 2; j++)
@@ -275,11 +277,12 @@ static void start_filters(const double v[N_RAW]) {  /* as if the signal had alwa
     S.pp_started = 1;
 }
 
-static int filter_sample(double t, const double v[N_RAW], harlite_result *out) {
-    double f[N_RAW], model[HARLITE_CHANNELS];
+static int filter_sample(double t, const double sample[N_RAW], harlite_result *out) {
+    hl_real v[N_RAW], f[N_RAW], model[HARLITE_CHANNELS];
+    for (int c = 0; c < N_RAW; c++) v[c] = (hl_real)sample[c];
     if (!S.pp_started) start_filters(v);
     for (int c = 0; c < N_RAW; c++) {
-        double column[HARLITE_MEDIAN];
+        hl_real column[HARLITE_MEDIAN];
         for (int i = 0; i < KEEP; i++) column[i] = S.hist[i][c];
         column[KEEP] = v[c];
         f[c] = sos_step(hl_noise_sos, S.noise_z, HARLITE_NOISE_SECTIONS, c, median(column, HARLITE_MEDIAN));
