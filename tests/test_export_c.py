@@ -284,3 +284,17 @@ def test_weights_are_packed_by_blocks_of_outputs():
     assert not packed[1, :, 2:].any()
     taps = np.stack([w, 2 * w])
     assert np.array_equal(pack(taps).reshape(2, -1), np.stack([pack(w), pack(2 * w)]))
+
+
+@needs_cc
+def test_float_filters_option_stays_within_the_tolerance(exports, demo_csv, tmp_path):
+    """-DHARLITE_FLOAT_FILTERS=1 (median and noise filter in float, for an FPU without
+    double; the gravity filter stays double) keeps every label and |Δp| <= 1e-4 (all in float,
+    the gravity filter's 0.3 Hz poles moved probabilities by 2.2e-4)."""
+    folder = exports("lstm").parent
+    program = tmp_path / "float_filters"
+    sources = [folder / f for f in ("harlite_stream.c", "harlite.c", "harlite_ops.c",
+                                    "harlite_model.c")]  # fmt: skip
+    subprocess.run(["cc", "-std=c99", "-O2", "-DHARLITE_FLOAT_FILTERS=1", *sources, "-o",
+                    program, "-lm"], check=True)  # fmt: skip
+    assert_equal_to_stream("lstm", program, demo_csv)

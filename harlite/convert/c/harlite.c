@@ -1,9 +1,10 @@
 /* The stream core: checks, clock guard, resampling, filter bank, windows, placement and
  * smoothing, as harlite/runtime does them (windower.py, clock.py, resample.py,
  * preprocessing.py, windowing.py, placement.py, smoothing.py). The filters run in double,
- * like the Python runtime (hl_real: float with -DHARLITE_FLOAT_FILTERS=1, for an FPU without
- * double precision; docs/deploy.md says what it changes); windows are float32, like the
- * model's input. */
+ * like the Python runtime. -DHARLITE_FLOAT_FILTERS=1 (an FPU without double precision) runs
+ * the median and the noise filter in float (hl_real); the gravity filter stays double (in
+ * float its 0.3 Hz poles move the body acceleration by 5e-5 g); docs/deploy.md has the
+ * figures. Windows are float32, like the model's input. */
 #include <math.h>
 #include <string.h>
 
@@ -39,7 +40,7 @@ static struct {
     int pp_started;
     hl_real hist[KEEP > 0 ? KEEP : 1][N_RAW];
     hl_real noise_z[HARLITE_NOISE_SECTIONS][2][N_RAW];
-    hl_real gravity_z[HARLITE_GRAVITY_SECTIONS][2][3];
+    double gravity_z[HARLITE_GRAVITY_SECTIONS][2][3];  /* always double: its 0.3 Hz poles */
     /* windows */
     float window[HARLITE_WINDOW][HARLITE_CHANNELS];
     double times[HARLITE_WINDOW];
@@ -255,10 +256,10 @@ static hl_real sos_step(const hl_real (*sos)[6], hl_real (*z)[2][N_RAW], int sec
     return x;
 }
 
-static hl_real gravity_step(int ch, hl_real x) {
+static double gravity_step(int ch, double x) {
     for (int s = 0; s < HARLITE_GRAVITY_SECTIONS; s++) {
-        const hl_real (*sos)[6] = hl_gravity_sos;
-        const hl_real y = sos[s][0] * x + S.gravity_z[s][0][ch];
+        const double (*sos)[6] = hl_gravity_sos;
+        const double y = sos[s][0] * x + S.gravity_z[s][0][ch];
         S.gravity_z[s][0][ch] = sos[s][1] * x - sos[s][4] * y + S.gravity_z[s][1][ch];
         S.gravity_z[s][1][ch] = sos[s][2] * x - sos[s][5] * y;
         x = y;
@@ -273,7 +274,7 @@ static void start_filters(const hl_real v[N_RAW]) {  /* as if the signal had alw
             for (int c = 0; c < N_RAW; c++) S.noise_z[s][j][c] = hl_noise_zi[s][j] * v[c];
     for (int s = 0; s < HARLITE_GRAVITY_SECTIONS; s++)
         for (int j = 0; j < 2; j++)
-            for (int c = 0; c < 3; c++) S.gravity_z[s][j][c] = hl_gravity_zi[s][j] * v[c];
+            for (int c = 0; c < 3; c++) S.gravity_z[s][j][c] = hl_gravity_zi[s][j] * (double)v[c];
     S.pp_started = 1;
 }
 
@@ -292,7 +293,7 @@ static int filter_sample(double t, const double sample[N_RAW], harlite_result *o
         memcpy(S.hist[KEEP - 1], v, sizeof(S.hist[0]));
     }
     for (int a = 0; a < 3; a++) {
-        model[a] = f[a] - gravity_step(a, f[a]);
+        model[a] = (hl_real)((double)f[a] - gravity_step(a, (double)f[a]));
         model[3 + a] = f[3 + a];
         model[6 + a] = f[a];
     }
