@@ -3,8 +3,10 @@
 One process, one thread each, batch 1, the same windows, contenders interleaved round by
 round (this machine is shared: a round's disturbance hits every contender alike):
 
-- ``c-export -O2``: ``harlite export c``'s library as its Makefile builds it (``-O2 -std=c99``:
-  exact C, no fused multiply-adds, libm's expf);
+- ``c-export default``: ``harlite export c``'s library as its Makefile builds it (its
+  ``ARCH`` and ``CFLAGS``: ``-march=native -O3 -fno-trapping-math -ffp-contract=fast``);
+- ``c-export -O2``: the same sources with plain ``-O2`` (no vectorising, no fused
+  multiply-adds; the Makefile's default before issue 30's speed work);
 - ``c-export fast``: the same with ``harlite bench``'s floor flags (``-O3 -march=native
   -ffast-math``);
 - ``floor``: ``harlite bench``'s plain C forward pass (``harlite/benchmark/floor.c``);
@@ -39,7 +41,23 @@ from harlite.benchmark.floor import floor_reference  # noqa: E402
 from harlite.benchmark.measure import sample_windows  # noqa: E402
 from harlite.runtime.bundle import Bundle  # noqa: E402
 
-FLAGS = {"c-export -O2": ["-O2"], "c-export fast": ["-O3", "-march=native", "-ffast-math"]}
+
+def makefile_flags() -> list[str]:
+    """The export's Makefile's default ARCH and CFLAGS (one source for the default build)."""
+    text = (REPO / "harlite" / "convert" / "c" / "Makefile").read_text().splitlines()
+    found = {
+        line.split("?=")[0].strip(): line.split("?=", 1)[1].split()
+        for line in text
+        if line.startswith(("ARCH ?=", "CFLAGS ?="))
+    }
+    return [*found["ARCH"], *found["CFLAGS"]]
+
+
+FLAGS = {
+    "c-export default": makefile_flags(),
+    "c-export -O2": ["-O2"],
+    "c-export fast": ["-O3", "-march=native", "-ffast-math"],
+}
 
 
 def c_library(export: Path, flags: list[str], name: str) -> ctypes.CDLL:
