@@ -292,7 +292,41 @@ _MODEL_AND_INPUT_OPTIONS = [
         "samples are too far apart for the model's windows, so expect poor accuracy.",
     ),
     placement_option,
+    click.option(
+        "--data",
+        "dataset",
+        type=click.Path(exists=True, path_type=Path),
+        callback=lambda ctx, param, value: _dataset(value),
+        help="A data set's dataset.toml (or its folder): read the input with its column map, "
+        "units, rate and delimiter, score labelled input with its renames and ignores and its "
+        "window_label; options given here win over the file's.",
+    ),
 ]
+
+
+def _dataset(path: Path | None):
+    """``--data``: the data set's settings (read by the training side, imported only here)."""
+    if path is None:
+        return None
+    from harlite.errors import HarliteError
+    from harlite.train.recording_meta import DatasetSettings
+
+    try:
+        return DatasetSettings.load(path)
+    except HarliteError as error:
+        raise click.BadParameter(str(error), param_hint="'--data'") from None
+
+
+def _given(name: str) -> bool:
+    """Whether option ``name`` was given on the command line (not left at its default)."""
+    context = click.get_current_context(silent=True)
+    if context is None:
+        return True
+    return context.get_parameter_source(name) not in (
+        click.core.ParameterSource.DEFAULT,
+        click.core.ParameterSource.DEFAULT_MAP,
+        None,
+    )
 
 
 def model_and_input_options(command):
@@ -358,6 +392,10 @@ def classifier_settings(options: dict, batch_size: int = 1):
     """The ClassifierSettings the shared options describe."""
     from harlite.runtime.stream import ClassifierSettings
 
+    dataset = options.get("dataset")
+    window_label = options["window_label"]
+    if dataset is not None and not _given("window_label"):
+        window_label = dataset.window_label
     return ClassifierSettings(
         artifact=options["artifact"],
         backend=options["backend"],
@@ -366,23 +404,39 @@ def classifier_settings(options: dict, batch_size: int = 1):
         smoothing=options["smooth"],
         max_gap_s=options["max_gap"],
         batch_size=batch_size,
-        window_label=options["window_label"],
+        window_label=window_label,
         allow_low_rate=options["allow_low_rate"],
         placement=options.get("placement", "auto"),
+        label_map=None if dataset is None else dataset.label_map(),
     )
 
 
 def input_options(options: dict):
-    """The InputOptions the shared options describe."""
+    """The InputOptions the shared options describe: with ``--data``, the data set's
+    reading options where the command line leaves one at its default."""
+    from dataclasses import replace
+
     from harlite.runtime.sources import InputOptions
 
-    return InputOptions(
+    given = InputOptions(
         format=options["input_format"],
         columns=options["columns"],
         acc_unit=options["acc_unit"],
         gyro_unit=options["gyro_unit"],
         time_unit=options["time_unit"],
         rate_hz=options["rate"],
+    )
+    dataset = options.get("dataset")
+    if dataset is None:
+        return given
+    read = dataset.reading_options()
+    return replace(
+        read,
+        **{
+            name: value
+            for name, value in vars(given).items()
+            if value is not None and value != "auto" and name != "delimiter"
+        },
     )
 
 

@@ -3,6 +3,7 @@ options, and a recordings folder's settings)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from harlite.runtime.sensorcsv import Units
@@ -44,3 +45,30 @@ class InputOptions:
         return Units(
             self.acc_unit or base.acc, self.gyro_unit or base.gyro, self.time_unit or base.time
         )
+
+
+@dataclass(frozen=True)
+class LabelMap:
+    """How the label names in an input become the model's classes: renamed first
+    (``rename``: name in the file → class), then those in ``ignore`` left unlabelled, as a
+    data set's ``dataset.toml`` says (``rename``, ``ignore``).
+
+    ``rename`` may be given as a mapping; it is kept as sorted pairs, so that a LabelMap is
+    hashable like the settings that carry it (batch workers key their classifiers by them).
+    """
+
+    rename: tuple[tuple[str, str], ...] | Mapping[str, str] = ()
+    ignore: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        pairs = self.rename.items() if isinstance(self.rename, Mapping) else self.rename
+        object.__setattr__(self, "rename", tuple(sorted((str(a), str(b)) for a, b in pairs)))
+        object.__setattr__(self, "ignore", tuple(self.ignore))
+        object.__setattr__(self, "_names", dict(self.rename))
+
+    def class_of(self, label: str | None) -> str | None:
+        """The class a label in a file stands for (None: unlabelled or ignored)."""
+        if label is None:
+            return None
+        label = self._names.get(label, label)
+        return None if label in self.ignore or not label else label

@@ -19,6 +19,7 @@ from harlite.runtime.backend_choice import AUTO, BackendChoice, choose_backend
 from harlite.runtime.bundle import Bundle
 from harlite.runtime.clock import BACKWARDS, REPEATED
 from harlite.runtime.domain import DomainCheck
+from harlite.runtime.input_options import LabelMap
 from harlite.runtime.placement import AUTO as AUTO_PLACEMENT
 from harlite.runtime.placement import PLACEMENTS, PlacementRule, window_gravity
 from harlite.runtime.smoothing import Smoother, parse_smoothing
@@ -80,6 +81,8 @@ class ClassifierSettings:
         placement: where the phone is carried: ``auto`` (found from the stream's walking),
             ``pocket`` or ``waist``; in a pocket, LAYING is answered SITTING
             (:mod:`harlite.runtime.placement`).
+        label_map: how a labelled input's label names become the model's classes (a data
+            set's renames and ignores; ``harlite stream --data``); None: as they are.
     """
 
     artifact: str | None = None
@@ -92,6 +95,7 @@ class ClassifierSettings:
     window_label: str = "uniform"
     allow_low_rate: bool = False
     placement: str = AUTO_PLACEMENT
+    label_map: LabelMap | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.smoothing, Smoother):  # accept a Smoother: keep its spec
@@ -127,7 +131,10 @@ class ClassifierSettings:
     def prediction_key(self) -> dict[str, Any]:
         """The settings that change predictions (threads and batch size do not: a batch
         gives exactly the predictions of its windows one by one)."""
-        return {k: v for k, v in asdict(self).items() if k not in ("threads", "batch_size")}
+        key = {k: v for k, v in asdict(self).items() if k not in ("threads", "batch_size")}
+        if self.label_map is None:  # the key of outputs made before there was a label map
+            del key["label_map"]
+        return key
 
 
 @dataclass(frozen=True)
@@ -243,6 +250,7 @@ class StreamClassifier(StreamWindower[Prediction]):
             window_label=self.settings.window_label,
             validated_rates_hz=domain.input_rates_hz if domain else (),
             allow_low_rate=self.settings.allow_low_rate,
+            label_map=self.settings.label_map,
         )
 
     def reset(self) -> None:

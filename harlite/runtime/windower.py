@@ -21,6 +21,7 @@ from numpy.typing import ArrayLike
 
 from harlite.runtime.clock import ACCEPT, BACKWARDS, HOLD, REFUSE, REPEATED, ClockGuard
 from harlite.runtime.input_check import InputCheck
+from harlite.runtime.input_options import LabelMap
 from harlite.runtime.preprocessing import FilterDesign, Preprocessor
 from harlite.runtime.resample import Resampler
 from harlite.runtime.spec import N_MODEL_CHANNELS
@@ -43,6 +44,8 @@ OUT_OF_RANGE = "value out of plausible sensor range"
 TIME_OUT_OF_RANGE = "timestamp out of plausible range"
 
 UNLABELLED = -1
+#: Label names of an input outside the model's that are kept to name in a warning.
+SHOWN_UNKNOWN_LABELS = 8
 
 #: How a window gets its true label from its samples' labels:
 #: ``uniform``: every sample carries the same label (windows across a change are unlabelled);
@@ -96,6 +99,8 @@ class StreamWindower(Generic[T]):
         allow_low_rate: classify input slower than
             :data:`~harlite.runtime.input_check.MIN_RATE_HZ` instead of refusing it
             (:class:`~harlite.runtime.input_check.LowRateError`).
+        label_map: how the input's label names become :attr:`labels` (a data set's renames
+            and ignores); None: taken as they are.
 
     Samples are in g and rad/s with timestamps in seconds at any rate. Bad samples (NaN/inf,
     implausible values, timestamps that go back or repeat) are refused and counted in
@@ -114,6 +119,7 @@ class StreamWindower(Generic[T]):
         window_label: str = "uniform",
         validated_rates_hz: tuple[float, ...] = (),
         allow_low_rate: bool = False,
+        label_map: LabelMap | None = None,
     ) -> None:
         if window_label not in WINDOW_LABEL_RULES:
             raise ValueError(
@@ -129,6 +135,7 @@ class StreamWindower(Generic[T]):
         self.validated_rates_hz = tuple(validated_rates_hz)
         self.allow_low_rate = allow_low_rate
         self.sample_rate_hz = design.sample_rate_hz
+        self.label_map = label_map or LabelMap()
         self._codes = {name: i for i, name in enumerate(self.labels)}
         self.reset()
 
@@ -152,6 +159,9 @@ class StreamWindower(Generic[T]):
         self._closed_seconds = 0.0  # signal time of the stretches before a resync
         self._steady_seconds = 0.0  # time covered by steps no longer than max_gap_s
         self._steady_steps = 0
+        self._known_label_seen = False
+        self._unknown_labels: dict[str, None] = {}  # in order of appearance, bounded
+        self._label_warnings: list[str] = []
 
     @property
     def resyncs(self) -> int:
@@ -161,8 +171,8 @@ class StreamWindower(Generic[T]):
 
     @property
     def warnings(self) -> list[str]:
-        """What looks wrong with the input (units, rate), each said once."""
-        return list(self._check.warnings)
+        """What looks wrong with the input (units, rate, labels), each said once."""
+        return list(self._check.warnings) + self._label_warnings
 
     @property
     def duration_s(self) -> float:
@@ -252,7 +262,21 @@ class StreamWindower(Generic[T]):
         self._held = _Held.empty()
         self._report(refused)
         self.new_warnings = self._check.finish(self.samples, self.duration_s)
+        if self._unknown_labels and not self._known_label_seen and not self._label_warnings:
+            self._label_warnings = [self._unknown_labels_warning()]
+            self.new_warnings = self.new_warnings + self._label_warnings
         return []
+
+    def _unknown_labels_warning(self) -> str:
+        """The input's labels (after the label map) match none of the model's."""
+        found = list(self._unknown_labels)
+        more = ", …" if len(found) >= SHOWN_UNKNOWN_LABELS else ""
+        return (
+            f"the input's labels ({', '.join(found)}{more}) match none of the model's labels "
+            f"({', '.join(self.labels)}): no window counts as labelled and no accuracy is "
+            "given; map them to the model's with a data set's rename table "
+            "(--data dataset.toml, docs/own-data.md)"
+        )
 
     def _emit(self, windows: LabelledWindows) -> list[T]:
         """What a batch of completed windows gives :meth:`push`'s caller."""
@@ -317,9 +341,21 @@ class StreamWindower(Generic[T]):
         # A label holds for long runs of rows: look up each run's label once.
         changed = np.fromiter(map(operator.ne, labels[1:], labels[:-1]), bool, n - 1)
         starts = np.concatenate(([0], np.flatnonzero(changed) + 1))
-        codes = self._codes
-        run_codes = np.array([codes.get(labels[i], UNLABELLED) for i in starts], dtype=np.int16)
+        run_codes = np.array([self._code_of(labels[i]) for i in starts], dtype=np.int16)
         return np.repeat(run_codes, np.diff(np.append(starts, n)))[keep]
+
+    def _code_of(self, label: str | None) -> int:
+        """A label's code by the label map (UNLABELLED: none, ignored, or not the model's,
+        which is noted for the warning)."""
+        name = self.label_map.class_of(label)
+        if name is None:
+            return UNLABELLED
+        code = self._codes.get(name, UNLABELLED)
+        if code != UNLABELLED:
+            self._known_label_seen = True
+        elif len(self._unknown_labels) < SHOWN_UNKNOWN_LABELS:
+            self._unknown_labels[name] = None
+        return code
 
     def _note_times(self, times: np.ndarray) -> None:
         if self.first_time is None:

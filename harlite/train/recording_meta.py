@@ -30,7 +30,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from harlite.errors import DataError
-from harlite.runtime.input_options import FORMATS
+from harlite.runtime.input_options import FORMATS, LabelMap
 from harlite.runtime.recordings_folder import (
     DEFAULT_SUBJECT_PATTERN,
     INDEX_FILE,
@@ -188,10 +188,31 @@ class DatasetSettings:
 
     def class_of(self, label: str | None) -> str | None:
         """The class a label in a file stands for (None: unlabelled or ignored)."""
-        if label is None:
-            return None
-        label = self.rename.get(label, label)
-        return None if label in self.ignore or not label else label
+        return self.label_map().class_of(label)
+
+    def label_map(self) -> LabelMap:
+        """The renames and ignores, as the runtime applies them to an input's labels."""
+        return LabelMap(self.rename, self.ignore)
+
+    def reading_options(self) -> InputOptions:
+        """How to read each recording: format, column map, units, rate and delimiter."""
+        return _input_options(self)
+
+    @classmethod
+    def load(cls, path: str | Path) -> DatasetSettings:
+        """The settings of a ``dataset.toml``/``.json`` file, or of a recordings folder's own
+        settings file (``harlite stream --data``); an error names a path without one."""
+        path = Path(path)
+        if path.is_dir():
+            settings = cls.read(path)
+            if settings.source is None:
+                raise DataError(f"no {' or '.join(SETTINGS_FILES)} in this folder", path)
+            return settings
+        if not path.is_file():
+            raise DataError("no such file or folder", path)
+        if not path.name.lower().endswith((".toml", ".json")):
+            raise DataError("not a dataset.toml/.json file", path)
+        return cls.from_dict(_load_settings(path), path)
 
 
 @dataclass(frozen=True)
