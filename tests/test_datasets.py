@@ -6,13 +6,16 @@ import os
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from harlite.cli import cli
 from harlite.errors import DataError
 from harlite.runtime import preprocess_recording
 from harlite.runtime.spec import ACTIVITY_LABELS
 from harlite.train import cache as cache_module
 from harlite.train.datasets import dataset_info, detect_layout, load_windows
 from harlite.train.hapt import build_windows
+from harlite.train.splits import UCI_TEST_SUBJECTS
 from harlite.train.windowset import WindowSet
 from tests.builders import write_hapt
 
@@ -64,6 +67,16 @@ def test_dataset_info(tiny_hapt, tiny_uci):
     assert set(info["windows_per_class"]) == set(ACTIVITY_LABELS)
     uci = dataset_info(tiny_uci[0]).to_dict()
     assert uci["subjects"] == [1, 2, 3, 4, 5] and uci["experiments"] is None
+    assert info["test_subjects"] == uci["test_subjects"] == list(UCI_TEST_SUBJECTS)
+
+
+def test_data_info_names_the_test_subjects_and_reads_short_signal_in_seconds(tiny_hapt):
+    result = CliRunner().invoke(cli, ["data", "info", str(tiny_hapt)])
+    assert result.exit_code == 0, result.output
+    assert "  signal       52.0 s" in result.output  # 2,600 samples at 50 Hz, not "0.01 h"
+    held = ", ".join(map(str, UCI_TEST_SUBJECTS))
+    assert f"test subjects {held} (held out" in result.output
+    assert "    class                windows" in result.output
 
 
 def test_cache_makes_the_second_build_a_read_and_never_goes_stale(tiny_hapt, tmp_path, monkeypatch):

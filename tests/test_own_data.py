@@ -88,6 +88,12 @@ def test_data_info_reports_minutes_subjects_rates_and_units(own_folder):
     result = invoke("data", "info", own_folder)
     assert result.exit_code == 0, result.output
     assert "SHAKE" in result.output and "min" in result.output
+    lines = result.output.splitlines()
+    (signal,) = [line for line in lines if line.strip().startswith("signal")]
+    assert signal.endswith(" min")  # minutes of signal, not "0.13 h"
+    header = lines.index("    class                windows  labelled signal")
+    assert lines[header + 1].split()[0] in CLASSES
+    assert "about its windows × 1.28 s" in result.output
 
 
 def test_folder_names_label_files_without_a_label_column(tmp_path):

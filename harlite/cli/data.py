@@ -76,7 +76,7 @@ def data_info(directory: Path, as_json: bool, no_cache: bool) -> None:
     """Subjects, experiments, hours of signal and windows per class of a data set folder;
     for a recordings folder also minutes per class, windows per subject, input rates, unit
     checks per recording and warnings."""
-    from harlite.runtime.spec import HOP_SAMPLES, WINDOW_SAMPLES
+    from harlite.runtime.spec import HOP_SAMPLES, SAMPLE_RATE_HZ, WINDOW_SAMPLES
     from harlite.train.datasets import dataset_info
 
     info = dataset_info(directory, cache_dir=not no_cache)
@@ -88,15 +88,29 @@ def data_info(directory: Path, as_json: bool, no_cache: bool) -> None:
     if info.experiments is not None:
         what = "recordings" if info.recordings is not None else "experiments"
         click.echo(f"  {what:<12} {info.experiments}")
-    click.echo(f"  signal       {info.hours:.2f} h")
+    click.echo(f"  signal       {_duration(info.hours * 3600)}")
+    if info.test_subjects:
+        held = ", ".join(map(str, info.test_subjects))
+        click.echo(f"  test subjects {held} (held out: never trained or validated on)")
     if info.input_rates_hz:
         low, high = info.input_rates_hz
         click.echo(f"  input rate   {low:g}–{high:g} Hz (resampled to the model's 50 Hz)")
-    click.echo(f"  windows      {info.windows} ({WINDOW_SAMPLES} samples, hop {HOP_SAMPLES})")
+    window_s, hop_s = WINDOW_SAMPLES / SAMPLE_RATE_HZ, HOP_SAMPLES / SAMPLE_RATE_HZ
+    click.echo(
+        f"  windows      {info.windows} ({WINDOW_SAMPLES} samples = {window_s:g} s, a new one "
+        f"every {HOP_SAMPLES} = {hop_s:g} s)"
+    )
     minutes = info.minutes_per_class or {}
+    click.echo(f"    {'class':<20} {'windows':>7}" + ("  labelled signal" if minutes else ""))
     for label, count in info.windows_per_class.items():
-        extra = f"  {minutes[label]:>7.2f} min" if label in minutes else ""
-        click.echo(f"    {label:<20} {count:>6}{extra}")
+        extra = f"  {minutes[label]:>8.2f} min" if label in minutes else ""
+        click.echo(f"    {label:<20} {count:>7}{extra}")
+    if minutes:
+        click.echo(
+            f"    (windows overlap by half: a class's minutes are about its windows × {hop_s:g} "
+            f"s, not × {window_s:g} s; a labelled stretch shorter than {window_s:g} s gives "
+            "no window)"
+        )
     if info.windows_per_subject:
         per_subject = ", ".join(f"{s}: {n}" for s, n in info.windows_per_subject.items())
         click.echo(f"  windows per subject  {per_subject}")
@@ -111,6 +125,15 @@ def data_info(directory: Path, as_json: bool, no_cache: bool) -> None:
         )
     for warning in info.warnings or []:
         click.echo(f"  warning: {warning}")
+
+
+def _duration(seconds: float) -> str:
+    """A length of signal in the unit that reads best: s, min or h."""
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.2f} h"
 
 
 @data.command("export")

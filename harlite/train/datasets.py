@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -260,7 +260,8 @@ class DatasetInfo:
     """What a data set folder holds.
 
     ``recordings``, ``minutes_per_class``, ``windows_per_subject``, ``input_rates_hz`` and
-    ``warnings`` are filled for recordings folders (None otherwise).
+    ``warnings`` are filled for recordings folders (None otherwise). ``test_subjects`` are
+    the subjects held out of training and validation (:func:`test_subjects`).
     """
 
     path: Path
@@ -276,6 +277,7 @@ class DatasetInfo:
     input_rates_hz: list[float] | None = None
     recordings: list[dict[str, Any]] | None = None
     warnings: list[str] | None = None
+    test_subjects: list[int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types; ``experiments`` is None where the layout does not say; the
@@ -296,6 +298,7 @@ class DatasetInfo:
             "input_rates_hz",
             "recordings",
             "warnings",
+            "test_subjects",
         ):
             if getattr(self, key) is not None:
                 data[key] = getattr(self, key)
@@ -314,7 +317,14 @@ def dataset_info(root: str | Path, cache_dir: str | Path | bool | None = True) -
     root = Path(root)
     layout = detect_layout(root)
     if layout == RECORDINGS:
-        return _recordings_info(root)
+        info = _recordings_info(root)
+    else:
+        info = _windows_info(root, layout, cache_dir)
+    return replace(info, test_subjects=list(test_subjects(root)))
+
+
+def _windows_info(root: Path, layout: str, cache_dir: str | Path | bool | None) -> DatasetInfo:
+    """HAPT, UCI HAR and mixtures: what their windows and recordings hold."""
     windows = load_windows(root, cache_dir=cache_dir)
     if layout == HAPT:
         subjects, experiments, hours = hapt.signal_hours(root)
