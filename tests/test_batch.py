@@ -129,3 +129,32 @@ def test_an_interrupted_batch_reruns_only_the_unfinished_recordings(tmp_path):
     summary = json.loads((out / "batch-summary.json").read_text())
     assert summary["processed"] == unfinished and summary["skipped"] == len(finished)
     assert summary["windows"] == 5 * count_windows(120_000)
+
+
+def test_a_model_that_fails_to_load_in_a_worker_is_reported_not_a_hang(
+    recordings, tmp_path, monkeypatch
+):
+    """An exception while a pool worker starts used to have the pool restart it forever."""
+    from harlite.runtime import batch as batch_module
+
+    def broken(*args, **kwargs):
+        raise TypeError("unhashable settings")
+
+    monkeypatch.setattr(batch_module, "StreamClassifier", broken)  # inherited by forked workers
+    settings = ClassifierSettings()
+    todo, _ = plan_batch(
+        sorted(recordings.glob("*.csv")), tmp_path / "out", model_path("lstm"), settings,
+        InputOptions(),
+    )  # fmt: skip
+    pool = batch_module.start_pool(2, len(todo), model_path("lstm"), settings)
+    previous = signal.signal(signal.SIGALRM, lambda *_: pytest.fail("the batch hung"))
+    signal.alarm(60)
+    try:
+        result = batch_module.run_local(todo, pool=pool)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert len(result.errors) == len(todo) == 4
+    assert all(
+        "internal error: TypeError: unhashable settings" in e for e in result.errors.values()
+    )

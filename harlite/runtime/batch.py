@@ -296,7 +296,9 @@ def _worker_init(bundle: str | None = None, settings: ClassifierSettings | None 
 
     signal.signal(signal.SIGTERM, interrupt)
     if bundle is not None and settings is not None:
-        with contextlib.suppress(HarliteError):  # the first task reports it, with its name
+        # Whatever fails here, the first task reports it with its recording's name: an
+        # exception out of a pool's initializer would have the pool restart the worker forever.
+        with contextlib.suppress(Exception):
             worker_classifier(bundle, settings)
         kernel_in_use()
         pandas_reader()
@@ -317,6 +319,8 @@ def _classify_in_worker(task: RecordingTask) -> tuple[RecordingTask, dict | None
         return task, run_task(task, worker_classifier(task.bundle, task.settings)), None
     except HarliteError as error:
         return task, None, str(error)
+    except Exception as error:  # a bug: reported with the recording, the others go on
+        return task, None, f"internal error: {type(error).__name__}: {error}"
 
 
 Progress = Callable[[RecordingTask, dict | None, str | None], None]
