@@ -124,6 +124,19 @@ static void m4_sums8x2(float *out0, float *out1, const float *P, const float *v0
 static inline void sub_sums(float *const *out, const hl_weight *P, const float *scale,
                             const float *const *v, int n, int count, int V) {
     float a[2][HL_SUB], t[HL_SUB];
+#ifdef HL_M4_SUMS
+    if (count == HL_SUB && n >= 2) {  /* pairs of inputs in assembly, an odd last one here */
+        if (V == 1)
+            m4_sums8(out[0], P, v[0], n / 2);
+        else
+            m4_sums8x2(out[0], out[1], P, v[0], v[1], n / 2);
+        if (n % 2)
+            for (int i = 0; i < V; i++)
+                for (int k = 0; k < HL_SUB; k++)
+                    out[i][k] += v[i][n - 1] * P[(size_t)(n - 1) * HL_BLOCK + k];
+        return;
+    }
+#endif
     for (int i = 0; i < V; i++) {
 #if HARLITE_INT8_WEIGHTS
         for (int k = 0; k < HL_SUB; k++) a[i][k] = 0.0f;
@@ -138,18 +151,6 @@ static inline void sub_sums(float *const *out, const hl_weight *P, const float *
 #endif
     }
     int j = 0;
-#ifdef HL_M4_SUMS
-    if (count == HL_SUB && n >= 2) {
-        if (V == 1)
-            m4_sums8(out[0], P, v[0], n / 2);
-        else
-            m4_sums8x2(out[0], out[1], P, v[0], v[1], n / 2);
-        j = n - n % 2;
-        P += (size_t)j * HL_BLOCK;
-        for (int i = 0; i < V; i++)
-            for (int k = 0; k < HL_SUB; k++) a[i][k] = out[i][k];
-    }
-#endif
     if (V == 1)
         for (; j + 2 <= n; j += 2, P += 2 * HL_BLOCK) {  /* two inputs a turn: less overhead */
             const float x0 = v[0][j], x1 = v[0][j + 1];
