@@ -286,15 +286,16 @@ def worker_classifier(bundle: str, settings: ClassifierSettings) -> StreamClassi
 
 
 def _worker_init(bundle: str | None = None, settings: ClassifierSettings | None = None) -> None:
-    """Pool workers turn SIGTERM (Pool.terminate) into KeyboardInterrupt, so a recording in
-    progress discards its partial output on the way out; given the model, a worker loads it
-    at once (imports, interpreter, the filter kernel, the CSV block reader), while the batch
-    is still being planned."""
+    """Given the model, a pool worker loads it at once (imports, interpreter, the filter
+    kernel, the CSV block reader), while the batch is still being planned; then it turns
+    SIGTERM (Pool.terminate) into KeyboardInterrupt, so a recording in progress discards its
+    partial output on the way out. Not before: a SIGTERM while loading keeps its default and
+    ends the worker at once (a KeyboardInterrupt there could be swallowed by a library and
+    leave a worker that the pool waits for forever)."""
 
     def interrupt(signum, frame):
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, interrupt)
     if bundle is not None and settings is not None:
         # Whatever fails here, the first task reports it with its recording's name: an
         # exception out of a pool's initializer would have the pool restart the worker forever.
@@ -302,6 +303,7 @@ def _worker_init(bundle: str | None = None, settings: ClassifierSettings | None 
             worker_classifier(bundle, settings)
         kernel_in_use()
         pandas_reader()
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def start_pool(
