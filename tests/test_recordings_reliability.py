@@ -342,6 +342,35 @@ def test_labels_the_reader_would_take_for_a_subject_or_a_case_twin_are_refused_a
     assert sorted(r.label for r in found) == ["SITTING", "WALKING", "WALKING", "stairs up"]
 
 
+def _record(folder: Path, label: str, subject: int | None) -> None:
+    recorder = Recorder(folder, RecordingRequest(label, subject), device="phone",
+                        session="s", platform="android", max_s=60.0)  # fmt: skip
+    recorder.add(ROWS[:200])
+    recorder.stop()
+
+
+def test_a_subject_given_or_left_out_unlike_the_folder_s_other_recordings_is_refused_at_start(
+    tmp_path,
+):
+    # the reader takes a subject for every recording or none: a recording made without one
+    # beside ones with a subject (or the reverse) made data info and train refuse the folder
+    with_subjects, without = tmp_path / "with", tmp_path / "without"
+    _record(with_subjects, "WALKING", 3)
+    _record(without, "WALKING", None)
+    with pytest.raises(RecordingError, match=r"subject: .*have one \(WALKING/s03_"):
+        Recorder(with_subjects, RecordingRequest("SITTING"), device="phone", session="s",
+                 platform="android", max_s=60.0)  # fmt: skip
+    with pytest.raises(RecordingError, match=r"subject: .*have none .*leave it empty"):
+        Recorder(without, RecordingRequest("SITTING", 4), device="phone", session="s",
+                 platform="android", max_s=60.0)  # fmt: skip
+    _record(with_subjects, "SITTING", 4)
+    _record(without, "SITTING", None)
+    for folder in (with_subjects, without):  # the reader takes both folders
+        found = find_recordings(DatasetFolder.locate(folder))
+        assert sorted(r.label for r in found) == ["SITTING", "WALKING"], folder
+    assert {r.subject for r in find_recordings(DatasetFolder.locate(with_subjects))} == {3, 4}
+
+
 def _umask_027() -> None:
     os.umask(0o027)
 

@@ -192,6 +192,7 @@ class Recorder:
         # an index it could not add to, or a first index it could not write, refuses at once
         index = IndexTable.read(self.folder) or IndexTable.of_files(self.folder)
         check_label(self.folder, request.label, index)
+        check_subject(self.folder, request.subject, index)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(
@@ -329,6 +330,33 @@ def check_label(folder: Path, label: str, index: IndexTable) -> None:
         raise RecordingError(
             f"label: {label!r} differs only in case from {twins[0]!r}, which this folder has "
             f"(the two would share one folder on some disks); use {twins[0]!r}"
+        )
+
+
+def check_subject(folder: Path, subject: int | None, index: IndexTable) -> None:
+    """Refuse (:class:`RecordingError`) a subject given or left out unlike the folder's other
+    recordings: the reader takes a subject for every recording or for none, and refuses the
+    whole folder otherwise (``harlite data info`` and ``train`` would fail on it). A row has
+    a subject where its ``subject`` field is not empty or the subject pattern finds one in
+    its file's path. A folder already mixed refuses nothing more."""
+    pattern = re.compile(subject_pattern(folder))  # check_label found it compiles
+    file_at, subject_at = index.column("file"), index.column("subject")
+    having: list[str] = []
+    lacking: list[str] = []
+    for row in index.rows:
+        name = row[file_at].strip() if file_at is not None and file_at < len(row) else ""
+        given = row[subject_at].strip() if subject_at is not None and subject_at < len(row) else ""
+        (having if given or pattern.search(name) else lacking).append(name)
+    rule = "harlite train takes a subject for every recording or for none"
+    if subject is None and having and not lacking:
+        raise RecordingError(
+            f"subject: the folder's other recordings have one ({having[0]}: {rule}); give "
+            "this recording's subject"
+        )
+    if subject is not None and lacking and not having:
+        raise RecordingError(
+            f"subject: the folder's other recordings have none ({lacking[0]}: {rule}); leave "
+            f"it empty, or first give theirs in {INDEX_FILE}"
         )
 
 
