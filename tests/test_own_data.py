@@ -403,6 +403,13 @@ def test_a_short_fine_tuning_run_scales_its_head_alone_epochs_and_says_so():
     assert "first 1 of 5 epochs" in freeze_note(short, freeze_given=False)
     full = fine_tune_config("lstm", base, start, epochs=None, freeze_epochs=None)
     assert (full.freeze_epochs, freeze_note(full, freeze_given=False)) == (10, None)
+    # rounded half up, at least one head-alone epoch where there are two or more (round()
+    # gave 0 of 3 and 2 of 15)
+    scaled = {n: fine_tune_config("lstm", base, start, epochs=n, freeze_epochs=None).freeze_epochs
+              for n in (1, 2, 3, 9, 15, 200)}  # fmt: skip
+    assert scaled == {1: 0, 2: 1, 3: 1, 9: 2, 15: 3, 200: 10}
+    one = fine_tune_config("lstm", base, start, epochs=1, freeze_epochs=None)
+    assert "from the first epoch" in freeze_note(one, freeze_given=False)
     frozen = fine_tune_config("lstm", base, start, epochs=5, freeze_epochs=8)
     assert frozen.freeze_epochs == 8
     assert "only the classifier head trains" in freeze_note(frozen, freeze_given=True)

@@ -71,7 +71,8 @@ def parse_fold(ctx: click.Context, param: click.Parameter, value: str | None):
 @click.option(
     "--freeze-epochs",
     type=click.IntRange(min=0),
-    help="With --init: train only the classifier head for this many epochs first (default 10).",
+    help="With --init: train only the classifier head for this many epochs first (default "
+    "10 of 60; a shorter --epochs scales it down, keeping at least 1).",
 )
 @click.option(
     "--unroll/--loop",

@@ -89,10 +89,16 @@ def fine_tune_config(
 
 
 def frozen_epochs_for(epochs: int) -> int:
-    """The default head-alone epochs for ``epochs`` in all: the defaults' share (10 of 60),
-    at most the default's 10, so that a short run still trains the whole model."""
+    """The default head-alone epochs for ``epochs`` in all: the defaults' share (10 of 60,
+    rounded half up), at most the default's 10 and fewer than ``epochs``, so that a short
+    run still trains the whole model; at least one in a run of two or more, so that the new
+    head's random first gradients never reach the copied features (``round`` gave 0 for
+    ``--epochs 3``)."""
+    if epochs < 2:
+        return 0
     default = FINE_TUNE_DEFAULTS["freeze_epochs"]
-    return min(default, round(epochs * default / FINE_TUNE_DEFAULTS["epochs"]))
+    share = int(epochs * default / FINE_TUNE_DEFAULTS["epochs"] + 0.5)
+    return min(default, epochs - 1, max(1, share))
 
 
 def freeze_note(config: TrainConfig, freeze_given: bool) -> str | None:
@@ -108,6 +114,12 @@ def freeze_note(config: TrainConfig, freeze_given: bool) -> str | None:
             "epochs or fewer frozen ones)"
         )
     default = FINE_TUNE_DEFAULTS["freeze_epochs"]
+    if not freeze_given and frozen == 0:
+        return (
+            f"the new classifier head trains with every layer from the first epoch (--epochs "
+            f"{epochs} leaves none for the head alone; the default is {default} of "
+            f"{FINE_TUNE_DEFAULTS['epochs']})"
+        )
     if not freeze_given and frozen < default:
         return (
             f"the classifier head trains alone for the first {frozen} of {epochs} epochs "
