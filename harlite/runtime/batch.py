@@ -19,6 +19,7 @@ import json
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -343,8 +344,8 @@ def run_local(
     """
     result = BatchResult()
     if not tasks:
-        if pool is not None:
-            pool.terminate()
+        if pool is not None:  # no signal: the workers end when they find the queue closed
+            pool.close()
             pool.join()
         return result
     if pool is None:
@@ -359,10 +360,34 @@ def run_local(
         pool.close()
     except KeyboardInterrupt:
         result.interrupted = True
-        pool.terminate()
+        _stop_now(pool)
     finally:
         pool.join()
     return result
+
+
+#: Seconds terminated workers get to end before they are killed.
+STOP_GRACE_S = 5.0
+
+
+def _stop_now(pool) -> None:
+    """Terminate the workers (SIGTERM: a recording in progress discards its output), and kill
+    those still there after :data:`STOP_GRACE_S`: a process-directed SIGTERM may reach one of
+    a worker's library threads instead of its main thread, which then waits on forever."""
+    pids = [worker.pid for worker in getattr(pool, "_pool", [])]
+    timer = threading.Timer(STOP_GRACE_S, _kill, args=(pids,))
+    timer.daemon = True
+    timer.start()
+    try:
+        pool.terminate()
+    finally:
+        timer.cancel()
+
+
+def _kill(pids: list[int]) -> None:
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def record_success(result: BatchResult, task: RecordingTask, record: dict, progress) -> None:
