@@ -143,3 +143,4 @@ def run_ray(
                     record_error(result, task, outcome["error"], progress)
                 else:
                     record_success(result, task, outcome["record"], progress)
+    return result
