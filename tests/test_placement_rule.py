@@ -105,6 +105,14 @@ def test_a_short_stretch_or_a_hint_decides_as_documented():
         PlacementRule(ACTIVITY_LABELS, "bag")
 
 
+def test_off_leaves_the_model_s_answer_as_it_is():
+    rule = PlacementRule(ACTIVITY_LABELS, "off")
+    run(rule, WALKING, POCKET_UPRIGHT, 10)
+    p = answers(LAYING, 3)
+    out, known = rule.apply(p, np.tile(FLAT, (3, 1)))
+    assert out is p and known == [None] * 3 and not rule.applies
+
+
 def test_a_model_without_the_classes_is_left_alone():
     rule = PlacementRule(("walk", "sit", "lie"), "pocket")
     p = np.array([[0.1, 0.2, 0.7]], np.float32)

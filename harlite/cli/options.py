@@ -205,12 +205,12 @@ min_bout_option = click.option(
 
 placement_option = click.option(
     "--placement",
-    type=click.Choice(["auto", "pocket", "waist"]),
+    type=click.Choice(["auto", "pocket", "waist", "off"]),
     default="auto",
     show_default=True,
-    help="Where the phone is carried: auto (found from the stream's walking), pocket or waist. "
-    "In a trouser pocket sitting and lying look alike, and LAYING is answered SITTING "
-    "(docs/placement.md).",
+    help="Where the phone is carried: auto (found from the stream's walking), pocket or waist; "
+    "still postures then follow from the body's tilt (a pocket's flat thigh is SITTING); off: "
+    "the model's own answer, as offline evaluation gives it (docs/placement.md).",
 )
 
 

@@ -37,11 +37,13 @@ import numpy as np
 
 from harlite.runtime.spec import MODEL_CHANNELS
 
-#: What ``--placement`` takes: found from walking (``auto``), or given.
+#: What ``--placement`` takes: found from walking (``auto``), given, or ``off`` (the model's
+#: own answer, as offline evaluation gives it).
 AUTO = "auto"
 POCKET = "pocket"
 WAIST = "waist"
-PLACEMENTS = (AUTO, POCKET, WAIST)
+OFF = "off"
+PLACEMENTS = (AUTO, POCKET, WAIST, OFF)
 #: Classes in which a person is upright and moving: their gravity says the placement.
 MOVING_CLASSES = ("WALKING", "WALKING_UPSTAIRS", "WALKING_DOWNSTAIRS")
 SEATED, STANDING, LYING = "SITTING", "STANDING", "LAYING"
@@ -84,7 +86,8 @@ class PlacementRule:
 
     Args:
         labels: the model's classes, in output order.
-        placement: ``auto`` (from the stream's walking), ``pocket`` or ``waist`` (given).
+        placement: ``auto`` (from the stream's walking), ``pocket`` or ``waist`` (given), or
+            ``off`` (the model's answer unchanged).
     """
 
     def __init__(self, labels: Sequence[str], placement: str = AUTO) -> None:
@@ -92,7 +95,8 @@ class PlacementRule:
             raise ValueError(f"placement must be one of {', '.join(PLACEMENTS)}, not {placement!r}")
         self.labels = tuple(labels)
         self.hint = placement
-        self.applies = all(name in self.labels for name in (*STILL_CLASSES, *MOVING_CLASSES))
+        needed = (*STILL_CLASSES, *MOVING_CLASSES)
+        self.applies = placement != OFF and all(name in self.labels for name in needed)
         self._moving = np.array([label in MOVING_CLASSES for label in self.labels])
         if self.applies:
             self._seated, self._standing, self._lying = map(self.labels.index, STILL_CLASSES)
@@ -100,7 +104,7 @@ class PlacementRule:
 
     def reset(self) -> None:
         """A new, unrelated stream: forget a placement found, keep one given."""
-        self.placement: str | None = None if self.hint == AUTO else self.hint
+        self.placement: str | None = self.hint if self.hint in (POCKET, WAIST) else None
         self._candidate: str | None = None
         self._streak = 0
 

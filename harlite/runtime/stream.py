@@ -79,8 +79,8 @@ class ClassifierSettings:
         allow_low_rate: classify input slower than 10 Hz (with a warning) instead of
             refusing it.
         placement: where the phone is carried: ``auto`` (found from the stream's walking),
-            ``pocket`` or ``waist``; in a pocket, LAYING is answered SITTING
-            (:mod:`harlite.runtime.placement`).
+            ``pocket`` or ``waist``, then still postures follow from the body's tilt; ``off``:
+            the model's answer unchanged (:mod:`harlite.runtime.placement`).
         label_map: how a labelled input's label names become the model's classes (a data
             set's renames and ignores; ``harlite stream --data``); None: as they are.
     """
