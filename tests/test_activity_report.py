@@ -217,6 +217,18 @@ def test_report_writes_a_self_contained_page_escaping_what_came_from_the_input(t
     assert "src=" not in page and "href=" not in page  # nothing fetched from elsewhere
 
 
+def test_the_timeline_says_day_only_where_the_input_has_a_wall_clock(tmp_path):
+    pages = {}
+    for name, start in (("relative", 0.0), ("clock", 1_764_000_000.0)):
+        predictions = tmp_path / f"{name}.jsonl"
+        write_predictions(predictions, "W" * 10, start=start)
+        assert run_cli("report", str(predictions), "--out", str(tmp_path / name)).exit_code == 0
+        pages[name] = (tmp_path / name / "report.html").read_text()
+    assert "Activity over the day" in pages["clock"]
+    assert "Activity over the day" not in pages["relative"]
+    assert "from each recording&#x27;s start" in pages["relative"]
+
+
 def test_report_draws_the_png_with_matplotlib_and_says_what_to_install_without(
     tmp_path, monkeypatch
 ):

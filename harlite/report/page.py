@@ -65,7 +65,9 @@ def render(recordings: list[Recording], min_bout_s: float, title: str) -> str:
         "</div><div>",
         _totals_bars(totals, colour),
         "</div></div>",
-        "<h2>Activity over the day</h2>",
+        "<h2>Activity over the day</h2>"
+        if _axis(recordings)[2]
+        else "<h2>Activity over time (from each recording's start)</h2>",
         _legend(labels, colour),
         _ribbons(recordings, colour),
         '<p class="muted">Each row is a recording; the line under it is the model\'s '
