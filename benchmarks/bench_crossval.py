@@ -70,7 +70,7 @@ def artefact_predictions(fold_dir: Path, data: Path, windows) -> dict[str, np.nd
             probabilities = np.concatenate(
                 [model.predict(held.X[i : i + 1]) for i in range(len(held))]
             )
-            save_predictions(path, held, np.log(np.clip(probabilities, 1e-12, None)))
+            save_predictions(path, held, probabilities)
     domain = TrainingDomain.from_dict(bundle.manifest["training_domain"])
     return {
         "unlike": domain.judge(held.X).unlike,

@@ -123,3 +123,10 @@ def test_cli_cross_validation_writes_figures_and_resumes(small_hapt, tmp_path):
     assert (out / "fold01" / "model.keras").stat().st_mtime_ns == stamp
     other = CliRunner().invoke(cli, [*args[:-1], "--seed", "5", "--quiet"])
     assert other.exit_code != 0 and "other settings" in other.output
+
+
+def test_the_engines_the_cli_offers_are_the_ones_the_library_runs():
+    from harlite.cli.options import ENGINE_CHOICE
+    from harlite.runtime.batch_job import ENGINES
+
+    assert tuple(ENGINE_CHOICE.choices) == ENGINES

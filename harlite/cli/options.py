@@ -343,6 +343,10 @@ def _workers(ctx: click.Context, param: click.Parameter, value: int | None):
     return value
 
 
+#: Where many jobs run (harlite.runtime.batch_job.ENGINES; not imported here: start-up).
+ENGINE_CHOICE = click.Choice(["local", "ray"])
+
+
 def batch_options(out_required: bool):
     """The options of batch work (`harlite batch`, and `harlite stream` with several inputs):
     where outputs go, which engine, how many at once. Old names stay as aliases
@@ -358,7 +362,7 @@ def batch_options(out_required: bool):
         ),
         click.option(
             "--engine",
-            type=click.Choice(["local", "ray"]),
+            type=ENGINE_CHOICE,
             default="local",
             show_default=True,
             help="Batch: local (a pool of processes on this machine) or ray (a Ray cluster; "

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from harlite.cli.options import (
+    ENGINE_CHOICE,
     ProgressBar,
     data_option,
     echo_err,
@@ -90,7 +91,7 @@ def parse_fold(ctx: click.Context, param: click.Parameter, value: str | None):
 )
 @click.option(
     "--engine",
-    type=click.Choice(["local", "ray"]),
+    type=ENGINE_CHOICE,
     default="local",
     show_default=True,
     help="With --folds: one fold after another here, or in parallel on Ray (harlite[ray]).",

@@ -27,6 +27,7 @@ import numpy as np
 
 from harlite.atomic import atomic_file, write_text_atomic
 from harlite.errors import HarliteError
+from harlite.runtime.batch_job import ENGINES
 from harlite.runtime.placement import window_gravity
 from harlite.train.config import TrainConfig
 from harlite.train.datasets import MIXTURE, detect_layout, load_windows, test_subjects
@@ -37,7 +38,6 @@ from harlite.train.windowset import WindowSet
 PLAN_FILE = "folds.json"
 #: A finished fold's held-out predictions, in its folder.
 PREDICTIONS_FILE = "predictions.npz"
-ENGINES = ("local", "ray")
 
 
 @dataclass(frozen=True)
@@ -130,17 +130,21 @@ def train_fold(
     train_set, held_set = split_windows(windows, settings, test_subjects(data))
     result = fit_windows(settings, train_set, held_set, fold_dir, progress=progress)
     logits = predict_logits(load_model(Path(fold_dir) / MODEL_FILE), held_set.X)
-    save_predictions(Path(fold_dir) / PREDICTIONS_FILE, held_set, logits)
+    save_predictions(Path(fold_dir) / PREDICTIONS_FILE, held_set, softmax(logits))
     return FoldResult(
         fold.index, fold.held_out, round(result.seconds, 1), result.report.accuracy,
         result.epochs_run,
     )  # fmt: skip
 
 
-def save_predictions(path: Path, windows: WindowSet, logits: np.ndarray) -> None:
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Probabilities (n, classes) from logits."""
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def save_predictions(path: Path, windows: WindowSet, probabilities: np.ndarray) -> None:
     """The held-out windows' truth, origin, gravity and the model's probabilities."""
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    probabilities = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
     with atomic_file(path) as handle:
         np.savez(
             handle,
