@@ -26,11 +26,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import save
 
-from harlite.runtime.batch import plan_batch, run_local
-from harlite.runtime.sources import InputOptions
+from harlite.batch.pool import plan_batch, run_local
+from harlite.runtime.io.sources import InputOptions
 from harlite.runtime.stream import ClassifierSettings
 from harlite.shipped import model_path
-from harlite.train.recordings import experiments, labelled_recording, write_stream_csv
+from harlite.train.hapt_export import experiments, labelled_recording, write_stream_csv
 
 WEEK_S = 7 * 24 * 3600
 
@@ -55,7 +55,7 @@ def timed(engine: str, files: list[Path], out: Path, workers: int) -> dict:
     todo, _ = plan_batch(files, out, model_path("lstm"), ClassifierSettings(), InputOptions())
     started = time.perf_counter()
     if engine == "ray":
-        from harlite.runtime.batch_ray import run_ray
+        from harlite.batch.ray_engine import run_ray
 
         result = run_ray(todo, workers=workers)
     else:

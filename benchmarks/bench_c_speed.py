@@ -9,7 +9,7 @@ round (this machine is shared: a round's disturbance hits every contender alike)
   multiply-adds; the Makefile's default before issue 30's speed work);
 - ``c-export fast``: the same with ``harlite bench``'s floor flags (``-O3 -march=native
   -ffast-math``);
-- ``floor``: ``harlite bench``'s plain C forward pass (``harlite/benchmark/floor.c``);
+- ``floor``: ``harlite bench``'s plain C forward pass (``harlite/bench/floor.c``);
 - ``tflite float32`` (ai-edge-litert) and ``onnxruntime`` (``model.onnx``), one thread.
 
 The C library is loaded with ctypes and called once per window from Python (about a
@@ -37,9 +37,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.common import save  # noqa: E402
-from harlite.benchmark.floor import floor_reference  # noqa: E402
-from harlite.benchmark.measure import sample_windows  # noqa: E402
-from harlite.runtime.bundle import Bundle  # noqa: E402
+from harlite.bench.floor import floor_reference  # noqa: E402
+from harlite.bench.measure import sample_windows  # noqa: E402
+from harlite.runtime.model.bundle import Bundle  # noqa: E402
 
 
 def makefile_flags() -> list[str]:

@@ -30,8 +30,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from harlite.atomic import write_text_atomic  # noqa: E402
-from harlite.runtime.bundle import Bundle  # noqa: E402
-from harlite.runtime.domain import TrainingDomain  # noqa: E402
+from harlite.runtime.model.bundle import Bundle  # noqa: E402
+from harlite.runtime.signal.domain_check import TrainingDomain  # noqa: E402
 from harlite.train.crossval import cross_validate, save_predictions  # noqa: E402
 from harlite.train.crossval_report import (  # noqa: E402
     HeldOut,

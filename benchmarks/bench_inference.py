@@ -18,8 +18,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, save
 
-from harlite.benchmark import benchmark_bundle
-from harlite.benchmark.report import format_table, summary_lines, write_report
+from harlite.bench import benchmark_bundle
+from harlite.bench.report import format_table, summary_lines, write_report
 from harlite.shipped import resolve_bundle
 
 

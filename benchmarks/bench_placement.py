@@ -36,7 +36,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, save
 
-from harlite.runtime.bundle import Bundle
+from harlite.runtime.model.bundle import Bundle
 from harlite.shipped import resolve_path_or_name
 from harlite.train.datasets import load_windows
 from harlite.train.recording_set import read_recording_set

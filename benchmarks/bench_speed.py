@@ -12,11 +12,11 @@ Targets (issue: speed), every ratio measured in one run with the contenders inte
    and on the fastest backend for the model here (``--backend auto``).
 2. ``batch``: `harlite batch` over 20 such files, 2 workers ≥ 1.8× as fast as 1 (wall time;
    median of interleaved rounds, each round's own ratio given too). As on any host after its
-   first run, the filter design is cached (``harlite.runtime.filter_cache``): the first
+   first run, the filter design is cached (``harlite.runtime.signal.filter_cache``): the first
    process on a host designs it with ``scipy.signal``, about a second more, once.
 3. ``startup``: commands that print help or read manifests stay under 0.2 s (wall).
 4. ``inference``: batch-1 latency of the fastest backend for ``lstm`` ≤ 1.5× the plain C
-   forward pass (``harlite.benchmark.floor``); its batch-256 throughput ≥ 2.5× the float32
+   forward pass (``harlite.bench.floor``); its batch-256 throughput ≥ 2.5× the float32
    TFLite artefact's (whose fixed batch of 1 runs window by window), one thread each.
 
 harlite's modules are byte-compiled first, as ``pip install`` does: a checkout run with
@@ -44,10 +44,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import pin_to_one_core, save
 
 import harlite
-from harlite.benchmark.floor import _compile, _time_forward, stacked_lstm
-from harlite.runtime.bundle import Bundle
-from harlite.runtime.filter_cache import filter_coefficients
-from harlite.runtime.iir import kernel_in_use
+from harlite.bench.floor import _compile, _time_forward, stacked_lstm
+from harlite.runtime.model.bundle import Bundle
+from harlite.runtime.signal._sosfilt import kernel_in_use
+from harlite.runtime.signal.filter_cache import filter_coefficients
 from harlite.shipped import model_path
 
 HERE = Path(__file__).resolve().parent
@@ -62,7 +62,7 @@ def write_recording(path: Path, rows: int, data: str | None) -> None:
     """A canonical CSV of ``rows`` samples at 50 Hz without gaps: the validation subjects'
     recordings one after another, repeated (synthetic noise where the data is missing)."""
     if data and Path(data).is_dir():
-        from harlite.train.recordings import experiments, labelled_recording
+        from harlite.train.hapt_export import experiments, labelled_recording
 
         parts, labels = [], []
         for experiment in experiments(data, SUBJECTS):

@@ -33,9 +33,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import save
 
-from harlite.runtime.bundle import Bundle
+from harlite.runtime.model.bundle import Bundle
+from harlite.runtime.signal.sliding_window import count_windows
 from harlite.runtime.stream import StreamClassifier
-from harlite.runtime.windowing import count_windows
 from harlite.shipped import model_path
 
 SUBJECTS = [27, 28, 29, 30]
@@ -53,7 +53,7 @@ def rss_mib(pid: int | str = "self") -> float:
 
 def joined_recordings(data: str, path: Path) -> tuple[float, int]:
     """Write the validation subjects' recordings as one CSV; return (seconds, rows)."""
-    from harlite.train.recordings import experiments, labelled_recording
+    from harlite.train.hapt_export import experiments, labelled_recording
 
     offset, rows = 0.0, 0
     with path.open("w") as handle:

@@ -21,8 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import save
 
-from harlite.runtime.session import run_stream
-from harlite.runtime.sources import UdpSource
+from harlite.runtime.io.sources import UdpSource
+from harlite.runtime.run import run_stream
 from harlite.runtime.stream import StreamClassifier
 from harlite.shipped import model_path
 

@@ -25,9 +25,9 @@ from harlite.errors import HarliteError
 from harlite.runtime.spec import HOP_SAMPLES, WINDOW_SAMPLES
 
 if TYPE_CHECKING:  # the stages import their libraries only when they run
-    from harlite.benchmark import BenchResult
+    from harlite.bench import BenchResult
     from harlite.convert.verify import VerifyRow
-    from harlite.runtime.session import StreamSummary
+    from harlite.runtime.run import StreamSummary
     from harlite.train.config import TrainConfig
     from harlite.train.datasets import DatasetInfo
     from harlite.train.trainer import EpochProgress, TrainResult
@@ -216,8 +216,8 @@ def _verify(state: PipelineState, log: Log) -> None:
 
 
 def _bench(state: PipelineState, log: Log) -> None:
-    from harlite.benchmark import benchmark_bundle
-    from harlite.benchmark.report import summary_lines, write_report
+    from harlite.bench import benchmark_bundle
+    from harlite.bench.report import summary_lines, write_report
 
     result = benchmark_bundle(
         state.bundle_dir,
@@ -232,8 +232,8 @@ def _bench(state: PipelineState, log: Log) -> None:
 
 
 def _stream(state: PipelineState, log: Log) -> None:
-    from harlite.runtime.session import classify_recording
-    from harlite.runtime.sinks import CollectingSink
+    from harlite.runtime.io.sinks import CollectingSink
+    from harlite.runtime.run import classify_recording
     from harlite.runtime.stream import StreamClassifier
     from harlite.train.plots import plot_timeline
 
@@ -267,11 +267,11 @@ def _recording_to_stream(data_dir: Path, subjects: list[int], folder: Path):
     """(source, path, title, window-label rule) of a validation subject's recording: a
     recordings folder's own file, a HAPT experiment written as a stream CSV, or, for a
     mixture, one of its first validation subject's part."""
-    from harlite.runtime.sources import CsvSource, open_source
+    from harlite.runtime.io.sources import CsvSource, open_source
     from harlite.train.datasets import MIXTURE, RECORDINGS, detect_layout
+    from harlite.train.hapt_export import experiments, labelled_recording, write_stream_csv
     from harlite.train.mixture import read_mixture
     from harlite.train.recording_meta import DatasetFolder, find_recordings
-    from harlite.train.recordings import experiments, labelled_recording, write_stream_csv
 
     if detect_layout(data_dir) == MIXTURE:
         mixture = read_mixture(data_dir)
@@ -455,7 +455,7 @@ def _verify_section(state: PipelineState) -> list[str]:
 
 
 def _bench_section(state: PipelineState) -> list[str]:
-    from harlite.benchmark.report import markdown_table, summary_lines
+    from harlite.bench.report import markdown_table, summary_lines
 
     return [
         "## Size, latency and accuracy",

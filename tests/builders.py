@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from harlite.runtime.lines import read_lines
-from harlite.runtime.sources import CsvSource, InputOptions
+from harlite.runtime.io.lines import read_lines
+from harlite.runtime.io.sources import CsvSource, InputOptions
 from harlite.runtime.spec import MODEL_CHANNELS
 
 

@@ -20,7 +20,7 @@ from harlite.runtime.activity import (
     bout_records,
     format_duration,
 )
-from harlite.runtime.sinks import TerminalView
+from harlite.runtime.io.sinks import TerminalView
 from harlite.runtime.stream import Prediction
 
 DEMO = Path(__file__).resolve().parents[1] / "harlite" / "demo"
@@ -279,7 +279,7 @@ def test_stream_report_writes_the_page_of_the_run(tmp_path):
 
 def test_the_server_gives_time_per_activity_per_phone():
     pytest.importorskip("aiohttp")
-    from harlite.runtime.bundle import Bundle
+    from harlite.runtime.model.bundle import Bundle
     from harlite.serve.sessions import LiveSession
     from harlite.serve.settings import ServeSettings
     from harlite.shipped import model_path

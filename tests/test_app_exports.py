@@ -15,14 +15,14 @@ from click.testing import CliRunner
 
 from harlite.cli import cli
 from harlite.errors import DataError
-from harlite.runtime.app_exports import (
+from harlite.runtime.io.app_exports import (
     EDGE_MARGIN_S,
     PHYPHOX,
     SENSOR_LOGGER,
     export_kind,
     phyphox_sets,
 )
-from harlite.runtime.sources import InputOptions, is_recording_folder, open_source
+from harlite.runtime.io.sources import InputOptions, is_recording_folder, open_source
 
 pytestmark = pytest.mark.runtime
 
@@ -214,7 +214,7 @@ def test_a_sensor_logger_zip_read_in_blocks_gives_the_rows_read_whole(tmp_path):
 PEAK_RSS = """
 import re, sys
 from pathlib import Path
-from harlite.runtime.app_exports import SensorLoggerSource
+from harlite.runtime.io.app_exports import SensorLoggerSource
 def peak():
     return int(re.search(r"VmHWM:\\s*(\\d+) kB", Path("/proc/self/status").read_text())[1])
 before = peak()

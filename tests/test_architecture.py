@@ -97,7 +97,7 @@ def test_a_cycle_is_found_when_there_is_one():  # the check itself can fail
 
 
 def test_the_runtime_imports_neither_training_conversion_nor_cli():
-    forbidden = ("harlite.train", "harlite.convert", "harlite.cli", "harlite.benchmark")
+    forbidden = ("harlite.train", "harlite.convert", "harlite.cli", "harlite.bench")
     forbidden += ("harlite.pipeline", "tensorflow", "keras", "tf_keras", "sklearn", "click")
     for module, imported in external_imports().items():
         if not module.startswith("harlite.runtime"):

@@ -1,4 +1,4 @@
-"""harlite.runtime.batch and `harlite batch`: planning, the local engine, resumable reruns,
+"""harlite.batch.pool and `harlite batch`: planning, the local engine, resumable reruns,
 an interrupted run."""
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from harlite.batch.pool import plan_batch
 from harlite.cli import cli
-from harlite.runtime.batch import plan_batch
-from harlite.runtime.sources import InputOptions
+from harlite.runtime.io.sources import InputOptions
+from harlite.runtime.signal.sliding_window import count_windows
 from harlite.runtime.stream import ClassifierSettings
-from harlite.runtime.windowing import count_windows
 from harlite.shipped import model_path
 from tests.test_stream_cli import write_csv
 
@@ -135,7 +135,7 @@ def test_a_model_that_fails_to_load_in_a_worker_is_reported_not_a_hang(
     recordings, tmp_path, monkeypatch
 ):
     """An exception while a pool worker starts used to have the pool restart it forever."""
-    from harlite.runtime import batch as batch_module
+    from harlite.batch import pool as batch_module
 
     def broken(*args, **kwargs):
         raise TypeError("unhashable settings")

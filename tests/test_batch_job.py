@@ -1,4 +1,4 @@
-"""harlite.runtime.batch_job: a batch run end to end through the library (runtime-only)."""
+"""harlite.batch.job: a batch run end to end through the library (runtime-only)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import json
 
 import pytest
 
+from harlite.batch.job import BATCH_SUMMARY, run_batch
+from harlite.batch.pool import BatchSummary
 from harlite.errors import HarliteError
-from harlite.runtime.batch import BatchSummary
-from harlite.runtime.batch_job import BATCH_SUMMARY, run_batch
-from harlite.runtime.sources import InputOptions
+from harlite.runtime.io.sources import InputOptions
+from harlite.runtime.signal.sliding_window import count_windows
 from harlite.runtime.stream import ClassifierSettings
-from harlite.runtime.windowing import count_windows
 from harlite.shipped import model_path
 
 pytestmark = pytest.mark.runtime

@@ -1,4 +1,4 @@
-"""harlite.runtime.batch_ray: the Ray engine gives the local engine's predictions, retries a
+"""harlite.batch.ray_engine: the Ray engine gives the local engine's predictions, retries a
 killed worker, and joins a cluster on loopback."""
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from harlite.runtime.batch import plan_batch
-from harlite.runtime.sources import InputOptions
+from harlite.batch.pool import plan_batch
+from harlite.runtime.io.sources import InputOptions
+from harlite.runtime.signal.sliding_window import count_windows
 from harlite.runtime.stream import ClassifierSettings
-from harlite.runtime.windowing import count_windows
 from harlite.shipped import model_path
 from tests.builders import command_lines
 from tests.test_batch import batch, predictions
@@ -51,7 +51,7 @@ def _busy_ray_workers() -> list[int]:
 
 @needs_ray
 def test_a_killed_ray_worker_is_retried_and_each_output_written_once(tmp_path):
-    from harlite.runtime.batch_ray import run_ray
+    from harlite.batch.ray_engine import run_ray
 
     folder = tmp_path / "long"
     folder.mkdir()

@@ -12,9 +12,9 @@ import platform
 import pytest
 from click.testing import CliRunner
 
-from harlite.benchmark.measure import macs_per_window
+from harlite.bench.measure import macs_per_window
 from harlite.cli import cli
-from harlite.runtime.bundle import Bundle
+from harlite.runtime.model.bundle import Bundle
 from harlite.shipped import model_path
 
 pytestmark = pytest.mark.runtime

@@ -1,4 +1,4 @@
-"""harlite.runtime.bundle: manifest validation, typed artefacts, hash-checked files
+"""harlite.runtime.model.bundle: manifest validation, typed artefacts, hash-checked files
 (runtime-only, on copies of the shipped lstm bundle)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pytest
 
-from harlite.runtime.bundle import Artifact, Bundle, BundleError
+from harlite.runtime.model.bundle import Artifact, Bundle, BundleError
 from harlite.shipped import model_path
 
 pytestmark = pytest.mark.runtime

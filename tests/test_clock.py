@@ -1,11 +1,11 @@
-"""harlite.runtime.clock: which timestamps a stream believes (runtime-only)."""
+"""harlite.runtime.signal.clock: which timestamps a stream believes (runtime-only)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from harlite.runtime.clock import (
+from harlite.runtime.signal.clock import (
     ACCEPT,
     BACKWARDS,
     CONFIRM_SAMPLES,

@@ -18,7 +18,7 @@ from harlite.convert.freeze import LOOP_OPS, FrozenGraphRunner
 from harlite.convert.tflite import read_labels_metadata
 from harlite.convert.verify import verify_bundle
 from harlite.errors import HarliteError
-from harlite.runtime.bundle import Bundle, BundleError
+from harlite.runtime.model.bundle import Bundle, BundleError
 from harlite.runtime.spec import ACTIVITY_LABELS
 from harlite.train.models import get_preset, load_model, predict_logits
 from harlite.train.trainer import train
@@ -161,7 +161,7 @@ def test_a_damaged_model_file_is_refused_by_hash(bundle_dir, tmp_path, damage):
 )
 def test_a_file_of_the_wrong_format_is_a_clear_error(bundle_dir, tmp_path, artifact, content):
     from harlite.convert.artifacts import predictor
-    from harlite.runtime.bundle import sha256_file
+    from harlite.runtime.model.bundle import sha256_file
 
     bundle = fresh_copy(bundle_dir, tmp_path)
     manifest = json.loads((bundle / "manifest.json").read_text())
@@ -281,7 +281,7 @@ def test_float_tflite_follows_keras_when_the_lstm_cell_state_passes_ten():
     # float32 artefact differed from Keras by 0.15 on windows whose cell state passed 10.
     from harlite.convert.artifacts import softmax
     from harlite.convert.tflite import convert
-    from harlite.runtime.interpreter import TFLiteModel
+    from harlite.runtime.model.tflite_model import TFLiteModel
 
     model = _cell_past_ten_model()
     window = np.zeros((1, 128, 9), np.float32)

@@ -126,7 +126,7 @@ def test_cli_cross_validation_writes_figures_and_resumes(small_hapt, tmp_path):
 
 
 def test_the_engines_the_cli_offers_are_the_ones_the_library_runs():
+    from harlite.batch.job import ENGINES
     from harlite.cli.options import ENGINE_CHOICE
-    from harlite.runtime.batch_job import ENGINES
 
     assert tuple(ENGINE_CHOICE.choices) == ENGINES

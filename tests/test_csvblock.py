@@ -1,4 +1,4 @@
-"""harlite.runtime.csvblock: CSV blocks parsed at once give exactly what line-by-line parsing
+"""harlite.runtime.io.csvblock: CSV blocks parsed at once give exactly what line-by-line parsing
 gives (rows to the bit, line numbers, labels, bad rows and their reasons), with pandas' C
 reader and with Python's float; files and stdin (runtime-only; pandas where installed)."""
 
@@ -13,12 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harlite.runtime import csvblock
-from harlite.runtime.lines import LineBlock, read_line_blocks
-from harlite.runtime.sensorcsv import RowParser, Units, layout_from_header, positional_layout
-from harlite.runtime.session import run_stream
-from harlite.runtime.sinks import CollectingSink
-from harlite.runtime.sources import CsvSource, InputOptions
+from harlite.runtime.io import csvblock
+from harlite.runtime.io.lines import LineBlock, read_line_blocks
+from harlite.runtime.io.sensorcsv import RowParser, Units, layout_from_header, positional_layout
+from harlite.runtime.io.sinks import CollectingSink
+from harlite.runtime.io.sources import CsvSource, InputOptions
+from harlite.runtime.run import run_stream
 from harlite.runtime.stream import StreamClassifier
 from harlite.shipped import model_path
 from tests.builders import canonical_csv, timed_rows

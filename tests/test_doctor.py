@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from harlite.cli import cli
 from harlite.errors import HarliteError
-from harlite.runtime import interpreter
+from harlite.runtime.model import tflite_model as interpreter
 from harlite.runtime.doctor import diagnose, install_command
 
 pytestmark = pytest.mark.runtime

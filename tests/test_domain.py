@@ -1,5 +1,5 @@
 """The runtime says when its input is unlike the model's training data (orientation), and
-the manifest records what that was (harlite.runtime.domain)."""
+the manifest records what that was (harlite.runtime.signal.domain_check)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ import json
 import numpy as np
 import pytest
 
-from harlite.runtime.bundle import Bundle, BundleError
-from harlite.runtime.domain import (
+from harlite.runtime.model.bundle import Bundle, BundleError
+from harlite.runtime.model.manifest import validate_manifest
+from harlite.runtime.signal.domain_check import (
     WARN_AFTER_WINDOWS,
     WARN_SHARE_STILL,
     DomainCheck,
     TrainingDomain,
     WindowTraits,
 )
-from harlite.runtime.manifest import validate_manifest
 from harlite.runtime.stream import StreamClassifier
 from harlite.shipped import model_path
 
@@ -160,7 +160,7 @@ def stream_rows(classifier: StreamClassifier, rows: np.ndarray) -> tuple[int, in
 
 
 def test_quiet_on_every_hapt_validation_recording(waist_domain, shared_hapt):
-    from harlite.train.recordings import experiments, labelled_recording
+    from harlite.train.hapt_export import experiments, labelled_recording
 
     classifier = classifier_with(waist_domain)
     for experiment in experiments(shared_hapt, list(HAPT_VAL)):
@@ -172,7 +172,7 @@ def test_quiet_on_every_hapt_validation_recording(waist_domain, shared_hapt):
 
 
 def test_fires_on_pocket_recordings_for_a_waist_model(waist_domain, shared_spsw):
-    from harlite.runtime.sources import open_source
+    from harlite.runtime.io.sources import open_source
     from harlite.train.recording_meta import DatasetFolder, find_recordings
 
     classifier = classifier_with(waist_domain)

@@ -174,7 +174,7 @@ def test_bad_rows_are_reported_not_fatal(exports, tmp_path):
 def test_real_recordings_other_rates(exports, shared_difronzo, shared_hapt, tmp_path):
     """A pocket recording at 45–47 Hz (resampled) and a whole HAPT experiment at 50 Hz."""
     from harlite.train.hapt import list_experiments, read_experiment, require_raw_dir
-    from harlite.train.recordings import write_stream_csv
+    from harlite.train.hapt_export import write_stream_csv
 
     experiment = list_experiments(require_raw_dir(shared_hapt))[0]
     hapt = tmp_path / "hapt.csv"
@@ -185,7 +185,7 @@ def test_real_recordings_other_rates(exports, shared_difronzo, shared_hapt, tmp_
 
 def test_missing_tensorflow_is_a_clear_error(monkeypatch):
     from harlite.convert import export_c
-    from harlite.runtime.bundle import Bundle
+    from harlite.runtime.model.bundle import Bundle
 
     monkeypatch.setitem(sys.modules, "harlite.train.models", None)
     with pytest.raises(HarliteError, match=r"pip install 'harlite\[train\]'"):

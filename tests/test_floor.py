@@ -1,4 +1,4 @@
-"""harlite.benchmark.floor: the plain C forward pass is the model's own computation, and the
+"""harlite.bench.floor: the plain C forward pass is the model's own computation, and the
 floor figures are measured (runtime-only; needs a C compiler, skipped without one)."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import shutil
 import numpy as np
 import pytest
 
-from harlite.benchmark.floor import _compile, _forward, floor_reference, stacked_lstm
-from harlite.benchmark.measure import sample_windows
-from harlite.runtime.bundle import Bundle
+from harlite.bench.floor import _compile, _forward, floor_reference, stacked_lstm
+from harlite.bench.measure import sample_windows
+from harlite.runtime.model.bundle import Bundle
 from harlite.shipped import model_path
 
 pytestmark = [

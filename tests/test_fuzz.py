@@ -24,18 +24,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harlite.errors import DataError, HarliteError
-from harlite.runtime.bundle import Bundle, BundleError, validate_manifest
-from harlite.runtime.lines import read_lines
-from harlite.runtime.session import run_stream
-from harlite.runtime.sinks import CollectingSink
-from harlite.runtime.sources import (
+from harlite.runtime.io.lines import read_lines
+from harlite.runtime.io.sinks import CollectingSink
+from harlite.runtime.io.sources import (
     CsvSource,
     InputOptions,
     SensorLoggerSource,
     UdpSource,
 )
+from harlite.runtime.model.bundle import Bundle, BundleError, validate_manifest
+from harlite.runtime.run import run_stream
+from harlite.runtime.signal.sliding_window import count_windows
 from harlite.runtime.stream import StreamClassifier
-from harlite.runtime.windowing import count_windows
 from harlite.shipped import model_path
 from tests.conftest import count_case
 

@@ -12,10 +12,14 @@ import numpy as np
 import pytest
 from scipy import signal
 
+from harlite.folders import cache_dir
 from harlite.runtime import filter_cache, iir
-from harlite.runtime.filter_cache import FILTER_CACHE, FilterCoefficients, filter_coefficients
-from harlite.runtime.preprocessing import FilterDesign, Preprocessor
-from harlite.runtime.user_cache import cache_dir
+from harlite.runtime.signal.filter_cache import (
+    FILTER_CACHE,
+    FilterCoefficients,
+    filter_coefficients,
+)
+from harlite.runtime.signal.preprocessing import FilterDesign, Preprocessor
 
 pytestmark = pytest.mark.runtime
 
@@ -93,8 +97,8 @@ def test_scipy_signal_imported_after_the_kernel_still_works_and_agrees(tmp_path)
     probe = """
 import sys
 import numpy as np
-from harlite.runtime.preprocessing import Preprocessor
-from harlite.runtime.iir import kernel_in_use
+from harlite.runtime.signal.preprocessing import Preprocessor
+from harlite.runtime.signal._sosfilt import kernel_in_use
 x = np.random.default_rng(5).normal(size=(2000, 6))
 out = Preprocessor().process(x)
 loaded = "scipy.signal" in sys.modules

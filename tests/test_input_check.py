@@ -1,11 +1,11 @@
-"""harlite.runtime.input_check: units and rate judged from the samples (runtime-only)."""
+"""harlite.runtime.signal.input_check: units and rate judged from the samples (runtime-only)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from harlite.runtime.input_check import UNIT_SAMPLES, InputCheck, LowRateError
+from harlite.runtime.signal.input_check import UNIT_SAMPLES, InputCheck, LowRateError
 from tests.builders import timed_rows
 
 pytestmark = pytest.mark.runtime

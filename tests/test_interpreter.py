@@ -1,4 +1,4 @@
-"""harlite.runtime.interpreter: backends, probabilities out whatever the artefact's dtypes,
+"""harlite.runtime.model.tflite_model: backends, probabilities out whatever the artefact's dtypes,
 no LSTM state carried between windows, static-batch models left unresized (runtime-only)."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from harlite.errors import HarliteError
-from harlite.runtime.bundle import Bundle
-from harlite.runtime.interpreter import BACKENDS, TFLiteModel, available_backends
+from harlite.runtime.model.bundle import Bundle
+from harlite.runtime.model.tflite_model import BACKENDS, TFLiteModel, available_backends
 from harlite.shipped import model_path
 
 pytestmark = pytest.mark.runtime

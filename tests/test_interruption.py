@@ -105,7 +105,7 @@ def test_training_killed_leaves_no_half_written_model(small_hapt, tmp_path):
 
 
 def test_convert_killed_keeps_the_previous_bundle(small_hapt, tmp_path):
-    from harlite.runtime.bundle import Bundle
+    from harlite.runtime.model.bundle import Bundle
 
     run = tmp_path / "run"
     subprocess.run(

@@ -1,4 +1,4 @@
-"""harlite.runtime.manifest: bounded parsing and range checks of manifest.json
+"""harlite.runtime.model.manifest: bounded parsing and range checks of manifest.json
 (runtime-only)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from harlite.runtime.manifest import (
+from harlite.runtime.model.manifest import (
     MAX_DEPTH,
     MAX_MANIFEST_BYTES,
     BundleError,

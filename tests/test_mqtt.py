@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from harlite.runtime.mqtt import parse_mqtt_url
+from harlite.runtime.io.mqtt import parse_mqtt_url
 from harlite.serve.replay import sensor_logger_messages
 from tests.test_push import demo_rows, shuffled_with_duplicates, write_export
 

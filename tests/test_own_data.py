@@ -12,11 +12,11 @@ from click.testing import CliRunner
 
 from harlite.cli import cli
 from harlite.errors import DataError
-from harlite.runtime.preprocessing import FilterDesign
+from harlite.runtime.signal.preprocessing import FilterDesign
+from harlite.runtime.signal.windower import window_labels
 from harlite.runtime.spec import ACTIVITY_LABELS
-from harlite.runtime.windower import window_labels
 from harlite.train.datasets import RECORDINGS, dataset_info, detect_layout, load_windows
-from harlite.train.recordings import TRANSITION_LABELS, export_recordings
+from harlite.train.hapt_export import TRANSITION_LABELS, export_recordings
 from tests.builders import canonical_csv, write
 
 RATE = 50.0

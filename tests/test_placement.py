@@ -1,6 +1,6 @@
 """Training for every placement: mixtures of data sets, placement augmentation, the
 training domain a bundle records (harlite.train.mixture, harlite.train.augment,
-harlite.convert.domain)."""
+harlite.convert.training_domain)."""
 
 from __future__ import annotations
 
@@ -179,7 +179,7 @@ def test_pocket_windows_are_turned_into_the_four_pocket_orientations():
 
 
 def test_the_training_domain_covers_what_augmentation_showed(tiny_hapt):
-    from harlite.convert.domain import measure_training_domain
+    from harlite.convert.training_domain import measure_training_domain
 
     plain = measure_training_domain(tiny_hapt, TrainConfig(val_subjects=()))
     placed = measure_training_domain(tiny_hapt, TrainConfig(val_subjects=(), placement_aug=1.0))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harlite.runtime.placement import (
+from harlite.runtime.signal.placement import (
     STRETCH_WINDOWS,
     PlacementRule,
     placement_of,

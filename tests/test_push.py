@@ -11,19 +11,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harlite.runtime.app_exports import SensorLoggerSource
-from harlite.runtime.push import (
+from harlite.runtime.io.app_exports import SensorLoggerSource
+from harlite.runtime.io.push import (
     BAD_ENTRY,
     GRAVITY,
     GYRO,
-    OUTSIDE_GYRO,
     TOTAL,
     USER,
     PushAssembler,
     PushError,
     parse_push,
 )
-from harlite.runtime.windower import NON_FINITE
+from harlite.runtime.rows import OUTSIDE_GYRO
+from harlite.runtime.signal.windower import NON_FINITE
 from harlite.serve.replay import G, sensor_logger_messages
 
 pytestmark = pytest.mark.runtime

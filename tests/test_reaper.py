@@ -1,4 +1,4 @@
-"""harlite.reaper: processes a driver started end with it, even after kill -9
+"""harlite.batch.reaper: processes a driver started end with it, even after kill -9
 (runtime-only, Linux)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harlite.reaper import descendants
+from harlite.batch.reaper import descendants
 
 pytestmark = [
     pytest.mark.runtime,
@@ -19,7 +19,7 @@ pytestmark = [
 
 DRIVER = """
 import subprocess, sys, time
-from harlite import reaper
+from harlite.batch import reaper
 watchdog = reaper.watch()
 child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"],
                          start_new_session=True)

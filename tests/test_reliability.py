@@ -32,12 +32,12 @@ from hypothesis import strategies as st
 
 from harlite.cli import cli
 from harlite.errors import HarliteError
-from harlite.runtime.bundle import Bundle, BundleError
-from harlite.runtime.session import run_stream
-from harlite.runtime.sinks import CollectingSink
-from harlite.runtime.sources import CsvSource, SensorLoggerSource, UdpSource
+from harlite.runtime.io.sinks import CollectingSink
+from harlite.runtime.io.sources import CsvSource, SensorLoggerSource, UdpSource
+from harlite.runtime.model.bundle import Bundle, BundleError
+from harlite.runtime.run import run_stream
+from harlite.runtime.signal.sliding_window import count_windows
 from harlite.runtime.stream import StreamClassifier
-from harlite.runtime.windowing import count_windows
 from harlite.shipped import model_path
 from tests.builders import canonical_csv, command_lines, raw_signal, timed_rows
 from tests.test_stream_cli import DEMO_RECORDING, wait_for_predictions, write_csv
@@ -294,7 +294,7 @@ def test_08_a_sensorlogger_zip_bomb_is_refused_without_reading_it(tmp_path):
 
 
 def test_08_a_sensorlogger_member_that_lies_about_its_size_is_cut_at_the_limit(tmp_path):
-    from harlite.runtime import app_exports as sources
+    from harlite.runtime.io import app_exports as sources
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -362,7 +362,7 @@ def test_10_manifest_values_must_match_the_artifact_tensors(bundle_copy, change,
 
 
 def test_10_a_model_that_outputs_nan_is_an_error(monkeypatch):
-    from harlite.runtime.interpreter import TFLiteModel
+    from harlite.runtime.model.tflite_model import TFLiteModel
 
     model = Bundle.open(LSTM).load_tflite("float32")
     monkeypatch.setattr(TFLiteModel, "_dequantize", lambda self, y: np.full_like(y, np.nan))

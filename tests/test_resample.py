@@ -1,4 +1,4 @@
-"""harlite.runtime.resample: streaming resampling onto the model's grid (runtime-only)."""
+"""harlite.runtime.signal.resample: streaming resampling onto the model's grid (runtime-only)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harlite.runtime.resample import Resampler
+from harlite.runtime.signal.resample import Resampler
 from harlite.shipped import model_path
 
 pytestmark = pytest.mark.runtime

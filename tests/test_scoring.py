@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from harlite.cli import cli
-from harlite.runtime.input_options import LabelMap
+from harlite.runtime.rows import LabelMap
 
 pytestmark = pytest.mark.runtime
 

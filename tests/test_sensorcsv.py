@@ -1,4 +1,4 @@
-"""harlite.runtime.sensorcsv: column mapping, units and line parsing (runtime-only)."""
+"""harlite.runtime.io.sensorcsv: column mapping, units and line parsing (runtime-only)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from harlite.runtime.sensorcsv import (
+from harlite.runtime.io.sensorcsv import (
     CANONICAL_COLUMNS,
     SIGNALS,
     RowParser,

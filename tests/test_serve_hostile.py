@@ -22,8 +22,8 @@ import pytest
 
 pytest.importorskip("aiohttp", reason="harlite serve needs the serve extra (aiohttp)")
 
-from harlite.runtime.mqtt import QUEUE_LIMIT, MessageQueue
-from harlite.runtime.push import MAX_HELD_SAMPLES, MAX_IGNORED_NAMES, PushAssembler, parse_push
+from harlite.runtime.io.mqtt import QUEUE_LIMIT, MessageQueue
+from harlite.runtime.io.push import MAX_HELD_SAMPLES, MAX_IGNORED_NAMES, PushAssembler, parse_push
 from harlite.serve.replay import sensor_logger_messages
 from harlite.serve.settings import BODIES_IN_FLIGHT_BYTES, BODIES_PER_CLIENT_BYTES, MAX_PAGES
 from tests.serve_tools import ServerProcess, post_json, read_events, request
@@ -562,7 +562,7 @@ def test_an_ipv6_host_in_brackets_is_listened_on():
 
 
 def test_the_limits_the_readme_promises_are_the_server_s():
-    from harlite.runtime.mqtt import QUEUE_BYTES
+    from harlite.runtime.io.mqtt import QUEUE_BYTES
     from harlite.serve.settings import (
         DEFAULT_CLIENT_TIMEOUT_S,
         DEFAULT_MAX_BODY_BYTES,

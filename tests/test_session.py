@@ -1,4 +1,4 @@
-"""harlite.runtime.session: a run's accounting of every row, and classify_recording
+"""harlite.runtime.run: a run's accounting of every row, and classify_recording
 (runtime-only)."""
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ import json
 import pytest
 
 from harlite.errors import DataError
-from harlite.runtime.session import classify_recording, run_stream
-from harlite.runtime.sinks import CollectingSink, JsonLinesSink
-from harlite.runtime.smoothing import Smoother
-from harlite.runtime.sources import CsvSource
+from harlite.runtime.io.sinks import CollectingSink, JsonLinesSink
+from harlite.runtime.io.sources import CsvSource
+from harlite.runtime.run import classify_recording, run_stream
+from harlite.runtime.signal.sliding_window import count_windows
+from harlite.runtime.signal.smoothing import Smoother
 from harlite.runtime.stream import NON_FINITE, StreamClassifier
-from harlite.runtime.windowing import count_windows
 from harlite.shipped import model_path
 from tests.builders import canonical_csv, timed_rows, write
 

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from harlite.cli import cli
-from harlite.runtime.bundle import Bundle
+from harlite.runtime.model.bundle import Bundle
 from harlite.shipped import MODELS_DIR, list_models
 from tests.conftest import REPO
 

@@ -1,4 +1,4 @@
-"""harlite.runtime.signals: the first signal ends a run, later ones cannot abort its shutdown
+"""harlite.runtime.shutdown: the first signal ends a run, later ones cannot abort its shutdown
 (runtime-only)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import signal
 
 import pytest
 
-from harlite.runtime.signals import begin_shutdown, interrupts_end_the_run
+from harlite.runtime.shutdown import begin_shutdown, interrupts_end_the_run
 
 pytestmark = pytest.mark.runtime
 

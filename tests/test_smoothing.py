@@ -1,11 +1,11 @@
-"""harlite.runtime.smoothing: moving-average and vote smoothing of predictions (runtime-only)."""
+"""harlite.runtime.signal.smoothing: moving-average and vote smoothing of predictions."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from harlite.runtime.smoothing import Smoother, parse_smoothing
+from harlite.runtime.signal.smoothing import Smoother, parse_smoothing
 from harlite.shipped import model_path
 
 pytestmark = pytest.mark.runtime

@@ -11,8 +11,8 @@ import time
 import numpy as np
 import pytest
 
+from harlite.runtime.signal.sliding_window import count_windows
 from harlite.runtime.stream import StreamClassifier
-from harlite.runtime.windowing import count_windows
 from harlite.shipped import model_path
 
 pytestmark = [pytest.mark.slow, pytest.mark.runtime]

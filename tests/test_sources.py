@@ -1,4 +1,4 @@
-"""harlite.runtime.sources: line reading, CSV files, replay and UDP (runtime-only)."""
+"""harlite.runtime.io.sources: line reading, CSV files, replay and UDP (runtime-only)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from harlite.errors import DataError
-from harlite.runtime.session import run_stream
-from harlite.runtime.sources import CsvSource, InputOptions, LineFeed, UdpSource, paced
-from harlite.runtime.windowing import count_windows
+from harlite.runtime.io.sources import CsvSource, InputOptions, LineFeed, UdpSource, paced
+from harlite.runtime.run import run_stream
+from harlite.runtime.signal.sliding_window import count_windows
 from harlite.shipped import model_path
 from tests.builders import canonical_csv, parse_all, reader_of, timed_rows, write
 
@@ -68,7 +68,7 @@ def test_columns_option_maps_odd_names(tmp_path):
     rows = timed_rows(5)
     text = canonical_csv(rows).replace("gyro_", "rot", 3)
     path = write(tmp_path, "a.csv", text.replace("t,acc_x", "when,acc_x"))
-    from harlite.runtime.sensorcsv import parse_columns_option
+    from harlite.runtime.io.sensorcsv import parse_columns_option
 
     mapping = parse_columns_option("t=when,gyro_x=rotx,gyro_y=roty,gyro_z=rotz")
     _, parsed, _ = parse_all(path, columns=mapping)

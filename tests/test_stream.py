@@ -8,13 +8,13 @@ import json
 import numpy as np
 import pytest
 
+from harlite.runtime.signal.sliding_window import count_windows
 from harlite.runtime.stream import (
     BACKWARDS,
     NON_FINITE,
     OUT_OF_RANGE,
     REPEATED,
 )
-from harlite.runtime.windowing import count_windows
 from harlite.shipped import model_path
 from tests.builders import timed_rows
 

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from harlite.cli import cli
 from harlite.cli.stream import DEMO_RECORDING
-from harlite.runtime.windowing import count_windows
+from harlite.runtime.signal.sliding_window import count_windows
 from harlite.shipped import model_path
 from tests.builders import raw_signal
 

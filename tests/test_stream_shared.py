@@ -13,11 +13,11 @@ from click.testing import CliRunner
 
 from harlite.cli import cli
 from harlite.convert.artifacts import predictor
-from harlite.runtime.bundle import Bundle
-from harlite.runtime.sensorcsv import Units
+from harlite.runtime.io.sensorcsv import Units
+from harlite.runtime.model.bundle import Bundle
 from harlite.shipped import model_path
 from harlite.train.datasets import load_windows
-from harlite.train.recordings import (
+from harlite.train.hapt_export import (
     experiments,
     labelled_recording,
     write_stream_csv,

@@ -1,13 +1,13 @@
-"""harlite.runtime.windower: the device's samples-to-windows path, without a model."""
+"""harlite.runtime.signal.windower: the device's samples-to-windows path, without a model."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from harlite.runtime.preprocessing import FilterDesign, preprocess_recording
-from harlite.runtime.windower import NON_FINITE, StreamWindower, window_labels
-from harlite.runtime.windowing import SlidingWindow
+from harlite.runtime.signal.preprocessing import FilterDesign, preprocess_recording
+from harlite.runtime.signal.sliding_window import SlidingWindow
+from harlite.runtime.signal.windower import NON_FINITE, StreamWindower, window_labels
 from tests.builders import timed_rows
 
 pytestmark = pytest.mark.runtime

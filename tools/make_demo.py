@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 from simulated_sensor import resampled_recording
 
-from harlite.runtime.sensorcsv import CANONICAL_COLUMNS
-from harlite.train.recordings import experiments, labelled_recording
+from harlite.runtime.io.sensorcsv import CANONICAL_COLUMNS
+from harlite.train.hapt_export import experiments, labelled_recording
 
 DEMO = Path(__file__).resolve().parents[1] / "harlite" / "demo"
 EXPERIMENT, SUBJECT = 54, 27

@@ -16,8 +16,8 @@ import json
 from pathlib import Path
 
 from harlite.atomic import write_text_atomic
-from harlite.convert.domain import measure_training_domain
-from harlite.runtime.bundle import MANIFEST, Bundle
+from harlite.convert.training_domain import measure_training_domain
+from harlite.runtime.model.bundle import MANIFEST, Bundle
 from harlite.shipped import resolve_path_or_name
 from harlite.train.config import TrainConfig
 

@@ -69,7 +69,7 @@ def run_batch_command(
 ) -> None:
     """Run a batch with a progress bar and a closing line (also `harlite stream`'s batch
     mode); exit 130 when interrupted, 1 when a recording failed."""
-    from harlite.runtime.batch_job import BATCH_SUMMARY, run_batch
+    from harlite.batch.job import BATCH_SUMMARY, run_batch
 
     log = quiet_or_err(quiet)
     bar = ProgressBar("classifying", enabled=not quiet)

@@ -55,8 +55,8 @@ def bench(
     """Measure every artefact of BUNDLE (a folder or a shipped model name): size, load and
     first-inference time, batch-1 latency p50/p90/p99, throughput, peak memory, MACs and
     GMAC/s, with the validation accuracy and Keras agreement from the manifest."""
-    from harlite.benchmark import benchmark_bundle
-    from harlite.benchmark.report import format_table, summary_lines, write_report
+    from harlite.bench import benchmark_bundle
+    from harlite.bench.report import format_table, summary_lines, write_report
 
     if invokes < 1:
         raise click.UsageError("--invokes and --threads must be positive")

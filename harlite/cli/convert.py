@@ -100,7 +100,7 @@ def verify(bundle: Path, backend: str | None, as_json: bool) -> None:
     """Check BUNDLE's (a folder or a shipped model name) hashes and schema, load every
     artefact and run the reference windows through it; exits non-zero on any mismatch."""
     from harlite.convert.verify import format_rows, rows_as_dicts, verify_bundle
-    from harlite.runtime.bundle import Bundle
+    from harlite.runtime.model.bundle import Bundle
 
     rows = verify_bundle(bundle, backend=backend)
     click.echo(json.dumps(rows_as_dicts(rows)) if as_json else format_rows(rows))

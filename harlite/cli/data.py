@@ -149,7 +149,7 @@ def _duration(seconds: float) -> str:
 def data_export(directory: Path, out_dir: Path, subjects: list[int] | None) -> None:
     """Write each HAPT experiment in DIRECTORY as a labelled stream CSV in the canonical
     format (t,acc_x,…,gyro_z,label), ready for `harlite stream`."""
-    from harlite.train.recordings import export_recordings
+    from harlite.train.hapt_export import export_recordings
 
     for path in export_recordings(directory, out_dir, subjects):
         click.echo(str(path))

@@ -174,7 +174,7 @@ def _rate(ctx: click.Context, param: click.Parameter, value: str) -> float | Non
 def _columns(ctx: click.Context, param: click.Parameter, value: str | None):
     if value is None:
         return None
-    from harlite.runtime.sensorcsv import parse_columns_option
+    from harlite.runtime.io.sensorcsv import parse_columns_option
 
     try:
         return parse_columns_option(value)
@@ -183,7 +183,7 @@ def _columns(ctx: click.Context, param: click.Parameter, value: str | None):
 
 
 def _smoothing(ctx: click.Context, param: click.Parameter, value: str | None):
-    from harlite.runtime.smoothing import parse_smoothing
+    from harlite.runtime.signal.smoothing import parse_smoothing
 
     try:
         parse_smoothing(value)
@@ -343,7 +343,7 @@ def _workers(ctx: click.Context, param: click.Parameter, value: int | None):
     return value
 
 
-#: Where many jobs run (harlite.runtime.batch_job.ENGINES; not imported here: start-up).
+#: Where many jobs run (harlite.batch.job.ENGINES; not imported here: start-up).
 ENGINE_CHOICE = click.Choice(["local", "ray"])
 
 
@@ -420,7 +420,7 @@ def input_options(options: dict):
     reading options where the command line leaves one at its default."""
     from dataclasses import replace
 
-    from harlite.runtime.sources import InputOptions
+    from harlite.runtime.io.sources import InputOptions
 
     given = InputOptions(
         format=options["input_format"],

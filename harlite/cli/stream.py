@@ -137,7 +137,7 @@ def _is_batch(inputs: tuple[str, ...], options: dict) -> bool:
     only = inputs[0]
     if only == "-" or _is_live(only):
         return False
-    from harlite.runtime.sources import is_recording_folder
+    from harlite.runtime.io.sources import is_recording_folder
 
     path = Path(only)
     if path.is_dir() and not is_recording_folder(path):
@@ -171,9 +171,9 @@ def _stream_batch(inputs, bundle: Path, settings, options: dict) -> None:
 def _stream_one(name: str, bundle: Path, settings, options: dict) -> None:
     from harlite.cli.report import write_stream_report
     from harlite.outputs import refuse_inputs
-    from harlite.runtime.session import classify_recording
-    from harlite.runtime.signals import interrupts_end_the_run
-    from harlite.runtime.sinks import CollectingSink
+    from harlite.runtime.io.sinks import CollectingSink
+    from harlite.runtime.run import classify_recording
+    from harlite.runtime.shutdown import interrupts_end_the_run
     from harlite.runtime.stream import StreamClassifier
 
     refuse_inputs([options["output"], options["summary_path"], options["report_dir"]], [name])
@@ -238,14 +238,14 @@ def _bad_row_printer(source_name: str, quiet: bool):
 
 
 def _is_live(name: str) -> bool:
-    from harlite.runtime.mqtt import is_mqtt_url
+    from harlite.runtime.io.mqtt import is_mqtt_url
 
     return name.startswith("udp:") or is_mqtt_url(name)
 
 
 def _open_input(name: str, options: dict):
-    from harlite.runtime.mqtt import MqttSource, is_mqtt_url
-    from harlite.runtime.sources import UdpSource, open_source, paced
+    from harlite.runtime.io.mqtt import MqttSource, is_mqtt_url
+    from harlite.runtime.io.sources import UdpSource, open_source, paced
 
     read = input_options(options)
     if is_mqtt_url(name):

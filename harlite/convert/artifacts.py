@@ -9,7 +9,7 @@ from collections.abc import Callable
 import numpy as np
 
 from harlite.errors import HarliteError
-from harlite.runtime.bundle import Bundle, BundleError
+from harlite.runtime.model.bundle import Bundle, BundleError
 
 Predictor = Callable[[np.ndarray], np.ndarray]
 
@@ -40,7 +40,7 @@ def predictor(bundle: Bundle, name: str | None = None, backend: str | None = Non
     if artifact.is_tflite:
         return bundle.load_tflite(name, backend=backend).predict
     if artifact.is_onnx:  # ``backend`` names a TFLite interpreter: ONNX has its own
-        from harlite.runtime.onnx_model import INSTALL_ADVICE, onnxruntime_version
+        from harlite.runtime.model.onnx_model import INSTALL_ADVICE, onnxruntime_version
 
         if onnxruntime_version() is None:
             raise NeedsOnnxRuntime(f"artifact {name!r} needs ONNX Runtime: {INSTALL_ADVICE}")

@@ -20,7 +20,6 @@ import numpy as np
 from harlite import __version__
 from harlite.atomic import atomic_dir
 from harlite.convert.artifacts import softmax
-from harlite.convert.domain import measure_training_domain
 from harlite.convert.freeze import FrozenGraphRunner, freeze
 from harlite.convert.tflite import (
     add_labels_metadata,
@@ -28,9 +27,10 @@ from harlite.convert.tflite import (
     has_normalization,
     input_normalization,
 )
+from harlite.convert.training_domain import measure_training_domain
 from harlite.errors import HarliteError
-from harlite.runtime.bundle import MANIFEST, SCHEMA_VERSION, Bundle, sha256_file
-from harlite.runtime.interpreter import TFLiteModel
+from harlite.runtime.model.bundle import MANIFEST, SCHEMA_VERSION, Bundle, sha256_file
+from harlite.runtime.model.tflite_model import TFLiteModel
 from harlite.runtime.spec import (
     MODEL_CHANNEL_UNITS,
     MODEL_CHANNELS,
@@ -327,7 +327,7 @@ def _write_pb(conversion: _Conversion, path: Path) -> tuple[dict[str, Any], np.n
 
 def _write_onnx(conversion: _Conversion, path: Path) -> tuple[dict[str, Any], np.ndarray]:
     from harlite.convert.onnx import OPSET, convert_onnx, tf2onnx_version
-    from harlite.runtime.onnx_model import OnnxModel, onnxruntime_version
+    from harlite.runtime.model.onnx_model import OnnxModel, onnxruntime_version
 
     if onnxruntime_version() is None:
         raise HarliteError(

@@ -21,9 +21,9 @@ from harlite.atomic import write_text_atomic
 from harlite.convert.c_emit import c_number, emit_forward, run_plan
 from harlite.convert.c_layers import plan_forward
 from harlite.errors import HarliteError
-from harlite.runtime.bundle import Bundle
-from harlite.runtime.filter_cache import filter_coefficients
-from harlite.runtime.placement import LYING, MOVING_CLASSES, SEATED, STANDING, STILL_CLASSES
+from harlite.runtime.model.bundle import Bundle
+from harlite.runtime.signal.filter_cache import filter_coefficients
+from harlite.runtime.signal.placement import LYING, MOVING_CLASSES, SEATED, STANDING, STILL_CLASSES
 from harlite.runtime.spec import N_MODEL_CHANNELS
 
 TEMPLATES = Path(__file__).with_name("c")
@@ -102,7 +102,7 @@ PLAN_TOLERANCE = {False: 1e-4, True: 0.1}
 
 def _check_plan(plan, model, bundle: Bundle) -> float:
     """The plan, run in numpy on sample windows, must be the Keras model's computation."""
-    from harlite.benchmark.measure import sample_windows
+    from harlite.bench.measure import sample_windows
 
     windows = sample_windows(bundle, 16)
     logits = np.asarray(model(windows, training=False), np.float64)

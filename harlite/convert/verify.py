@@ -10,7 +10,7 @@ import numpy as np
 
 from harlite.convert.artifacts import Unavailable, predictor
 from harlite.errors import HarliteError
-from harlite.runtime.bundle import Bundle, BundleError
+from harlite.runtime.model.bundle import Bundle, BundleError
 
 #: How closely each artefact must reproduce, here, the outputs it gave at conversion on the
 #: reference windows: (least argmax agreement, largest probability difference). Quantised

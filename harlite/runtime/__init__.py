@@ -1,15 +1,16 @@
 """The device side of harlite: everything a phone or a Raspberry Pi runs, with numpy, scipy
 and a LiteRT interpreter only (this package never imports TensorFlow, Keras, scikit-learn or
-click).
+click). Its rooms:
 
-- the model's fixed numbers (:mod:`~harlite.runtime.spec`), bundles and their manifests
-  (:mod:`~harlite.runtime.bundle`), the interpreters (:mod:`~harlite.runtime.interpreter`);
-- the signal path: sources (:mod:`~harlite.runtime.sources`, :mod:`~harlite.runtime.sensorcsv`)
-  → :class:`~harlite.runtime.stream.StreamClassifier` (checks, :mod:`~harlite.runtime.resample`,
-  :mod:`~harlite.runtime.preprocessing`, :mod:`~harlite.runtime.windowing`, inference,
-  :mod:`~harlite.runtime.smoothing`) → sinks (:mod:`~harlite.runtime.sinks`);
-- runs: one recording (:mod:`~harlite.runtime.session`), many (:mod:`~harlite.runtime.batch`,
-  :mod:`~harlite.runtime.batch_job`, :mod:`~harlite.runtime.batch_ray`).
+- :mod:`~harlite.runtime.spec`: the model's fixed numbers;
+- :mod:`~harlite.runtime.io`: sources (CSV, app exports, phone pushes, MQTT) and sinks;
+- :mod:`~harlite.runtime.signal`: clock, checks, resampling, filters, windows, smoothing;
+- :mod:`~harlite.runtime.model`: bundles, manifests and the interpreters behind one protocol;
+- at the top, :class:`~harlite.runtime.stream.StreamClassifier` (samples in, predictions out),
+  :mod:`~harlite.runtime.run` (one recording from source to sinks) and
+  :mod:`~harlite.runtime.activity` (what a person did, from the predictions).
+
+Jobs over many recordings live outside the device package, in :mod:`harlite.batch`.
 """
 
 import importlib
@@ -23,13 +24,13 @@ _EXPORTS = {
     "RAW_CHANNELS": "spec",
     "SAMPLE_RATE_HZ": "spec",
     "WINDOW_SAMPLES": "spec",
-    "FilterDesign": "preprocessing",
-    "Preprocessor": "preprocessing",
-    "preprocess_recording": "preprocessing",
-    "SlidingWindow": "windowing",
-    "Window": "windowing",
-    "WindowBatch": "windowing",
-    "count_windows": "windowing",
+    "FilterDesign": "signal.preprocessing",
+    "Preprocessor": "signal.preprocessing",
+    "preprocess_recording": "signal.preprocessing",
+    "SlidingWindow": "signal.sliding_window",
+    "Window": "signal.sliding_window",
+    "WindowBatch": "signal.sliding_window",
+    "count_windows": "signal.sliding_window",
 }
 __all__ = sorted(_EXPORTS)
 

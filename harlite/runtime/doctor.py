@@ -17,16 +17,16 @@ import numpy as np
 
 from harlite import __version__
 from harlite.errors import HarliteError
-from harlite.runtime.csvblock import pandas_reader
-from harlite.runtime.iir import kernel_in_use
-from harlite.runtime.interpreter import (
+from harlite.runtime.io.csvblock import pandas_reader
+from harlite.runtime.model.onnx_model import onnxruntime_version
+from harlite.runtime.model.tflite_model import (
     BACKENDS,
     DISTRIBUTIONS,
     _load_interpreter,
     _version,
     backend_problem,
 )
-from harlite.runtime.onnx_model import onnxruntime_version
+from harlite.runtime.signal._sosfilt import kernel_in_use
 from harlite.runtime.spec import N_MODEL_CHANNELS
 
 
@@ -176,7 +176,7 @@ def _status(name: str) -> BackendStatus:
 
 def _check(backend: str) -> str:
     """One window of the shipped lstm through ``backend``."""
-    from harlite.runtime.bundle import Bundle
+    from harlite.runtime.model.bundle import Bundle
     from harlite.shipped import model_path
 
     try:

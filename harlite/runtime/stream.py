@@ -15,15 +15,15 @@ from typing import Any
 import numpy as np
 
 from harlite.errors import SettingError
-from harlite.runtime.backend_choice import AUTO, BackendChoice, choose_backend
-from harlite.runtime.bundle import Bundle
-from harlite.runtime.clock import BACKWARDS, REPEATED
-from harlite.runtime.domain import DomainCheck
-from harlite.runtime.input_options import LabelMap
-from harlite.runtime.placement import AUTO as AUTO_PLACEMENT
-from harlite.runtime.placement import PLACEMENTS, PlacementRule, window_gravity
-from harlite.runtime.smoothing import Smoother, parse_smoothing
-from harlite.runtime.windower import (
+from harlite.runtime.model.backend_choice import AUTO, BackendChoice, choose_backend
+from harlite.runtime.model.bundle import Bundle
+from harlite.runtime.rows import LabelMap
+from harlite.runtime.signal.clock import BACKWARDS, REPEATED
+from harlite.runtime.signal.domain_check import DomainCheck
+from harlite.runtime.signal.placement import AUTO as AUTO_PLACEMENT
+from harlite.runtime.signal.placement import PLACEMENTS, PlacementRule, window_gravity
+from harlite.runtime.signal.smoothing import Smoother, parse_smoothing
+from harlite.runtime.signal.windower import (
     ACC_LIMIT_G,
     DEFAULT_MAX_GAP_S,
     GYRO_LIMIT_RAD_S,
@@ -74,13 +74,13 @@ class ClassifierSettings:
             take any batch; harlite's TFLite artefacts have a fixed batch of 1); larger
             batches are faster over files, and a live stream's single windows go at once.
         window_label: how a labelled input's windows get their true label
-            (:data:`~harlite.runtime.windower.WINDOW_LABEL_RULES`; training on a recordings
+            (:data:`~harlite.runtime.signal.windower.WINDOW_LABEL_RULES`; training on a recordings
             folder uses the same rule).
         allow_low_rate: classify input slower than 10 Hz (with a warning) instead of
             refusing it.
         placement: where the phone is carried: ``auto`` (found from the stream's walking),
             ``pocket`` or ``waist``, then still postures follow from the body's tilt; ``off``:
-            the model's answer unchanged (:mod:`harlite.runtime.placement`).
+            the model's answer unchanged (:mod:`harlite.runtime.signal.placement`).
         label_map: how a labelled input's label names become the model's classes (a data
             set's renames and ignores; ``harlite stream --data``); None: as they are.
     """
@@ -146,7 +146,7 @@ class Prediction:
     ``true_label`` is the window's label by the settings' ``window_label`` rule (labelled input).
     ``smoothed_label``/``smoothed_confidence`` are set when smoothing is on. ``placement`` is
     where the phone was carried when this window was classified, once known
-    (:mod:`harlite.runtime.placement`). ``t_rel`` is ``end_time`` in seconds from the
+    (:mod:`harlite.runtime.signal.placement`). ``t_rel`` is ``end_time`` in seconds from the
     recording's first accepted sample.
     """
 
@@ -200,7 +200,7 @@ class StreamClassifier(StreamWindower[Prediction]):
     to the model's rate). Bad samples (NaN/inf, implausible values, timestamps that go back or
     repeat) are refused and counted in :attr:`rejected`; the stream goes on. Every complete
     window of accepted samples gives exactly one :class:`Prediction`. The path from samples
-    to windows is :class:`~harlite.runtime.windower.StreamWindower`, the one training uses.
+    to windows is :class:`~harlite.runtime.signal.windower.StreamWindower`, the one training uses.
 
     Example:
         >>> classifier = StreamClassifier("harlite/models/lstm")

@@ -41,7 +41,7 @@ from urllib.parse import quote, urlsplit
 from aiohttp import web
 
 from harlite.errors import HarliteError
-from harlite.runtime.mqtt import MessageQueue
+from harlite.runtime.io.mqtt import MessageQueue
 from harlite.serve.connections import ConnectionLimiter
 from harlite.serve.feed import Event
 from harlite.serve.lan import LAN_EXTRA, phone_urls, qr_svg_data_uri
@@ -491,7 +491,7 @@ def serve(
 
 
 async def _run(hub: SessionHub, on_ready) -> dict:
-    from harlite.runtime.mqtt import MqttSubscriber
+    from harlite.runtime.io.mqtt import MqttSubscriber
 
     app = make_app(hub)
     settings = hub.settings
@@ -546,7 +546,7 @@ async def _listen(factory, settings: ServeSettings) -> asyncio.AbstractServer:
 
 class MqttIntake:
     """MQTT messages from the clients' threads to the hub: through one bounded
-    :class:`~harlite.runtime.mqtt.MessageQueue` (the size limit of HTTP bodies; too many,
+    :class:`~harlite.runtime.io.mqtt.MessageQueue` (the size limit of HTTP bodies; too many,
     dropped), taken on the event loop :data:`MQTT_BATCH` at a time; what was refused is
     counted in the state's ``bad_request_reasons``."""
 

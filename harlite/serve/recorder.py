@@ -32,7 +32,7 @@ import numpy as np
 
 from harlite.atomic import new_file_mode, write_text_atomic
 from harlite.errors import DataError, HarliteError
-from harlite.runtime.recordings_folder import (
+from harlite.runtime.io.recordings_folder import (
     INDEX_FILE,
     RESERVED_NAMES,
     column_key,

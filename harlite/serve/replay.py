@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from harlite.errors import DataError, HarliteError
-from harlite.runtime.input_options import InputOptions
-from harlite.runtime.sources import open_source
+from harlite.runtime.io.input_options import InputOptions
+from harlite.runtime.io.sources import open_source
 
 #: Standard gravity: Sensor Logger sends m/s².
 G = 9.80665

@@ -20,11 +20,11 @@ from pathlib import Path
 
 from harlite.errors import DataError, HarliteError
 from harlite.runtime.activity import ActivityLog
-from harlite.runtime.bundle import Bundle
-from harlite.runtime.input_check import LowRateError
-from harlite.runtime.push import PushAssembler, PushError, PushMessage, parse_push
-from harlite.runtime.sensorcsv import ParsedRows
-from harlite.runtime.sources import LineFeed
+from harlite.runtime.io.push import PushAssembler, PushError, PushMessage, parse_push
+from harlite.runtime.io.sensorcsv import ParsedRows
+from harlite.runtime.io.sources import LineFeed
+from harlite.runtime.model.bundle import Bundle
+from harlite.runtime.signal.input_check import LowRateError
 from harlite.runtime.stream import Prediction, StreamClassifier
 from harlite.serve.feed import Event, EventFeed
 from harlite.serve.recorder import (

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harlite.errors import SettingError
-from harlite.runtime.push import MAX_PUSH_BYTES, PLATFORMS
+from harlite.runtime.io.push import MAX_PUSH_BYTES, PLATFORMS
 from harlite.runtime.stream import ClassifierSettings
 
 # The limits a server on a LAN holds to (README, "Security and trust", quotes these).

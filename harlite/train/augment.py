@@ -22,7 +22,7 @@ draws new ones):
     does not, so a turned waist step is not a pocket step (stairs from a pocket are learnt
     from real pocket recordings alone). Sitting and lying look alike from a pocket: both
     have the thigh horizontal (the runtime's placement rule decides between them:
-    :mod:`harlite.runtime.placement`).
+    :mod:`harlite.runtime.signal.placement`).
   - *hand*, moving classes only (a phone held in front while walking): the screen tilted
     20–80° up from flat, turned any way about the vertical; a quarter of the chosen moving
     windows (the rest stay at the waist). Still postures cannot be told from a phone in a

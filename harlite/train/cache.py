@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from harlite.runtime.bundle import sha256_file
+from harlite.runtime.model.bundle import sha256_file
 from harlite.train.windowset import WindowSet
 
 #: Bump when the way windows are built changes, so that old cache entries are never read.

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from harlite.atomic import write_text_atomic
-from harlite.runtime.preprocessing import FilterDesign
+from harlite.runtime.signal.preprocessing import FilterDesign
 from harlite.runtime.spec import ACTIVITY_LABELS, HOP_SAMPLES, WINDOW_SAMPLES
 
 #: HAPT's validation subjects unless told otherwise: four of the 21 training subjects.

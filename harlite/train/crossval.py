@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 
 from harlite.atomic import atomic_file, write_text_atomic
+from harlite.batch.job import ENGINES
 from harlite.errors import HarliteError
-from harlite.runtime.batch_job import ENGINES
-from harlite.runtime.placement import window_gravity
+from harlite.runtime.signal.placement import window_gravity
 from harlite.train.config import TrainConfig
 from harlite.train.datasets import MIXTURE, detect_layout, load_windows, test_subjects
 from harlite.train.mixture import read_mixture
@@ -197,7 +197,7 @@ def _run_local(config: TrainConfig, data: str, out: Path, fold: Fold, log) -> Fo
 
 
 def _run_ray(config, data, out, todo, address, workers, log) -> list[FoldResult]:
-    from harlite.runtime.batch_ray import ray_session
+    from harlite.batch.ray_engine import ray_session
 
     results = []
     with ray_session(address, workers) as ray:

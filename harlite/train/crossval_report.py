@@ -7,7 +7,7 @@ standard deviation, and the **worst person** with who it is. A class figure is e
 recall of that class, over the people with at least :data:`MIN_CLASS_WINDOWS` windows of it.
 
 Two answers are scored: the model's own (``model``) and the stream's (``stream``): the
-model's probabilities after the device's placement rule (:mod:`harlite.runtime.placement`),
+model's probabilities after the device's placement rule (:mod:`harlite.runtime.signal.placement`),
 run over each recording's windows in time order, as ``harlite stream`` runs it.
 """
 
@@ -22,7 +22,7 @@ import numpy as np
 
 from harlite.atomic import write_text_atomic
 from harlite.errors import HarliteError
-from harlite.runtime.placement import PlacementRule
+from harlite.runtime.signal.placement import PlacementRule
 
 #: A person's class recall counts when they have at least this many windows of the class.
 MIN_CLASS_WINDOWS = 5

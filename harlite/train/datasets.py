@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 
 from harlite.errors import DataError
-from harlite.runtime.preprocessing import FilterDesign
+from harlite.folders import cache_dir as user_cache_dir
+from harlite.runtime.signal.preprocessing import FilterDesign
 from harlite.runtime.spec import HOP_SAMPLES, SAMPLE_RATE_HZ, WINDOW_SAMPLES
-from harlite.runtime.user_cache import cache_dir as user_cache_dir
 from harlite.train import hapt, recording_set, uci_har
 from harlite.train.cache import cache_key, cached_windows
 from harlite.train.config import DEFAULT_VAL_SUBJECTS, TrainConfig

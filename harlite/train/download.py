@@ -22,7 +22,7 @@ from pathlib import Path
 
 from harlite.atomic import atomic_dir, write_text_atomic
 from harlite.errors import DataError, HarliteError
-from harlite.runtime.bundle import sha256_file
+from harlite.runtime.model.bundle import sha256_file
 from harlite.train.archive import safe_extract
 from harlite.train.datasets import HAPT, UCI_HAR, detect_layout
 

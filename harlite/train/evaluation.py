@@ -323,7 +323,7 @@ def seen_in_training(
 
 def _bundle_predictor(path: Path, artifact: str | None, backend: str | None):
     from harlite.convert.artifacts import predictor
-    from harlite.runtime.bundle import Bundle
+    from harlite.runtime.model.bundle import Bundle
 
     bundle = Bundle.open(path)
     name = bundle.artifact(None if artifact in (None, "default") else artifact).name

@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from harlite.errors import DataError
-from harlite.runtime.preprocessing import FilterDesign, preprocess_recording
+from harlite.runtime.signal.preprocessing import FilterDesign, preprocess_recording
+from harlite.runtime.signal.sliding_window import SlidingWindow
 from harlite.runtime.spec import ACTIVITY_LABELS, HOP_SAMPLES, SAMPLE_RATE_HZ, WINDOW_SAMPLES
-from harlite.runtime.windowing import SlidingWindow
 from harlite.train.textio import read_numeric_table
 from harlite.train.windowset import WindowSet
 

@@ -13,7 +13,7 @@ A recordings folder is one recording per file, in any format ``harlite stream`` 
   (kept as the recording's extra fields).
 
 Without an index, every recording under the folder is used
-(:func:`~harlite.runtime.recordings_folder.walk_recordings`: files, and unzipped exports each
+(:func:`~harlite.runtime.io.recordings_folder.walk_recordings`: files, and unzipped exports each
 one recording; links followed only inside the folder). A recording without a label column
 or an index label takes its folder's name as its label (``WALKING/rec1.csv``,
 ``s01/WALKING/morning/``), and the subject is the number the subject pattern finds in its
@@ -30,8 +30,8 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from harlite.errors import DataError
-from harlite.runtime.input_options import FORMATS, LabelMap
-from harlite.runtime.recordings_folder import (
+from harlite.runtime.io.input_options import FORMATS
+from harlite.runtime.io.recordings_folder import (
     DEFAULT_SUBJECT_PATTERN,
     INDEX_FILE,
     SETTINGS_FILES,
@@ -39,11 +39,11 @@ from harlite.runtime.recordings_folder import (
     settings_file,
     walk_recordings,
 )
-from harlite.runtime.recordings_folder import load_settings as _load_settings
-from harlite.runtime.recordings_folder import recording_files as _recording_files
-from harlite.runtime.sensorcsv import ACC_UNITS, GYRO_UNITS, TIME_UNITS
-from harlite.runtime.sources import InputOptions, is_recording_folder
-from harlite.runtime.windower import WINDOW_LABEL_RULES
+from harlite.runtime.io.recordings_folder import load_settings as _load_settings
+from harlite.runtime.io.recordings_folder import recording_files as _recording_files
+from harlite.runtime.io.sources import InputOptions, is_recording_folder
+from harlite.runtime.rows import ACC_UNITS, GYRO_UNITS, TIME_UNITS, LabelMap
+from harlite.runtime.signal.windower import WINDOW_LABEL_RULES
 
 SPLITS = ("train", "val", "test")
 #: The most digits a subject number may have (subjects are kept as 64-bit integers).
@@ -66,7 +66,7 @@ class DatasetSettings:
         subject_pattern: a regular expression whose first group finds the subject number in
             a file's path relative to the folder.
         window_label: how a window's label follows from its samples' labels
-            (``uniform``, ``majority`` or ``center``; see :mod:`harlite.runtime.windower`).
+            (``uniform``, ``majority`` or ``center``; see :mod:`harlite.runtime.signal.windower`).
         recordings: where the recordings are, relative to the settings file (for a settings
             file kept apart from recordings you cannot or should not write into).
         index: the index file, relative to the settings file (default: the recordings

@@ -1,8 +1,8 @@
 """Labelled windows from a folder of your own recordings, built by the device's own path.
 
 Each recording is read by the source ``harlite stream`` uses for it
-(:func:`~harlite.runtime.sources.open_source`) and windowed by
-:class:`~harlite.runtime.windower.StreamWindower`, the samples-to-windows path of
+(:func:`~harlite.runtime.io.sources.open_source`) and windowed by
+:class:`~harlite.runtime.signal.windower.StreamWindower`, the samples-to-windows path of
 :class:`~harlite.runtime.stream.StreamClassifier`: the checks, clock guard, unit conversion,
 resampling, preprocessing, windowing and window-label rule are the device's, not a copy.
 The folder's conventions and metadata are in :mod:`harlite.train.recording_meta`.
@@ -19,12 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from harlite.errors import DataError
-from harlite.runtime.input_check import LowRateError
-from harlite.runtime.preprocessing import FilterDesign
-from harlite.runtime.sensorcsv import ParsedRows
-from harlite.runtime.sources import CsvSource, open_source
+from harlite.runtime.io.sensorcsv import ParsedRows
+from harlite.runtime.io.sources import CsvSource, open_source
+from harlite.runtime.signal.input_check import LowRateError
+from harlite.runtime.signal.preprocessing import FilterDesign
+from harlite.runtime.signal.windower import StreamWindower
 from harlite.runtime.spec import N_MODEL_CHANNELS
-from harlite.runtime.windower import StreamWindower
 from harlite.train.recording_meta import (
     INDEX_FILE,
     DatasetFolder,

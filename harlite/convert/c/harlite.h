@@ -27,7 +27,7 @@
 extern "C" {
 #endif
 
-/* Where the phone is carried (see harlite/runtime/placement.py): in a trouser pocket, the
+/* Where the phone is carried (see harlite/runtime/signal/placement.py): in a trouser pocket, the
  * model's LAYING is answered SITTING. AUTO finds it from the stream's walking. */
 enum { HARLITE_PLACEMENT_AUTO = 0, HARLITE_PLACEMENT_POCKET = 1, HARLITE_PLACEMENT_WAIST = 2 };
 enum { HARLITE_PLACEMENT_UNKNOWN = 0 };  /* harlite_result.placement before it is known */
