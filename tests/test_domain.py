@@ -152,10 +152,8 @@ def stream_rows(classifier: StreamClassifier, rows: np.ndarray) -> tuple[int, in
     classifier.reset()
     warnings: list[str] = []
     for start in range(0, len(rows), 500):
-        classifier.push(rows[start : start + 500])
-        warnings += classifier.new_warnings
-    classifier.flush()
-    warnings += classifier.new_warnings
+        warnings += classifier.push(rows[start : start + 500]).warnings
+    warnings += classifier.flush().warnings
     return classifier.windows, classifier.out_of_distribution_windows, warnings
 
 

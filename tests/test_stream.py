@@ -80,7 +80,7 @@ def test_bad_samples_are_refused_with_their_reason_and_the_stream_goes_on(
         REPEATED: 1,
         BACKWARDS: 1,
     }
-    assert classifier.last_rejected == [
+    assert predictions.rejected == [
         (10, NON_FINITE),
         (20, NON_FINITE),
         (30, OUT_OF_RANGE),

@@ -46,8 +46,7 @@ def test_bad_samples_are_refused_and_counted_with_their_lines():
     rows = timed_rows(300)
     rows[10, 2] = np.nan
     pushed = windower()
-    pushed.push(rows, lines=np.arange(300) + 2)
-    assert pushed.last_rejected == [(12, NON_FINITE)]
+    assert pushed.push(rows, lines=np.arange(300) + 2).rejected == [(12, NON_FINITE)]
     assert pushed.samples == 299
 
 

@@ -48,7 +48,7 @@ def evaluate(
     Windows are built with the model's own preprocessing settings. Prints accuracy, weighted
     precision/recall/F1, per-class recall, per-subject accuracy and the confusion matrix.
     """
-    from harlite.train.evaluation import evaluate as run_evaluation
+    from harlite.evaluate import evaluate as run_evaluation
 
     if subjects and split:
         raise click.UsageError("give --subjects or --split, not both")

@@ -6,8 +6,9 @@ how their labels map to the model's classes, and the one table of reasons a row 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -64,6 +65,52 @@ BAD_ROW_REASONS: dict[str, str] = {
     TOO_LARGE: "reading an MQTT message",
     OTHER_SESSION: "reading an MQTT message",
 }
+
+
+#: Bad rows listed one by one (all are counted), in a run's summary and a live session's page.
+LISTED_BAD_ROWS = 20
+
+
+@dataclass
+class RowCounts:
+    """The one tally of a stream's rows: rows read, samples accepted, windows made, bad rows
+    by reason with the first :data:`LISTED_BAD_ROWS` listed. ``harlite stream`` (a run's
+    summary), ``harlite serve`` (a live session) and training (a recording's report) keep it.
+    """
+
+    rows: int = 0
+    samples: int = 0
+    windows: int = 0
+    bad_row_reasons: Counter[str] = field(default_factory=Counter)
+    first_bad_rows: list[dict] = field(default_factory=list)
+
+    @property
+    def bad_rows(self) -> int:
+        """Bad rows of every reason."""
+        return sum(self.bad_row_reasons.values())
+
+    def bad_row(self, line: int, reason: str, detail: str = "") -> None:
+        """Count one bad row (and list it while fewer than the limit are)."""
+        self.bad_row_reasons[reason] += 1
+        if len(self.first_bad_rows) < LISTED_BAD_ROWS:
+            self.first_bad_rows.append(
+                {"line": line, "reason": reason, **({"detail": detail} if detail else {})}
+            )
+
+    def read(self, parsed: ParsedRows) -> None:
+        """A parsed batch: its rows counted, its bad lines counted and listed."""
+        self.rows += len(parsed.rows) + len(parsed.bad)
+        for line, reason, detail in parsed.bad:
+            self.bad_row(line, reason, detail)
+
+    def refused(self, rejected: Iterable[tuple[int, str]]) -> None:
+        """Samples the stream refused, as (line, reason)."""
+        for line, reason in rejected:
+            self.bad_row(line, reason)
+
+    def reasons_by_count(self) -> dict[str, int]:
+        """Bad rows by reason, the most common first."""
+        return dict(self.bad_row_reasons.most_common())
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,20 +24,17 @@ from harlite.runtime.activity import (
     format_activity,
     has_wall_clock,
 )
-from harlite.runtime.io.sensorcsv import ParsedRows
 from harlite.runtime.io.sinks import Sink, make_sink
 from harlite.runtime.model.bundle import sha256_file
+from harlite.runtime.rows import ParsedRows, RowCounts
 from harlite.runtime.shutdown import begin_shutdown, interrupts_end_the_run
 from harlite.runtime.signal.input_check import LowRateError
-from harlite.runtime.stream import Prediction, StreamClassifier
+from harlite.runtime.stream import PushResult, StreamClassifier
 
 #: Called with (line, reason, detail) for each bad row.
 BadRowCallback = Callable[[int, str, str], None]
 #: Called with each warning about the input (units, rate) when it is first seen.
 WarningCallback = Callable[[str], None]
-
-#: Bad rows listed one by one in the summary (all are counted).
-LISTED_BAD_ROWS = 20
 
 
 @dataclass
@@ -162,35 +158,26 @@ class _Accounting:
     ) -> None:
         self.on_bad_row = on_bad_row
         self.on_warning = on_warning
-        self.reasons: Counter[str] = Counter()
-        self.listed: list[dict] = []
-        self.rows = 0
+        self.tally = RowCounts()
         self.labelled_input = False
-        self.windows = self.labelled = self.correct = self.smoothed_correct = 0
+        self.labelled = self.correct = self.smoothed_correct = 0
         self.latency_total = 0.0
         self.activity = ActivityLog(contiguous_s)
 
     def bad_row(self, line: int, reason: str, detail: str) -> None:
-        self.reasons[reason] += 1
-        if len(self.listed) < LISTED_BAD_ROWS:
-            self.listed.append(
-                {"line": line, "reason": reason, **({"detail": detail} if detail else {})}
-            )
+        self.tally.bad_row(line, reason, detail)
         if self.on_bad_row is not None:
             self.on_bad_row(line, reason, detail)
 
-    def classified(self, classifier: StreamClassifier, predictions: list[Prediction]) -> None:
-        """What the classifier refused and warned about in its last push, and its
-        predictions."""
-        for line, reason in classifier.last_rejected:
+    def classified(self, result: PushResult) -> None:
+        """What a push refused, warned about and predicted."""
+        for line, reason in result.rejected:
             self.bad_row(line, reason, "")
-        classifier.last_rejected = []
-        for warning in classifier.new_warnings:
+        for warning in result.warnings:
             if self.on_warning is not None:
                 self.on_warning(warning)
-        classifier.new_warnings = []
-        for p in predictions:
-            self.windows += 1
+        for p in result.predictions:
+            self.tally.windows += 1
             self.latency_total += p.latency_ms
             self.activity.add(p.start_time, p.end_time, p.smoothed_label or p.label)
             if p.true_label is not None:
@@ -232,12 +219,12 @@ def run_stream(
         interrupted = True
     except LowRateError as error:
         raise DataError(str(error), name) from None
-    classifier.flush()
-    counts.classified(classifier, [])
+    counts.classified(classifier.flush())
     for sink in sinks:
         sink.close()
     if classifier.samples == 0 and not interrupted:
-        what = f"{counts.rows} data rows, all bad" if counts.rows else "no data rows"
+        rows = counts.tally.rows
+        what = f"{rows} data rows, all bad" if rows else "no data rows"
         raise DataError(f"no valid samples ({what})", name)
     summary = _summarise(name, classifier, counts, time.perf_counter() - started, interrupted)
     _add_activity(summary, counts.activity, classifier.origin_time, min_bout_s)
@@ -253,7 +240,7 @@ def _show_status(source, sinks: Sequence[Sink], counts: _Accounting) -> None:
     for sink in sinks:
         status = getattr(sink, "status", None)
         if status is not None:
-            status(bad_rows=sum(counts.reasons.values()), dropped=getattr(source, "dropped", None))
+            status(bad_rows=counts.tally.bad_rows, dropped=getattr(source, "dropped", None))
 
 
 def _push(
@@ -268,13 +255,13 @@ def _push(
     counts.labelled_input |= parsed.labels is not None
     if strict:
         _raise_first_bad(parsed, classifier, name)
-    counts.rows += len(parsed.rows) + len(parsed.bad)
+    counts.tally.rows += len(parsed.rows) + len(parsed.bad)
     for line, reason, detail in parsed.bad:
         counts.bad_row(line, reason, detail)
-    predictions = classifier.push(parsed.rows, parsed.labels, parsed.lines)
-    counts.classified(classifier, predictions)
+    result = classifier.push(parsed.rows, parsed.labels, parsed.lines)
+    counts.classified(result)
     for sink in sinks:
-        sink.write(predictions)
+        sink.write(result.predictions)
 
 
 def _summarise(
@@ -282,6 +269,7 @@ def _summarise(
 ) -> StreamSummary:
     duration = classifier.duration_s
     rate = classifier.input_rate_hz
+    windows = counts.tally.windows
     summary = StreamSummary(
         input=name,
         artifact=classifier.artifact,
@@ -290,18 +278,18 @@ def _summarise(
         backend_choice=None
         if classifier.backend_choice is None
         else classifier.backend_choice.describe(),
-        windows=counts.windows,
+        windows=windows,
         samples=classifier.samples,
-        rows=counts.rows,
-        bad_rows=sum(counts.reasons.values()),
-        bad_row_reasons=dict(counts.reasons.most_common()),
-        first_bad_rows=counts.listed,
+        rows=counts.tally.rows,
+        bad_rows=counts.tally.bad_rows,
+        bad_row_reasons=counts.tally.reasons_by_count(),
+        first_bad_rows=counts.tally.first_bad_rows,
         duration_s=round(duration, 6),
         input_rate_hz=None if rate is None else round(rate, 3),
         gaps=classifier.gaps,
         elapsed_s=round(elapsed, 4),
         realtime_factor=round(duration / elapsed, 1) if elapsed > 0 and duration > 0 else None,
-        latency_ms_mean=round(counts.latency_total / counts.windows, 4) if counts.windows else None,
+        latency_ms_mean=round(counts.latency_total / windows, 4) if windows else None,
         interrupted=interrupted,
         resyncs=classifier.resyncs,
         out_of_distribution_windows=classifier.out_of_distribution_windows,

@@ -8,11 +8,13 @@ windows and classifies each complete window with a TFLite artefact of a bundle.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from harlite.errors import SettingError
 from harlite.runtime.model.backend_choice import AUTO, BackendChoice, choose_backend
@@ -35,6 +37,7 @@ from harlite.runtime.signal.windower import (
     WINDOW_LABEL_RULES,
     LabelledWindows,
     StreamWindower,
+    WindowedRows,
 )
 
 __all__ = [
@@ -50,6 +53,7 @@ __all__ = [
     "UNLABELLED",
     "ClassifierSettings",
     "Prediction",
+    "PushResult",
     "StreamClassifier",
 ]
 
@@ -188,7 +192,40 @@ class Prediction:
         return record
 
 
-class StreamClassifier(StreamWindower[Prediction]):
+@dataclass(frozen=True)
+class PushResult:
+    """What one :meth:`StreamClassifier.push` (or :meth:`~StreamClassifier.flush`) made.
+
+    ``predictions``: one per window the samples completed, in order; ``rejected``: (row,
+    reason) of the samples refused, the row being the line number when the push gave
+    ``lines``, else the index in the push that brought the sample; ``warnings``: what looks
+    wrong with the input, said for the first time. Iterating, ``len`` and indexing go to the
+    predictions, so ``for p in classifier.push(rows)`` reads as before.
+    """
+
+    predictions: list[Prediction] = field(default_factory=list)
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[Prediction]:
+        return iter(self.predictions)
+
+    def __len__(self) -> int:
+        return len(self.predictions)
+
+    def __getitem__(self, index: int) -> Prediction:
+        return self.predictions[index]
+
+    def __add__(self, later: PushResult) -> PushResult:
+        """This result followed by a later one (``push(rows) + flush()``)."""
+        return PushResult(
+            self.predictions + later.predictions,
+            self.rejected + later.rejected,
+            self.warnings + later.warnings,
+        )
+
+
+class StreamClassifier:
     """Classify a stream of (time, acc xyz, gyro xyz) samples with a bundle's model.
 
     Args:
@@ -198,9 +235,10 @@ class StreamClassifier(StreamWindower[Prediction]):
 
     Samples are in g and rad/s, with timestamps in seconds at any rate (they are resampled
     to the model's rate). Bad samples (NaN/inf, implausible values, timestamps that go back or
-    repeat) are refused and counted in :attr:`rejected`; the stream goes on. Every complete
-    window of accepted samples gives exactly one :class:`Prediction`. The path from samples
-    to windows is :class:`~harlite.runtime.signal.windower.StreamWindower`, the one training uses.
+    repeat) are refused, returned and counted in :attr:`rejected`; the stream goes on. Every
+    complete window of accepted samples gives exactly one :class:`Prediction`. The path from
+    samples to windows is :attr:`windower`, a
+    :class:`~harlite.runtime.signal.windower.StreamWindower`, the one training uses.
 
     Example:
         >>> classifier = StreamClassifier("harlite/models/lstm")
@@ -216,6 +254,29 @@ class StreamClassifier(StreamWindower[Prediction]):
     ) -> None:
         self.settings = (settings or ClassifierSettings()).changed(**changes)
         self.bundle = bundle if isinstance(bundle, Bundle) else Bundle.open(bundle)
+        self._load_model()
+        hop = self.settings.hop or self.bundle.hop
+        if not 1 <= hop <= self.bundle.window:
+            raise SettingError("hop", f"must lie in 1..{self.bundle.window}, not {hop}")
+        self.smoother = parse_smoothing(self.settings.smoothing)
+        self.placement_rule = PlacementRule(self.bundle.labels, self.settings.placement)
+        domain = self.bundle.domain
+        self.domain_check = DomainCheck(domain) if domain is not None else None
+        #: samples to windows: checks, clock, resampling, filters, windows
+        self.windower = StreamWindower(
+            self.bundle.design,
+            self.bundle.window,
+            hop,
+            self.bundle.labels,
+            max_gap_s=self.settings.max_gap_s,
+            window_label=self.settings.window_label,
+            validated_rates_hz=domain.input_rates_hz if domain else (),
+            allow_low_rate=self.settings.allow_low_rate,
+            label_map=self.settings.label_map,
+        )
+        self.reset()
+
+    def _load_model(self) -> None:
         #: What ``backend="auto"`` measured and picked (None for a named backend).
         self.backend_choice: BackendChoice | None = None
         if self.settings.backend == AUTO:
@@ -234,36 +295,47 @@ class StreamClassifier(StreamWindower[Prediction]):
         self.batch_size = batch_size if batch_size > 1 and self.model.resize(batch_size) else 1
         if self.batch_size == 1:
             self.model.resize(1)
-        hop = self.settings.hop or self.bundle.hop
-        if not 1 <= hop <= self.bundle.window:
-            raise SettingError("hop", f"must lie in 1..{self.bundle.window}, not {hop}")
-        self.smoother = parse_smoothing(self.settings.smoothing)
-        self.placement_rule = PlacementRule(self.bundle.labels, self.settings.placement)
-        domain = self.bundle.domain
-        self.domain_check = DomainCheck(domain) if domain is not None else None
-        super().__init__(
-            self.bundle.design,
-            self.bundle.window,
-            hop,
-            self.bundle.labels,
-            max_gap_s=self.settings.max_gap_s,
-            window_label=self.settings.window_label,
-            validated_rates_hz=domain.input_rates_hz if domain else (),
-            allow_low_rate=self.settings.allow_low_rate,
-            label_map=self.settings.label_map,
-        )
 
     def reset(self) -> None:
         """Start a new, unrelated stream (another recording) with the same loaded model."""
-        super().reset()
+        self.windower.reset()
         if self.smoother is not None:
             self.smoother.reset()
         self.windows = 0  #: predictions made
-        #: the time of the recording's first accepted sample (kept across resyncs)
-        self.origin_time: float | None = None
         if self.domain_check is not None:
             self.domain_check.reset()
         self.placement_rule.reset()
+
+    def push(
+        self,
+        rows: ArrayLike,
+        labels: Sequence[str | None] | None = None,
+        lines: ArrayLike | None = None,
+    ) -> PushResult:
+        """Add samples; returns the predictions of the windows they completed, the samples
+        refused and new warnings.
+
+        Args:
+            rows: (n, 7) or one (7,) sample: time [s], acc x y z [g], gyro x y z [rad/s].
+            labels: optional true label per row (each prediction's ``true_label``).
+            lines: optional line number per row, named with the rows refused.
+
+        A sample whose timestamp does not follow the stream is held until the samples after
+        it decide (see :mod:`harlite.runtime.signal.clock`). Call :meth:`flush` at the end.
+        """
+        return self._classified(self.windower.push(rows, labels, lines))
+
+    def flush(self) -> PushResult:
+        """The stream ended: samples still held are refused, and the checks that need the
+        whole stream are made; returns those refusals and warnings."""
+        step = self.windower.flush()
+        extra = self.domain_check.finish() if self.domain_check is not None else []
+        return PushResult([], step.rejected, step.warnings + extra)
+
+    def check(self, rows: np.ndarray) -> list[tuple[int, str]]:
+        """The rows :meth:`push` would refuse at once (see
+        :meth:`~harlite.runtime.signal.windower.StreamWindower.check`)."""
+        return self.windower.check(rows)
 
     @property
     def out_of_distribution_windows(self) -> int | None:
@@ -275,30 +347,41 @@ class StreamClassifier(StreamWindower[Prediction]):
     def warnings(self) -> list[str]:
         """What looks wrong with the input (units, rate, unlike training), each said once."""
         extra = self.domain_check.warnings if self.domain_check is not None else []
-        return super().warnings + extra
-
-    def flush(self) -> list[Prediction]:
-        out = super().flush()
-        if self.domain_check is not None:
-            self.new_warnings = self.new_warnings + self.domain_check.finish()
-        return out
+        return self.windower.warnings + extra
 
     @property
     def backend(self) -> str:
         """The interpreter backend in use."""
         return self.model.backend
 
-    def _restart(self) -> None:
-        super()._restart()
-        if self.smoother is not None:
-            self.smoother.reset()
+    @property
+    def labels(self) -> list[str]:
+        """The model's class names, in output order."""
+        return self.windower.labels
 
-    def _note_times(self, times: np.ndarray) -> None:
-        if self.origin_time is None:
-            self.origin_time = float(times[0])
-        super()._note_times(times)
+    # The stream's tallies, kept by the windower.
+    samples = property(lambda self: self.windower.samples, doc="Accepted input samples.")
+    rejected = property(lambda self: self.windower.rejected, doc="Refused samples by reason.")
+    gaps = property(lambda self: self.windower.gaps, doc="Pauses that restarted the windows.")
+    resyncs = property(lambda self: self.windower.resyncs, doc="Times the clock went back.")
+    duration_s = property(lambda self: self.windower.duration_s, doc="Seconds accepted.")
+    input_rate_hz = property(lambda self: self.windower.input_rate_hz, doc="Input rate (Hz).")
+    hop_seconds = property(lambda self: self.windower.hop_seconds, doc="Time between windows.")
+    max_gap_s = property(lambda self: self.windower.max_gap_s, doc="Longest pause bridged.")
+    first_time = property(lambda self: self.windower.first_time, doc="This stretch's start.")
+    last_time = property(lambda self: self.windower.last_time, doc="Last accepted time.")
+    origin_time = property(lambda self: self.windower.origin_time, doc="First accepted time.")
 
-    def _emit(self, windows: LabelledWindows) -> list[Prediction]:
+    def _classified(self, step: WindowedRows) -> PushResult:
+        predictions: list[Prediction] = []
+        warnings = list(step.warnings)
+        for windows in step.windows:
+            if windows.after_restart and self.smoother is not None:
+                self.smoother.reset()
+            predictions += self._predict(windows, warnings)
+        return PushResult(predictions, step.rejected, warnings)
+
+    def _predict(self, windows: LabelledWindows, warnings: list[str]) -> list[Prediction]:
         batch, true_codes = windows.batch, windows.codes
         started = time.perf_counter()
         probabilities = self.model.predict(batch.data)
@@ -307,7 +390,7 @@ class StreamClassifier(StreamWindower[Prediction]):
             probabilities, window_gravity(batch.data)
         )
         if self.domain_check is not None:
-            self.new_warnings = self.new_warnings + self.domain_check.add(batch.data)
+            warnings += self.domain_check.add(batch.data)
         predictions = []
         for i, probs in enumerate(probabilities):
             best = int(np.argmax(probs))

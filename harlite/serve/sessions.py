@@ -15,17 +15,17 @@ import logging
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from harlite.errors import DataError, HarliteError
 from harlite.runtime.activity import ActivityLog
 from harlite.runtime.io.push import PushAssembler, PushError, PushMessage, parse_push
-from harlite.runtime.io.sensorcsv import ParsedRows
 from harlite.runtime.io.sources import LineFeed
 from harlite.runtime.model.bundle import Bundle
+from harlite.runtime.rows import ParsedRows, RowCounts
 from harlite.runtime.signal.input_check import LowRateError
-from harlite.runtime.stream import Prediction, StreamClassifier
+from harlite.runtime.stream import Prediction, PushResult, StreamClassifier
 from harlite.serve.feed import Event, EventFeed
 from harlite.serve.recorder import (
     Recorder,
@@ -38,8 +38,6 @@ from harlite.serve.settings import ServeSettings
 
 log = logging.getLogger("harlite.serve")
 
-#: Bad rows listed per session (all are counted).
-LISTED_BAD_ROWS = 10
 #: Sessions that ended whose state and predictions are kept for the page and the API.
 ENDED_KEPT = 20
 #: Warnings kept per session.
@@ -77,15 +75,10 @@ def session_id(device: str, session: str) -> str:
 
 
 @dataclass
-class SessionCounters:
-    """What one session has received, for the page."""
+class SessionCounters(RowCounts):
+    """What one session has received, for the page: the stream's tally and the pushes."""
 
     pushes: int = 0
-    samples: int = 0
-    windows: int = 0
-    bad_rows: int = 0
-    bad_row_reasons: Counter = field(default_factory=Counter)
-    first_bad_rows: list = field(default_factory=list)
 
 
 class LiveSession:
@@ -151,8 +144,7 @@ class LiveSession:
         progress saved."""
         predictions = self._classify(self.assembler.finish())
         if self.refused is None:
-            self.classifier.flush()
-            self._note_warnings(self.classifier.new_warnings)
+            self._refused_and_warned(self.classifier.flush())
         if self.recorder is not None:
             with contextlib.suppress(RecordingError):  # nothing recorded: nothing to keep
                 self.stop_recording()
@@ -164,7 +156,7 @@ class LiveSession:
 
     def _classify(self, parsed: ParsedRows) -> list[Prediction]:
         for line, reason, detail in parsed.bad:
-            self._bad_row(line, reason, detail)
+            self.counters.bad_row(line, reason, detail)
         self._note_warnings(self.assembler.warnings)
         if not len(parsed.rows):
             return []
@@ -174,28 +166,20 @@ class LiveSession:
         if self.refused is not None:
             return []
         try:
-            predictions = self.classifier.push(parsed.rows, None, parsed.lines)
+            result = self.classifier.push(parsed.rows, None, parsed.lines)
         except LowRateError as error:
             self.refused = str(error)
             self._note_warnings([f"not classified: {error}"])
             return []
-        for line, reason in self.classifier.last_rejected:
-            self._bad_row(line, reason, "")
-        self.classifier.last_rejected = []
-        self._note_warnings(self.classifier.new_warnings)
-        self.classifier.new_warnings = []
-        self.counters.windows += len(predictions)
-        for p in predictions:
+        self._refused_and_warned(result)
+        self.counters.windows += len(result.predictions)
+        for p in result.predictions:
             self.activity.add(p.start_time, p.end_time, p.smoothed_label or p.label)
-        return predictions
+        return result.predictions
 
-    def _bad_row(self, line: int, reason: str, detail: str) -> None:
-        self.counters.bad_rows += 1
-        self.counters.bad_row_reasons[reason] += 1
-        if len(self.counters.first_bad_rows) < LISTED_BAD_ROWS:
-            self.counters.first_bad_rows.append(
-                {"line": line, "reason": reason, **({"detail": detail} if detail else {})}
-            )
+    def _refused_and_warned(self, result: PushResult) -> None:
+        self.counters.refused(result.rejected)
+        self._note_warnings(result.warnings)
 
     def _note_warnings(self, warnings: list[str]) -> None:
         for warning in warnings:
@@ -283,7 +267,7 @@ class LiveSession:
             "time_per_label": self.activity.time_per_label(),
             "input_rate_hz": None if rate is None else round(rate, 2),
             "bad_rows": counters.bad_rows,
-            "bad_row_reasons": dict(counters.bad_row_reasons.most_common()),
+            "bad_row_reasons": counters.reasons_by_count(),
             "first_bad_rows": counters.first_bad_rows,
             "messages": assembler.messages,
             "duplicates": assembler.duplicates,

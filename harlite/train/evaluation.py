@@ -192,7 +192,8 @@ def write_reports(report: EvaluationReport, folder: Path, title: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     write_text_atomic(folder / REPORT_FILE, json.dumps(report.to_dict(), indent=2) + "\n")
     write_text_atomic(folder / "report.txt", format_report(report, title) + "\n")
-    plot_confusion(report, folder / "confusion.png", title)
+    title = title or f"accuracy {report.accuracy:.2%} on {report.n_windows} windows"
+    plot_confusion(report.confusion_matrix, report.labels, folder / "confusion.png", title)
 
 
 def evaluate_keras(model, windows: WindowSet) -> EvaluationReport:
@@ -263,41 +264,23 @@ def resolve_model(
     return model_file, TrainConfig()
 
 
-def evaluate(
-    model: str | Path,
+def evaluate_predictor(
+    predict: Callable[[np.ndarray], np.ndarray],
+    name: str,
+    config: TrainConfig,
+    where: str,
     data_dir: str | Path,
     *,
     subjects: list[int] | None = None,
     split: str | None = None,
-    artifact: str | None = None,
-    backend: str | None = None,
     out_dir: str | Path | None = None,
-    log: Callable[[str], None] | None = None,
 ) -> tuple[EvaluationReport, str]:
-    """Evaluate a run folder, a ``.keras`` file, or an artefact of a bundle on ``data_dir``.
+    """Evaluate ``predict`` (windows → scores) on ``data_dir``, windows built with ``config``.
 
-    Args:
-        model: the model; a bundle's artefact is ``artifact`` (default: the manifest's
-            default), a run folder's or file's only artefact is ``keras``.
-        data_dir: a data set folder; windows are built with the model's own settings.
-        subjects, split: evaluate only these subjects, or the ``test``/``val`` split.
-        backend: TFLite interpreter for a bundle's TFLite artefacts.
-        out_dir: where to write report.json, report.txt and confusion.png.
-        log: receives notes (e.g. a missing config.json).
-
-    Returns:
-        The report and its text form.
+    ``name`` and ``where`` name the artefact and the model in the report; ``subjects`` or
+    ``split`` (``test``/``val``) choose who is evaluated; ``out_dir`` receives report.json,
+    report.txt and confusion.png. Returns the report and its text form.
     """
-    path = Path(model)
-    if (path / "manifest.json").is_file():
-        predict, name, config, where = _bundle_predictor(path, artifact, backend)
-    else:
-        if artifact not in (None, "keras"):
-            raise HarliteError(
-                f"artifact {artifact!r}: only 'keras' can be evaluated from a run folder or "
-                ".keras file"
-            )
-        predict, name, config, where = _keras_predictor(path, log)
     windows = windows_for_model(data_dir, config)
     tests = test_subjects(data_dir)
     chosen = choose_subjects(windows, config.val_subjects or (), subjects, split, tests)
@@ -312,6 +295,15 @@ def evaluate(
     return report, format_report(report, title)
 
 
+def keras_predictor(path: str | Path, log: Callable[[str], None] | None = None):
+    """A run folder's or ``.keras`` file's model as ``(predict, "keras", config, where)``."""
+    from harlite.train.models import load_model, predict_logits
+
+    model_file, config = resolve_model(Path(path), log)
+    keras_model = load_model(model_file)
+    return lambda X: predict_logits(keras_model, X), "keras", config, str(model_file)
+
+
 def seen_in_training(
     subjects: list[int], config: TrainConfig, test_subjects: tuple[int, ...] = UCI_TEST_SUBJECTS
 ) -> list[int]:
@@ -319,21 +311,3 @@ def seen_in_training(
     subject of its data but the data set's test subjects and the validation subjects."""
     held_out = set(test_subjects) | set(config.val_subjects or ())
     return [s for s in subjects if s not in held_out]
-
-
-def _bundle_predictor(path: Path, artifact: str | None, backend: str | None):
-    from harlite.convert.artifacts import predictor
-    from harlite.runtime.model.bundle import Bundle
-
-    bundle = Bundle.open(path)
-    name = bundle.artifact(None if artifact in (None, "default") else artifact).name
-    config = TrainConfig.from_dict(bundle.manifest["model"]["training"])
-    return predictor(bundle, name, backend), name, config, str(bundle.path)
-
-
-def _keras_predictor(path: Path, log: Callable[[str], None] | None):
-    from harlite.train.models import load_model, predict_logits
-
-    model_file, config = resolve_model(path, log)
-    keras_model = load_model(model_file)
-    return lambda X: predict_logits(keras_model, X), "keras", config, str(model_file)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from harlite.atomic import atomic_file
 
-if TYPE_CHECKING:
-    from harlite.train.evaluation import EvaluationReport
+
+class SubjectScores(Protocol):
+    """What :func:`plot_per_subject` reads (an evaluation report has it)."""
+
+    accuracy: float
+    per_subject: dict[str, dict[str, Any]]
 
 
 def _pyplot():
@@ -51,15 +56,17 @@ def plot_history(history: dict[str, list[float]], path: str | Path, title: str =
     _save(fig, path)
 
 
-def plot_confusion(report: EvaluationReport, path: str | Path, title: str = "") -> None:
-    """The confusion matrix normalised like the original notebook's: percent of all windows."""
+def plot_confusion(
+    confusion_matrix: Sequence[Sequence[int]], labels: Sequence[str], path: str | Path, title: str
+) -> None:
+    """The confusion matrix (rows: true, columns: predicted) normalised like the original
+    notebook's: percent of all windows."""
     plt = _pyplot()
-    matrix = np.asarray(report.confusion_matrix, dtype=float)
+    matrix = np.asarray(confusion_matrix, dtype=float)
     percent = matrix / max(matrix.sum(), 1) * 100
     fig, ax = plt.subplots(figsize=(7.5, 6.5))
     image = ax.imshow(percent, interpolation="nearest", cmap="Blues")
     fig.colorbar(image, ax=ax, label="% of all windows")
-    labels = report.labels
     ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
     ax.set_yticks(range(len(labels)), labels)
     ax.set_xlabel("predicted")
@@ -76,12 +83,12 @@ def plot_confusion(report: EvaluationReport, path: str | Path, title: str = "") 
                 fontsize=7,
                 color=color,
             )
-    ax.set_title(title or f"accuracy {report.accuracy:.2%} on {report.n_windows} windows")
+    ax.set_title(title)
     fig.tight_layout()
     _save(fig, path)
 
 
-def plot_per_subject(report: EvaluationReport, path: str | Path, title: str = "") -> None:
+def plot_per_subject(report: SubjectScores, path: str | Path, title: str = "") -> None:
     """Accuracy per subject, with the number of windows of each."""
     plt = _pyplot()
     per_subject = report.per_subject

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from harlite.errors import DataError
-from harlite.runtime.io.sensorcsv import ParsedRows
 from harlite.runtime.io.sources import CsvSource, open_source
+from harlite.runtime.rows import ParsedRows, RowCounts
 from harlite.runtime.signal.input_check import LowRateError
 from harlite.runtime.signal.preprocessing import FilterDesign
 from harlite.runtime.signal.windower import StreamWindower
@@ -171,19 +171,19 @@ def _read_one(
         recording.split,
         dict(recording.extra),
     )
-    reasons: Counter[str] = Counter()
+    counts = RowCounts()
     found = []
     try:
         for parsed, labels in zip(batches, row_labels, strict=True):
-            report.rows += len(parsed.rows) + len(parsed.bad)
-            reasons.update(reason for _, reason, _ in parsed.bad)
-            found += windower.push(parsed.rows, labels, parsed.lines)
-            reasons.update(reason for _, reason in windower.last_rejected)
+            counts.read(parsed)
+            step = windower.push(parsed.rows, labels, parsed.lines)
+            counts.refused(step.rejected)
+            found += step.windows
     except LowRateError as error:
         raise DataError(str(error), recording.path) from None
-    windower.flush()
-    reasons.update(reason for _, reason in windower.last_rejected)
-    _fill_report(report, windower, reasons, batches, row_labels)
+    counts.refused(windower.flush().rejected)
+    report.rows = counts.rows
+    _fill_report(report, windower, counts, batches, row_labels)
     codes = np.concatenate([w.codes for w in found]) if found else np.empty(0, np.int64)
     keep = codes >= 0
     data = (
@@ -294,12 +294,12 @@ def _check_header_units(source: CsvSource, recording: Recording) -> None:
 def _fill_report(
     report: RecordingReport,
     windower: StreamWindower,
-    reasons: Counter[str],
+    counts: RowCounts,
     batches: list[ParsedRows],
     row_labels: list[list[str | None]],
 ) -> None:
-    report.bad_rows = sum(reasons.values())
-    report.bad_row_reasons = dict(reasons.most_common())
+    report.bad_rows = counts.bad_rows
+    report.bad_row_reasons = counts.reasons_by_count()
     report.samples = windower.samples
     report.duration_s = round(windower.duration_s, 3)
     rate = windower.input_rate_hz

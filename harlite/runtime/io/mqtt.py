@@ -19,8 +19,7 @@ import numpy as np
 
 from harlite.errors import HarliteError
 from harlite.runtime.io.push import MAX_PUSH_BYTES, PushAssembler, PushError, parse_push
-from harlite.runtime.io.sensorcsv import ParsedRows
-from harlite.runtime.rows import NOT_A_PUSH, OTHER_SESSION, TOO_LARGE
+from harlite.runtime.rows import NOT_A_PUSH, OTHER_SESSION, TOO_LARGE, ParsedRows
 
 SCHEMES = {  # scheme: (transport, TLS, default port)
     "mqtt": ("tcp", False, 1883),

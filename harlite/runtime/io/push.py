@@ -28,8 +28,7 @@ import numpy as np
 
 from harlite.runtime.io.input_options import DEFAULT_UNITS, SENSOR_LOGGER
 from harlite.runtime.io.phone_align import Scales, align_phone
-from harlite.runtime.io.sensorcsv import ParsedRows
-from harlite.runtime.rows import BACKWARDS_IN_SENSOR, BAD_ENTRY
+from harlite.runtime.rows import BACKWARDS_IN_SENSOR, BAD_ENTRY, ParsedRows
 from harlite.runtime.signal.clock import ACCEPT, HOLD, JUMPED, REFUSE, ClockGuard
 from harlite.runtime.signal.windower import DEFAULT_MAX_GAP_S, NON_FINITE
 

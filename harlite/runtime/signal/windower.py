@@ -12,9 +12,8 @@ from __future__ import annotations
 import itertools
 import operator
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -49,8 +48,6 @@ SHOWN_UNKNOWN_LABELS = 8
 #: ``center``: the label of its middle sample (for activities shorter than a window).
 WINDOW_LABEL_RULES = ("uniform", "majority", "center")
 
-T = TypeVar("T")
-
 
 def window_labels(codes: np.ndarray, rule: str = "uniform") -> np.ndarray:
     """The label code of each window of per-sample ``codes`` (k, window) by ``rule``
@@ -74,13 +71,36 @@ def window_labels(codes: np.ndarray, rule: str = "uniform") -> np.ndarray:
 
 @dataclass(frozen=True)
 class LabelledWindows:
-    """Windows a push completed, with their true label codes (:data:`UNLABELLED`: none)."""
+    """Windows a push completed, with their true label codes (:data:`UNLABELLED`: none).
+    ``after_restart``: the windows restarted (a gap, a resync) since the batch before."""
 
     batch: WindowBatch
     codes: np.ndarray
+    after_restart: bool = False
 
 
-class StreamWindower(Generic[T]):
+@dataclass(frozen=True)
+class WindowedRows:
+    """What one :meth:`StreamWindower.push` (or :meth:`~StreamWindower.flush`) made.
+
+    ``windows``: the batches of windows it completed, in order; ``rejected``: (row, reason)
+    of the samples it refused, the row being the line number when the push gave ``lines``,
+    else the index in the push that brought the sample; ``warnings``: what looks wrong with
+    the input, said for the first time. Iterating gives the window batches.
+    """
+
+    windows: list[LabelledWindows] = field(default_factory=list)
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[LabelledWindows]:
+        return iter(self.windows)
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+
+class StreamWindower:
     """Samples (time, acc xyz, gyro xyz) in; labelled model windows out.
 
     Args:
@@ -100,8 +120,8 @@ class StreamWindower(Generic[T]):
 
     Samples are in g and rad/s with timestamps in seconds at any rate. Bad samples (NaN/inf,
     implausible values, timestamps that go back or repeat) are refused and counted in
-    :attr:`rejected`; the stream goes on. :meth:`push` returns what :meth:`_emit` makes of
-    the windows each push completes: here, :class:`LabelledWindows` batches.
+    :attr:`rejected`; the stream goes on. :meth:`push` returns what it made: the windows it
+    completed, the samples it refused and new warnings (:class:`WindowedRows`).
     """
 
     def __init__(
@@ -146,11 +166,9 @@ class StreamWindower(Generic[T]):
         self._check = InputCheck(self.validated_rates_hz, self.allow_low_rate)
         self.samples = 0  #: accepted input samples
         self.rejected: Counter[str] = Counter()  #: refused samples by reason
-        #: (row, reason) of the samples refused by the last push: the row's line number when
-        #: the push gave ``lines``, else its index in the push that brought it.
-        self.last_rejected: list[tuple[int, str]] = []
-        self.new_warnings: list[str] = []  #: warnings the last push or flush raised
         self.first_time: float | None = None
+        #: the time of the stream's first accepted sample (kept across resyncs)
+        self.origin_time: float | None = None
         self.last_time: float | None = None
         self._closed_seconds = 0.0  # signal time of the stretches before a resync
         self._steady_seconds = 0.0  # time covered by steps no longer than max_gap_s
@@ -158,6 +176,7 @@ class StreamWindower(Generic[T]):
         self._known_label_seen = False
         self._unknown_labels: dict[str, None] = {}  # in order of appearance, bounded
         self._label_warnings: list[str] = []
+        self._restarted = False  # since the last batch of windows
 
     @property
     def resyncs(self) -> int:
@@ -215,14 +234,15 @@ class StreamWindower(Generic[T]):
         rows: ArrayLike,
         labels: Sequence[str | None] | None = None,
         lines: ArrayLike | None = None,
-    ) -> list[T]:
-        """Add samples and return what the windows they completed give.
+    ) -> WindowedRows:
+        """Add samples; returns the windows they completed, the samples refused and new
+        warnings.
 
         Args:
             rows: (n, 7) or one (7,) sample: time [s], acc x y z [g], gyro x y z [rad/s].
             labels: optional true label per row (None or a name outside :attr:`labels`
                 means unlabelled); each window's label follows :attr:`window_label`.
-            lines: optional line number per row, used in :attr:`last_rejected`.
+            lines: optional line number per row, named with the rows refused.
 
         A sample whose timestamp does not follow the stream (back, repeated, or jumped
         ahead) is held until the samples after it show whether it was a glitch (refused) or
@@ -249,19 +269,19 @@ class StreamWindower(Generic[T]):
         accepted = verdict.status == ACCEPT
         return self._accept(candidates.select(accepted), verdict.resync[accepted], refused)
 
-    def flush(self) -> list[T]:
+    def flush(self) -> WindowedRows:
         """The stream ended: samples still held are refused, and the input checks that need
-        the whole stream are made (see :attr:`new_warnings`). Returns nothing (held samples
-        never make windows); the list keeps :meth:`push`'s form."""
+        the whole stream are made. Returns those refusals and warnings (held samples never
+        make windows)."""
         verdict = self._clock.finish()
         refused = self._held.refused(verdict.status, verdict.reasons)
         self._held = _Held.empty()
-        self._report(refused)
-        self.new_warnings = self._check.finish(self.samples, self.duration_s)
+        self._count(refused)
+        warnings = self._check.finish(self.samples, self.duration_s)
         if self._unknown_labels and not self._known_label_seen and not self._label_warnings:
             self._label_warnings = [self._unknown_labels_warning()]
-            self.new_warnings = self.new_warnings + self._label_warnings
-        return []
+            warnings = warnings + self._label_warnings
+        return WindowedRows([], sorted(refused), warnings)
 
     def _unknown_labels_warning(self) -> str:
         """The input's labels (after the label map) match none of the model's."""
@@ -274,12 +294,9 @@ class StreamWindower(Generic[T]):
             "(--data dataset.toml, docs/own-data.md)"
         )
 
-    def _emit(self, windows: LabelledWindows) -> list[T]:
-        """What a batch of completed windows gives :meth:`push`'s caller."""
-        return [windows]  # type: ignore[list-item]
-
     def _restart(self) -> None:
         """The windows restart (a gap, a resync): the filters start afresh."""
+        self._restarted = True
         self._preprocessor.reset()
         self._windows.restart()
         self._label_windows.restart()
@@ -298,15 +315,16 @@ class StreamWindower(Generic[T]):
         reasons[finite & ~implausible & far_time] = TIME_OUT_OF_RANGE
         return reasons
 
-    def _report(self, refused: list[tuple[int, str]]) -> None:
-        self.last_rejected = sorted(refused)
+    def _count(self, refused: list[tuple[int, str]]) -> None:
         self.rejected.update(reason for _, reason in refused)
 
-    def _accept(self, accepted: _Held, resync: np.ndarray, refused: list[tuple[int, str]]):
+    def _accept(
+        self, accepted: _Held, resync: np.ndarray, refused: list[tuple[int, str]]
+    ) -> WindowedRows:
         """Window the accepted samples, stretch by stretch (a resync restarts)."""
-        self._report(refused)
-        self.new_warnings = self._check.add(accepted.rows)
-        out: list[T] = []
+        self._count(refused)
+        warnings = self._check.add(accepted.rows)
+        out: list[LabelledWindows] = []
         starts = sorted({0, *np.flatnonzero(resync).tolist(), len(accepted.rows)})
         for a, b in itertools.pairwise(starts):
             if resync[a]:
@@ -317,8 +335,10 @@ class StreamWindower(Generic[T]):
             for piece in self._resampler.push(good[:, 0], good[:, 1:], codes):
                 if piece.restart:
                     self._restart()
-                out.extend(self._window(piece.times, piece.values, piece.codes))
-        return out
+                windows = self._window(piece.times, piece.values, piece.codes)
+                if windows is not None:
+                    out.append(windows)
+        return WindowedRows(out, sorted(refused), warnings)
 
     def _resync(self) -> None:
         """The input's clock changed for good: close the stretch, start afresh."""
@@ -354,6 +374,8 @@ class StreamWindower(Generic[T]):
         return code
 
     def _note_times(self, times: np.ndarray) -> None:
+        if self.origin_time is None:
+            self.origin_time = float(times[0])
         if self.first_time is None:
             self.first_time = float(times[0])
         steps = np.diff(times, prepend=times[0] if self.last_time is None else self.last_time)
@@ -362,14 +384,17 @@ class StreamWindower(Generic[T]):
         self._steady_seconds += float(steady.sum())
         self.last_time = float(times[-1])
 
-    def _window(self, times: np.ndarray, values: np.ndarray, codes: np.ndarray) -> list[T]:
+    def _window(
+        self, times: np.ndarray, values: np.ndarray, codes: np.ndarray
+    ) -> LabelledWindows | None:
         features = self._preprocessor.process(values)
         batch = self._windows.push(features, times)
         label_batch = self._label_windows.push(codes[:, np.newaxis])
         if len(batch) == 0:
-            return []
+            return None
         true_codes = window_labels(label_batch.data[:, :, 0], self.window_label)
-        return self._emit(LabelledWindows(batch, true_codes))
+        restarted, self._restarted = self._restarted, False
+        return LabelledWindows(batch, true_codes, restarted)
 
 
 @dataclass(frozen=True)
