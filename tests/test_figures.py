@@ -40,3 +40,37 @@ def test_a_block_is_filled_from_the_results_and_a_stale_one_is_found():
     assert figures.render(filled, "doc.md") == filled
     with pytest.raises(SystemExit, match="unknown figures block 'nope'"):
         figures.render("<!-- figures: nope -->\n<!-- /figures -->", "doc.md")
+
+
+def test_a_typed_figure_is_found_outside_blocks_and_fences_only():
+    figures = figures_module()
+    text = (
+        "harlite is 0.48× the script, 95.2% right, in 7.7 ms and 115 MiB.\n"
+        "Goals and rules are not figures: ≤ 0.5× the script, a 4 MiB body, 50% overlap.\n"
+        "<!-- figures: speed -->\n0.37× typed in a block\n<!-- /figures -->\n"
+        "```bash\nharlite stream --demo   # 1.80× in a code fence\n```\n"
+        "  ```\n  indented fence: 22%\n  ```\n"
+    )
+    assert figures.typed_figures(text) == ["0.48×", "95.2%", "7.7 ms", "115 MiB"]
+
+
+def test_no_document_types_a_figure():
+    figures = figures_module()
+    for document in figures.DOCUMENTS:
+        if document in figures.PENDING or document.startswith("benchmarks/results/"):
+            continue
+        typed = figures.typed_figures((REPO / document).read_text())
+        assert not typed, f"{document} types {typed}: show them through a figures block"
+
+
+def test_the_rooms_picture_draws_a_cycle_as_one_box_and_leaves_out_implied_imports():
+    figures = figures_module()
+    edges = {"cli": {"train", "runtime"}, "train": {"runtime", "convert"},
+             "convert": {"train", "runtime"}, "runtime": set()}  # fmt: skip
+    picture = figures.rooms_picture(edges)
+    assert '["convert ⇄ train"]' in picture and '["train"]' not in picture
+    arrows = [line.strip() for line in picture.splitlines() if "-->" in line]
+    assert len(arrows) == 2  # cli → box → runtime; cli → runtime is implied
+    rooms = figures.room_graph()
+    assert {"runtime/signal", "runtime/io", "runtime/model", "cli"} <= set(rooms)
+    assert not rooms["runtime/signal"] & {"train", "convert", "cli", "serve", "batch"}
