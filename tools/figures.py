@@ -18,6 +18,16 @@ Blocks:
   flash, RAM, stack, instructions and time per window, and the issue's goals for lstm.
 - ``c-speed``: the exported C forward pass on this host beside TFLite, ONNX Runtime and
   ``harlite bench``'s floor (benchmarks/bench_c_speed.py).
+- ``speed``, ``stream``, ``stream-accuracy``, ``serve``, ``batch``, ``udp``,
+  ``preprocessing``, ``inference``, ``training``, ``finetune``: one results file each (two for
+  ``preprocessing`` and ``training``), as the benchmark of that name measured it.
+- ``headline``: the README's few figures, each from its results file.
+- ``rooms``: not a figure but the same idea: the picture of harlite's rooms in
+  docs/architecture.md, drawn from the import graph so that it cannot drift either.
+
+``--check`` also fails on a figure typed outside a block (a number with %, ×, ms, µs, a size
+or a rate; goals after ≤ ≥ < > and the rules in ``RULES`` excepted) in the README, docs/ and
+benchmarks/README.md.
 """
 
 from __future__ import annotations
