@@ -1,8 +1,9 @@
-"""The user's harlite cache folder, and the small JSON files kept in it.
+"""The user's harlite folders (cache and data, where the platform keeps them: platformdirs),
+and the small JSON files kept in the cache.
 
-What is kept there can always be made again: built training windows, the backend timings of
-``--backend auto`` (``backends.json``) and the filter coefficients of each filter design
-(``filters.json``). A missing, damaged or read-only cache costs time, never a result.
+What is kept there can always be made again: built training windows and the backend timings
+of ``--backend auto`` (``backends.json``). A missing, damaged or read-only cache costs time,
+never a result.
 """
 
 from __future__ import annotations
@@ -13,15 +14,29 @@ import os
 from pathlib import Path
 from typing import Any
 
+import platformdirs
+
 from harlite.atomic import write_text_atomic
+
+APP = "harlite"
 
 
 def cache_dir() -> Path:
-    """``$HARLITE_CACHE_DIR``, else ``$XDG_CACHE_HOME/harlite``, else ``~/.cache/harlite``."""
+    """``$HARLITE_CACHE_DIR``, else the platform's user cache folder: on Linux
+    ``$XDG_CACHE_HOME/harlite`` or ``~/.cache/harlite``, on macOS
+    ``~/Library/Caches/harlite``, on Windows under ``%LOCALAPPDATA%``."""
     if os.environ.get("HARLITE_CACHE_DIR"):
         return Path(os.environ["HARLITE_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "harlite"
+    return Path(platformdirs.user_cache_dir(APP, appauthor=False))
+
+
+def data_dir() -> Path:
+    """``$HARLITE_DATA_DIR``, else the platform's user data folder: on Linux
+    ``$XDG_DATA_HOME/harlite`` or ``~/.local/share/harlite``, on macOS
+    ``~/Library/Application Support/harlite``, on Windows under ``%LOCALAPPDATA%``."""
+    if os.environ.get("HARLITE_DATA_DIR"):
+        return Path(os.environ["HARLITE_DATA_DIR"])
+    return Path(platformdirs.user_data_dir(APP, appauthor=False))
 
 
 def read_json_cache(name: str) -> dict[str, Any]:

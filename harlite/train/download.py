@@ -22,6 +22,7 @@ from pathlib import Path
 
 from harlite.atomic import atomic_dir, write_text_atomic
 from harlite.errors import DataError, HarliteError
+from harlite.folders import data_dir
 from harlite.runtime.model.bundle import sha256_file
 from harlite.train.archive import safe_extract
 from harlite.train.datasets import HAPT, UCI_HAR, detect_layout
@@ -65,11 +66,8 @@ class DownloadError(HarliteError):
 
 
 def default_data_dir() -> Path:
-    """``$HARLITE_DATA_DIR``, else ``$XDG_DATA_HOME/harlite``, else ``~/.local/share/harlite``."""
-    if os.environ.get("HARLITE_DATA_DIR"):
-        return Path(os.environ["HARLITE_DATA_DIR"])
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "harlite"
+    """Where data sets are installed: :func:`harlite.folders.data_dir`."""
+    return data_dir()
 
 
 def fetch(
