@@ -45,7 +45,6 @@ MOVED_MODULES: dict[str, str] = {
     "harlite.runtime.sensorcsv": "harlite.runtime.io.sensorcsv",
     "harlite.runtime.session": "harlite.runtime.run",
     "harlite.runtime.signals": "harlite.runtime.shutdown",
-    "harlite.runtime.sinks": "harlite.runtime.io.sinks",
     "harlite.runtime.smoothing": "harlite.runtime.signal.smoothing",
     "harlite.runtime.sources": "harlite.runtime.io.sources",
     "harlite.runtime.user_cache": "harlite.folders",

@@ -232,8 +232,8 @@ def _bench(state: PipelineState, log: Log) -> None:
 
 
 def _stream(state: PipelineState, log: Log) -> None:
-    from harlite.runtime.io.sinks import CollectingSink
     from harlite.runtime.run import classify_recording
+    from harlite.runtime.sinks import CollectingSink
     from harlite.runtime.stream import StreamClassifier
     from harlite.train.plots import plot_timeline
 

@@ -20,7 +20,7 @@ from harlite.runtime.activity import (
     bout_records,
     format_duration,
 )
-from harlite.runtime.io.sinks import TerminalView
+from harlite.runtime.sinks import TerminalView
 from harlite.runtime.stream import Prediction
 
 DEMO = Path(__file__).resolve().parents[1] / "harlite" / "demo"

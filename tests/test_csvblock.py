@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from harlite.runtime.io import csvblock
 from harlite.runtime.io.lines import LineBlock, read_line_blocks
 from harlite.runtime.io.sensorcsv import RowParser, Units, layout_from_header, positional_layout
-from harlite.runtime.io.sinks import CollectingSink
 from harlite.runtime.io.sources import CsvSource, InputOptions
 from harlite.runtime.run import run_stream
+from harlite.runtime.sinks import CollectingSink
 from harlite.runtime.stream import StreamClassifier
 from harlite.shipped import model_path
 from tests.builders import canonical_csv, timed_rows

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 
 from harlite.cli import cli
 from harlite.errors import HarliteError
-from harlite.runtime.model import tflite_model as interpreter
 from harlite.runtime.doctor import diagnose, install_command
+from harlite.runtime.model import tflite_model as interpreter
 
 pytestmark = pytest.mark.runtime
 

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from harlite.errors import HarliteError
-from harlite.runtime.model import backend_choice, onnx_model
-from harlite.runtime.io.sinks import CollectingSink
 from harlite.runtime.io.sources import CsvSource
+from harlite.runtime.model import backend_choice, onnx_model
 from harlite.runtime.model.bundle import Bundle, BundleError
 from harlite.runtime.run import run_stream
+from harlite.runtime.sinks import CollectingSink
 from harlite.runtime.stream import StreamClassifier
 from harlite.shipped import model_path
 from tests.builders import canonical_csv, timed_rows

@@ -32,11 +32,11 @@ from hypothesis import strategies as st
 
 from harlite.cli import cli
 from harlite.errors import HarliteError
-from harlite.runtime.io.sinks import CollectingSink
 from harlite.runtime.io.sources import CsvSource, SensorLoggerSource, UdpSource
 from harlite.runtime.model.bundle import Bundle, BundleError
 from harlite.runtime.run import run_stream
 from harlite.runtime.signal.sliding_window import count_windows
+from harlite.runtime.sinks import CollectingSink
 from harlite.runtime.stream import StreamClassifier
 from harlite.shipped import model_path
 from tests.builders import canonical_csv, command_lines, raw_signal, timed_rows

@@ -9,11 +9,11 @@ import json
 import pytest
 
 from harlite.errors import DataError
-from harlite.runtime.io.sinks import CollectingSink, JsonLinesSink
 from harlite.runtime.io.sources import CsvSource
 from harlite.runtime.run import classify_recording, run_stream
 from harlite.runtime.signal.sliding_window import count_windows
 from harlite.runtime.signal.smoothing import Smoother
+from harlite.runtime.sinks import CollectingSink, JsonLinesSink
 from harlite.runtime.stream import NON_FINITE, StreamClassifier
 from harlite.shipped import model_path
 from tests.builders import canonical_csv, timed_rows, write

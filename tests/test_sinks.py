@@ -1,4 +1,4 @@
-"""harlite.runtime.io.sinks: JSON lines, CSV and the terminal view (runtime-only)."""
+"""harlite.runtime.sinks: JSON lines, CSV and the terminal view (runtime-only)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from harlite.runtime.io.sinks import CsvSink, TerminalView
 from harlite.runtime.signal.smoothing import Smoother
+from harlite.runtime.sinks import CsvSink, TerminalView
 from harlite.shipped import model_path
 from tests.builders import timed_rows
 

@@ -30,11 +30,11 @@ from harlite.atomic import TEMP_SUFFIX, process_alive, writer_pid
 from harlite.errors import DataError, HarliteError, SettingError
 from harlite.outputs import refuse_inputs
 from harlite.runtime.io.csvblock import pandas_reader
-from harlite.runtime.io.sinks import FILE_FORMATS, require_pyarrow
 from harlite.runtime.io.sources import InputOptions, is_recording_folder, open_source
 from harlite.runtime.model.bundle import Bundle, sha256_file
 from harlite.runtime.run import classify_recording as classify_into
 from harlite.runtime.signal._sosfilt import kernel_in_use
+from harlite.runtime.sinks import FILE_FORMATS, require_pyarrow
 from harlite.runtime.stream import ClassifierSettings, StreamClassifier
 
 #: File names batch mode picks up inside a folder.

@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from harlite.bench.measure import macs_per_window, sample_windows
-from harlite.runtime.model.bundle import Bundle
+from harlite.bench.measure import macs_per_window
+from harlite.runtime.model.bundle import Bundle, sample_windows
 
 SOURCE = Path(__file__).with_name("floor.c")
 #: The flags tried in turn (the first a compiler accepts is used); the digest of the source

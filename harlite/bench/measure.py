@@ -15,23 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from harlite.runtime.model.bundle import Bundle, RuntimeModel
-from harlite.runtime.spec import N_MODEL_CHANNELS
+from harlite.runtime.model.bundle import Bundle, RuntimeModel, sample_windows
 
 #: Batch sizes measured for throughput, where the model takes them.
 BATCHES = (1, 16, 256)
-
-
-def sample_windows(bundle: Bundle, count: int = 64) -> np.ndarray:
-    """Real windows to feed: the bundle's reference windows, else seeded noise."""
-    reference = bundle.path / "reference.npz"
-    if reference.is_file():
-        with np.load(reference, allow_pickle=False) as data:
-            windows = data["windows"].astype(np.float32)
-        if len(windows):
-            return np.resize(windows, (count, *windows.shape[1:]))
-    rng = np.random.default_rng(0)
-    return rng.standard_normal((count, bundle.window, N_MODEL_CHANNELS)).astype(np.float32)
 
 
 def latency_stats(seconds: list[float]) -> dict[str, float]:

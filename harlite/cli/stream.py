@@ -171,9 +171,9 @@ def _stream_batch(inputs, bundle: Path, settings, options: dict) -> None:
 def _stream_one(name: str, bundle: Path, settings, options: dict) -> None:
     from harlite.cli.report import write_stream_report
     from harlite.outputs import refuse_inputs
-    from harlite.runtime.io.sinks import CollectingSink
     from harlite.runtime.run import classify_recording
     from harlite.runtime.shutdown import interrupts_end_the_run
+    from harlite.runtime.sinks import CollectingSink
     from harlite.runtime.stream import StreamClassifier
 
     refuse_inputs([options["output"], options["summary_path"], options["report_dir"]], [name])

@@ -12,8 +12,8 @@ from pathlib import Path
 from harlite.batch.pool import SUMMARY_SUFFIX
 from harlite.errors import DataError, HarliteError
 from harlite.runtime.activity import ActivityLog, Bout
-from harlite.runtime.io.sinks import FILE_FORMATS, require_pyarrow
 from harlite.runtime.signal.windower import DEFAULT_MAX_GAP_S
+from harlite.runtime.sinks import FILE_FORMATS, require_pyarrow
 
 #: How many confidence points a ribbon keeps (windows are averaged into this many bins).
 CONFIDENCE_POINTS = 600
