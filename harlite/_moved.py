@@ -33,7 +33,7 @@ MOVED_MODULES: dict[str, str] = {
     "harlite.runtime.interpreter": "harlite.runtime.model.tflite_model",
     "harlite.runtime.lines": "harlite.runtime.io.lines",
     "harlite.runtime.manifest": "harlite.runtime.model.manifest",
-    "harlite.runtime.model_calls": "harlite.runtime.model.model_calls",
+    "harlite.runtime.model_calls": "harlite.runtime.model.base",
     "harlite.runtime.mqtt": "harlite.runtime.io.mqtt",
     "harlite.runtime.onnx_model": "harlite.runtime.model.onnx_model",
     "harlite.runtime.phone_align": "harlite.runtime.io.phone_align",

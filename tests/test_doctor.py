@@ -48,9 +48,9 @@ def test_the_install_command_fits_the_userland(machine, bits, extra):
 
 def _numpy2_with_tflite_runtime(monkeypatch):
     """tflite-runtime 2.14 installed beside numpy 2 (what an uncapped armv7l install gets)."""
-    real = interpreter._version
+    real = interpreter.installed_version
     monkeypatch.setattr(
-        interpreter, "_version", lambda name: "2.14.0" if name == "tflite-runtime" else real(name)
+        interpreter, "installed_version", lambda name: "2.14.0" if name == "tflite-runtime" else real(name)
     )
     monkeypatch.setattr(interpreter.np, "__version__", "2.1.0")
 
@@ -78,6 +78,6 @@ def test_no_interpreter_at_all_names_the_install_command(monkeypatch):
         raise ImportError(f"No module named {name!r}")
 
     monkeypatch.setattr(interpreter, "_load_interpreter", missing)
-    monkeypatch.setattr(interpreter, "_version", lambda name: None)
+    monkeypatch.setattr(interpreter, "installed_version", lambda name: None)
     with pytest.raises(HarliteError, match=r"none is installed.*harlite\[litert\]"):
         interpreter.interpreter_class(None)

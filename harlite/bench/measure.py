@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from harlite.runtime.model.bundle import Bundle, RuntimeModel, sample_windows
+from harlite.runtime.model.base import Model
+from harlite.runtime.model.bundle import Bundle, sample_windows
 
 #: Batch sizes measured for throughput, where the model takes them.
 BATCHES = (1, 16, 256)
@@ -74,7 +75,7 @@ def peak_rss_mib() -> float:
     return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 2)
 
 
-def macs_per_window(model: RuntimeModel) -> int | None:
+def macs_per_window(model: Model) -> int | None:
     """Multiply-accumulates of one window through the graph's matrix ops (fully connected,
     convolutions, batch matmul, LSTM gates); element-wise ops are not counted. None where
     the backend does not expose the graph."""

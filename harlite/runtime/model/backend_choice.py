@@ -21,9 +21,15 @@ import numpy as np
 
 from harlite.errors import HarliteError
 from harlite.folders import cache_dir, read_json_cache, write_json_cache
-from harlite.runtime.model.bundle import ONNX_BACKEND, Bundle, RuntimeModel
+from harlite.runtime.model.base import Model
+from harlite.runtime.model.bundle import ONNX_BACKEND, Bundle
 from harlite.runtime.model.onnx_model import onnxruntime_version
-from harlite.runtime.model.tflite_model import BACKENDS, DISTRIBUTIONS, _version, backend_problem
+from harlite.runtime.model.tflite_model import (
+    BACKENDS,
+    DISTRIBUTIONS,
+    backend_problem,
+    installed_version,
+)
 
 AUTO = "auto"
 #: Batch-1 calls timed per candidate (after warm-up), and the most time spent on one.
@@ -61,7 +67,7 @@ def installed_tflite_backends() -> list[str]:
     found = [
         name
         for name in BACKENDS
-        if _version(DISTRIBUTIONS[name]) is not None and backend_problem(name) is None
+        if installed_version(DISTRIBUTIONS[name]) is not None and backend_problem(name) is None
     ]
     lighter = [name for name in found if name != "tensorflow"]
     return lighter or found
@@ -85,7 +91,7 @@ def candidates(bundle: Bundle, artifact: str | None) -> list[tuple[str, str]]:
 
 def choose_backend(
     bundle: Bundle, artifact: str | None = None, threads: int | None = 1
-) -> tuple[BackendChoice, RuntimeModel]:
+) -> tuple[BackendChoice, Model]:
     """Measure (or recall) every candidate; return the choice and its model, loaded."""
     pairs = candidates(bundle, artifact)
     if not pairs:
@@ -95,7 +101,7 @@ def choose_backend(
         )
     cache = _cached_timings()
     ms: dict[str, float] = {}
-    models: dict[str, RuntimeModel] = {}
+    models: dict[str, Model] = {}
     all_cached = True
     for name, backend in pairs:
         label = f"{name} on {backend}"
@@ -124,7 +130,7 @@ def choose_backend(
     return BackendChoice(name, backend, ms, cached=all_cached), model
 
 
-def _time_batch_one(model: RuntimeModel, window: int) -> float:
+def _time_batch_one(model: Model, window: int) -> float:
     """Median milliseconds of batch-1 calls on a fixed random window."""
     model.resize(1)
     x = np.random.default_rng(0).normal(size=(1, window, 9)).astype(np.float32) * 0.3
@@ -140,7 +146,11 @@ def _time_batch_one(model: RuntimeModel, window: int) -> float:
 
 
 def _key(bundle: Bundle, name: str, backend: str, threads: int | None) -> str:
-    version = onnxruntime_version() if backend == ONNX_BACKEND else _version(DISTRIBUTIONS[backend])
+    version = (
+        onnxruntime_version()
+        if backend == ONNX_BACKEND
+        else installed_version(DISTRIBUTIONS[backend])
+    )
     sha = bundle.artifact(name).sha256[:16]
     return f"{sha}|{backend}={version}|threads={threads}|{platform.machine()}|{_cpu_model()}"
 

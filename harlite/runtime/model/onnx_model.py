@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from harlite.errors import HarliteError
-from harlite.runtime.model.model_calls import finite_outputs, predict_in_calls
+from harlite.runtime.model.base import Model, finite_outputs
 from harlite.runtime.spec import FILE_BATCH_SIZE
 
 BACKEND = "onnxruntime"
@@ -43,7 +43,7 @@ def load_onnxruntime():
         ) from None
 
 
-class OnnxModel:
+class OnnxModel(Model):
     """One ``.onnx`` artefact run by ONNX Runtime's CPU provider.
 
     Args:
@@ -62,11 +62,7 @@ class OnnxModel:
         input_normalization: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         ort = load_onnxruntime()
-        self.name = "model" if isinstance(model, bytes) else str(model)
-        self._normalization = None
-        if input_normalization is not None:
-            mean, std = (np.asarray(a, np.float32) for a in input_normalization)
-            self._normalization = (mean, np.float32(1.0) / std)
+        super().__init__("model" if isinstance(model, bytes) else str(model), input_normalization)
         options = ort.SessionOptions()
         if threads is not None:
             options.intra_op_num_threads = threads
@@ -101,18 +97,9 @@ class OnnxModel:
         return int(self._input["shape_signature"][0]) == -1
 
     @property
-    def input_details(self) -> dict[str, Any]:
-        """The input tensor, described as TFLite describes it (batch shown as 1)."""
-        return self._input
-
-    @property
-    def output_details(self) -> dict[str, Any]:
-        """The output tensor, described as TFLite describes it (batch shown as 1)."""
-        return self._output
-
-    def op_names(self) -> list[str]:
-        """The distinct operator names in the graph (empty: ONNX Runtime does not list them)."""
-        return []
+    def fixed_batch(self) -> bool:
+        """When the model's batch is fixed (it takes any number of windows otherwise)."""
+        return not self.dynamic_batch
 
     def resize(self, batch: int) -> bool:
         """Take up to ``batch`` windows per call; False where the model's batch is fixed."""
@@ -123,18 +110,9 @@ class OnnxModel:
 
     def invoke(self, windows: np.ndarray) -> np.ndarray:
         """Run one call on ``windows`` (n, window, channels) and return probabilities."""
-        x = np.ascontiguousarray(windows, dtype=np.float32)
-        if self._normalization is not None:
-            mean, inverse_std = self._normalization
-            x = (x - mean) * inverse_std
+        x = self.normalised(np.ascontiguousarray(windows, dtype=np.float32))
         probabilities = self._session.run([self._output_name], {self._input_name: x})[0]
         return finite_outputs(self.name, np.asarray(probabilities, dtype=np.float32))
-
-    def predict(self, windows: np.ndarray) -> np.ndarray:
-        """Probabilities (n, classes) for windows (n, 128, 9), at most the batch per call."""
-        classes = int(self._output["shape"][-1])
-        fixed = not self.dynamic_batch
-        return predict_in_calls(self.invoke, windows, self._batch, classes, fixed_batch=fixed)
 
 
 def _details(arg) -> dict[str, Any]:

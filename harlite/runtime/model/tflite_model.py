@@ -12,13 +12,12 @@ import sys
 import time
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from harlite.errors import HarliteError
 from harlite.quiet import native_output_silenced
-from harlite.runtime.model.model_calls import finite_outputs, predict_in_calls
+from harlite.runtime.model.base import Model, finite_outputs
 
 #: Backends in the order they are tried, with the module that provides each interpreter.
 BACKENDS: dict[str, str] = {
@@ -46,7 +45,8 @@ INSTALL_ADVICE = (
 )
 
 
-def _version(distribution: str) -> str | None:
+def installed_version(distribution: str) -> str | None:
+    """The installed version of a distribution (None: not installed)."""
     try:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:
@@ -69,7 +69,7 @@ def backend_problem(name: str) -> str | None:
     """
     if name != "tflite_runtime":
         return None
-    version = _version("tflite-runtime")
+    version = installed_version("tflite-runtime")
     if version is None or _release(version) > LAST_TFLITE_RUNTIME:
         return None
     if _release(np.__version__) >= (2, 0):
@@ -126,13 +126,13 @@ def interpreter_class(backend: str | None = None):
         try:
             return name, _load_interpreter(name)
         except Exception as error:
-            if backend or _version(DISTRIBUTIONS[name]) is not None:
+            if backend or installed_version(DISTRIBUTIONS[name]) is not None:
                 errors.append(f"{name}: {error}")
     found = "; ".join(errors) if errors else "none is installed"
     raise HarliteError(f"no TFLite interpreter can run here ({found}); {INSTALL_ADVICE}")
 
 
-class TFLiteModel:
+class TFLiteModel(Model):
     """One ``.tflite`` artefact behind a float-in, probabilities-out interface.
 
     Args:
@@ -150,12 +150,8 @@ class TFLiteModel:
         threads: int | None = None,
         input_normalization: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
-        self._normalization = None
-        if input_normalization is not None:
-            mean, std = (np.asarray(a, np.float32) for a in input_normalization)
-            self._normalization = (mean, np.float32(1.0) / std)
+        super().__init__("model" if isinstance(model, bytes) else str(model), input_normalization)
         self.backend, interpreter = interpreter_class(backend)
-        self.name = "model" if isinstance(model, bytes) else str(model)
         content = model if isinstance(model, bytes) else Path(model).read_bytes()
         start = time.perf_counter()
         try:
@@ -179,14 +175,9 @@ class TFLiteModel:
         self._batch = int(self._input["shape"][0])
 
     @property
-    def input_details(self) -> dict[str, Any]:
-        """The backend's description of the input tensor."""
-        return self._input
-
-    @property
-    def output_details(self) -> dict[str, Any]:
-        """The backend's description of the output tensor."""
-        return self._output
+    def fixed_batch(self) -> bool:
+        """Always: a batch of another size needs :meth:`resize`."""
+        return True
 
     def op_names(self) -> list[str]:
         """The distinct operator names in the graph (empty where the backend cannot tell)."""
@@ -231,15 +222,8 @@ class TFLiteModel:
         probabilities = self._dequantize(self._interpreter.get_tensor(self._output["index"]))
         return finite_outputs(self.name, probabilities)
 
-    def predict(self, windows: np.ndarray) -> np.ndarray:
-        """Probabilities (n, classes) for windows (n, 128, 9), in batches of the current size."""
-        classes = int(self._output["shape"][-1])
-        return predict_in_calls(self.invoke, windows, self._batch, classes, fixed_batch=True)
-
     def _quantize(self, x: np.ndarray) -> np.ndarray:
-        if self._normalization is not None:
-            mean, inverse_std = self._normalization
-            x = (x - mean) * inverse_std
+        x = self.normalised(x)
         dtype = self._input["dtype"]
         if dtype == np.float32:
             return x.astype(np.float32, copy=False)
