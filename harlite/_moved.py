@@ -3,7 +3,7 @@
 ``import harlite.runtime.bundle`` still works and gives the very module now at
 ``harlite.runtime.model.bundle`` (so a monkeypatch through either name reaches both), with a
 ``DeprecationWarning`` naming the new path. Installed by ``harlite/__init__.py``; the table is
-the one list of what moved, and ``tests/test_public_api.py`` imports every old name through it.
+the one list of what moved, and ``tests/test_moved.py`` imports the old names through it.
 """
 
 from __future__ import annotations
