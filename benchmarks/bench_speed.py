@@ -11,9 +11,8 @@ Targets (issue: speed), every ratio measured in one run with the contenders inte
    figures are given too. harlite runs twice: on the script's own artefact (float32 TFLite)
    and on the fastest backend for the model here (``--backend auto``).
 2. ``batch``: `harlite batch` over 20 such files, 2 workers ≥ 1.8× as fast as 1 (wall time;
-   median of interleaved rounds, each round's own ratio given too). As on any host after its
-   first run, the filter design is cached (``harlite.runtime.signal.filter_cache``): the first
-   process on a host designs it with ``scipy.signal``, about a second more, once.
+   median of interleaved rounds, each round's own ratio given too). The workers filter with
+   the bundle's own coefficients and never import ``scipy.signal``.
 3. ``startup``: commands that print help or read manifests stay under 0.2 s (wall).
 4. ``inference``: batch-1 latency of the fastest backend for ``lstm`` ≤ 1.5× the plain C
    forward pass (``harlite.bench.floor``); its batch-256 throughput ≥ 2.5× the float32
@@ -47,7 +46,6 @@ import harlite
 from harlite.bench.floor import _compile, _time_forward, stacked_lstm
 from harlite.runtime.model.bundle import Bundle
 from harlite.runtime.signal._sosfilt import kernel_in_use
-from harlite.runtime.signal.filter_cache import filter_coefficients
 from harlite.shipped import model_path
 
 HERE = Path(__file__).resolve().parent
@@ -232,8 +230,6 @@ def bench_batch(folder: Path, files: int, rounds: int) -> dict:
     inputs.mkdir()
     for i in range(files):
         os.link(folder / "hour.csv", inputs / f"hour-{i:02d}.csv")
-    # what every run after a host's first finds: the lstm bundle's filter design cached
-    filter_coefficients(Bundle.open(model_path("lstm")).design)
     wall: dict[int, list[float]] = {1: [], 2: []}
     for r in range(rounds):
         for workers in (1, 2):

@@ -25,7 +25,6 @@ from hypothesis import strategies as st
 
 from harlite.errors import DataError, HarliteError
 from harlite.runtime.io.lines import read_lines
-from harlite.runtime.io.sinks import CollectingSink
 from harlite.runtime.io.sources import (
     CsvSource,
     InputOptions,
@@ -35,6 +34,7 @@ from harlite.runtime.io.sources import (
 from harlite.runtime.model.bundle import Bundle, BundleError, validate_manifest
 from harlite.runtime.run import run_stream
 from harlite.runtime.signal.sliding_window import count_windows
+from harlite.runtime.sinks import CollectingSink
 from harlite.runtime.stream import StreamClassifier
 from harlite.shipped import model_path
 from tests.conftest import count_case
@@ -331,6 +331,8 @@ def test_manifest_validation_raises_only_bundle_errors(data):
             [
                 (), ("labels",), ("input",), ("input", "window"), ("preprocessing",),
                 ("preprocessing", "design"), ("preprocessing", "design", "order"),
+                ("preprocessing", "noise_sos"), ("preprocessing", "gravity_sos", 1),
+                ("preprocessing", "gravity_sos", 1, 4),
                 ("artifacts",), ("artifacts", "float32"), ("artifacts", "float32", "file"),
                 ("artifacts", "float32", "size"), ("default_artifact",), ("schema_version",),
             ]

@@ -61,3 +61,27 @@ def test_values_out_of_range_name_their_field(path, value, message):
     target[path[-1]] = value
     with pytest.raises(BundleError, match=message):
         validate_manifest(manifest, "m")
+
+
+@pytest.mark.parametrize(
+    "key, rows, message",
+    [
+        ("noise_sos", None, "'noise_sos' is missing"),
+        ("noise_sos", [[1, 0, 0, 1, 0, 0]], "2 rows of 6 numbers"),  # order 3: two sections
+        ("gravity_sos", [[1, 0, 0, 1, 0, 0], [1, 0, "0", 1, 0, 0]], "2 rows of 6 numbers"),
+        ("gravity_sos", [[1, 0, 0, 1, 0, 0], [1, 0, 0, 1, 0]], "2 rows of 6 numbers"),
+        ("gravity_sos", [[1, 0, 0, 2, 0, 0], [1, 0, 0, 1, 0, 0]], r"gravity_sos must have a0 = 1"),
+        ("noise_sos", [[1, 0, 0, 1, 0, 0], [2, 0, 0, 1, 0, 1.0]], r"noise_sos must be stable"),
+        ("noise_sos", [[3, 0, 0, 1, 0, 0], [1, 0, 0, 1, 0, 0]], r"noise_sos must be a low-pass"),
+    ],
+)
+def test_the_filter_sections_the_device_runs_are_checked(key, rows, message):
+    """The device filters with the manifest's own sections: each one is checked for shape,
+    a0, stability and unit gain at 0 Hz before anything filters with it."""
+    manifest = json.loads(TEXT)
+    if rows is None:
+        del manifest["preprocessing"][key]
+    else:
+        manifest["preprocessing"][key] = rows
+    with pytest.raises(BundleError, match=message):
+        validate_manifest(manifest, "m")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -9,6 +11,7 @@ from hypothesis import strategies as st
 from scipy import signal
 
 from harlite.runtime import FilterDesign, Preprocessor, preprocess_recording
+from harlite.runtime.signal.preprocessing import FilterSections, steady_state
 from tests.builders import raw_signal
 
 pytestmark = pytest.mark.runtime
@@ -143,7 +146,7 @@ def test_design_validation_and_round_trip():
 
 def test_the_start_state_of_docs_deploy_md_is_scipys():
     """docs/deploy.md tells app developers how to start each filter section without a
-    transient; that recipe must be what the runtime does (scipy's sosfilt_zi)."""
+    transient; that recipe must be what the runtime does (and scipy's sosfilt_zi)."""
     design = FilterDesign()
     for sos in (design.noise_sos(), design.gravity_sos()):
         documented, u = [], 1.0
@@ -151,4 +154,62 @@ def test_the_start_state_of_docs_deploy_md_is_scipys():
             g = (b0 + b1 + b2) / (1 + a1 + a2)
             documented.append([(b1 + b2 - (a1 + a2) * g) * u, (b2 - a2 * g) * u])
             u *= g
+        np.testing.assert_array_equal(steady_state(sos), documented)
         np.testing.assert_allclose(signal.sosfilt_zi(sos), documented, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "design",
+    [FilterDesign(), FilterDesign(order=1), FilterDesign(order=6, gravity_cutoff_hz=0.05),
+     FilterDesign(sample_rate_hz=100.0, noise_cutoff_hz=45.0, order=4)],
+)  # fmt: skip
+def test_the_closed_form_start_state_is_scipys_sosfilt_zi(design):
+    for sos in (design.noise_sos(), design.gravity_sos()):
+        np.testing.assert_allclose(steady_state(sos), signal.sosfilt_zi(sos), rtol=1e-9, atol=1e-15)
+
+
+def test_a_bundles_design_filters_with_the_bundles_own_sections():
+    """The sections a design carries are what runs, not a design of its settings: here the
+    settings say 0.3 Hz and the carried gravity filter is a 1 Hz one."""
+    one_hz = FilterDesign(gravity_cutoff_hz=1.0)
+    carried = FilterDesign().with_sections(FilterSections(one_hz.noise_sos(), one_hz.gravity_sos()))
+    raw = raw_signal(2000, seed=4)
+    np.testing.assert_array_equal(
+        preprocess_recording(raw, carried), preprocess_recording(raw, one_hz)
+    )
+    assert np.abs(preprocess_recording(raw, carried) - preprocess_recording(raw)).max() > 1e-3
+    # the settings stay what they were: equality, hashing and the dict ignore the sections
+    assert carried == FilterDesign() and hash(carried) == hash(FilterDesign())
+    assert carried.to_dict() == FilterDesign().to_dict()
+    again = pickle.loads(pickle.dumps(carried))  # as a batch worker would receive it
+    np.testing.assert_array_equal(again.gravity_sos(), one_hz.gravity_sos())
+
+
+def test_sections_are_read_only_copies():
+    sos = FilterDesign().noise_sos().copy()
+    sections = FilterSections(sos, FilterDesign().gravity_sos())
+    sos[0, 0] = 5.0
+    assert sections.noise_sos[0, 0] != 5.0 and not sections.noise_sos.flags.writeable
+
+
+def _broken(change) -> np.ndarray:
+    sos = np.array(FilterDesign().gravity_sos())
+    change(sos)
+    return sos
+
+
+@pytest.mark.parametrize(
+    "gravity, message",
+    [
+        (np.zeros((0, 6)), "rows of 6"),
+        (np.ones((2, 5)), "rows of 6"),
+        (_broken(lambda s: s.__setitem__((0, 0), np.inf)), "finite"),
+        (_broken(lambda s: s.__setitem__((1, 3), 2.0)), "a0 = 1"),
+        (_broken(lambda s: s.__setitem__((1, 5), 1.5)), "stable"),
+        (_broken(lambda s: s.__setitem__((1, 4), -2.5)), "stable"),
+        (_broken(lambda s: s.__setitem__((0, slice(0, 3)), s[0, :3] * 2)), "0 Hz"),
+    ],
+)
+def test_sections_that_are_not_a_settled_unit_gain_low_pass_are_refused(gravity, message):
+    with pytest.raises(ValueError, match=f"gravity_sos must .*{message}"):
+        FilterSections(FilterDesign().noise_sos(), gravity)

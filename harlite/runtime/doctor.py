@@ -23,8 +23,8 @@ from harlite.runtime.model.tflite_model import (
     BACKENDS,
     DISTRIBUTIONS,
     _load_interpreter,
-    _version,
     backend_problem,
+    installed_version,
 )
 from harlite.runtime.signal._sosfilt import kernel_in_use
 from harlite.runtime.spec import N_MODEL_CHANNELS
@@ -128,7 +128,7 @@ def diagnose(check_model: bool = True) -> Diagnosis:
     if onnx is not None:
         extras["onnxruntime"] = f"{onnx} (runs ONNX artefacts: --backend onnxruntime or auto)"
     if pandas_reader() is not None:
-        extras["csv_reader"] = f"pandas {_version('pandas')} C reader for large blocks"
+        extras["csv_reader"] = f"pandas {installed_version('pandas')} C reader for large blocks"
     return Diagnosis(
         **extras,
         harlite=__version__,
@@ -137,7 +137,7 @@ def diagnose(check_model: bool = True) -> Diagnosis:
         machine=machine,
         platform_tag=sysconfig.get_platform(),
         numpy=np.__version__,
-        scipy=_version("scipy"),
+        scipy=installed_version("scipy"),
         backends=backends,
         runs=runs,
         filters=_filters(),
@@ -148,20 +148,22 @@ def diagnose(check_model: bool = True) -> Diagnosis:
 
 
 def _filters() -> str:
+    """How the filter bank runs here: each bundle's own coefficients, through scipy's kernel
+    loaded alone or, where it cannot be, through ``scipy.signal.sosfilt``."""
     if kernel_in_use() == "compiled kernel":
         return (
-            "scipy's compiled sosfilt kernel, loaded alone (no `import scipy.signal` once a "
-            "filter design is cached)"
+            "scipy's compiled sosfilt kernel, loaded alone, with each bundle's own coefficients "
+            "(no `import scipy.signal`)"
         )
     return (
-        "scipy.signal.sosfilt (its kernel could not be loaded alone: about a second more per "
-        "process start)"
+        "scipy.signal.sosfilt with each bundle's own coefficients (scipy's kernel could not be "
+        "loaded alone: about a second more per process start)"
     )
 
 
 def _status(name: str) -> BackendStatus:
     distribution = DISTRIBUTIONS[name]
-    version = _version(distribution)
+    version = installed_version(distribution)
     problem = backend_problem(name)
     if problem is not None:
         status = problem

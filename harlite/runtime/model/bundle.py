@@ -13,29 +13,29 @@ import functools
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Union
+from typing import Any
 
 import numpy as np
 
 from harlite.outputs import inside
-from harlite.runtime.model.tflite_model import TFLiteModel
-from harlite.runtime.signal.domain_check import TrainingDomain
-
-if TYPE_CHECKING:
-    from harlite.runtime.model.onnx_model import OnnxModel
+from harlite.runtime.model.base import Model
 from harlite.runtime.model.manifest import (
     SCHEMA_VERSION,
     BundleError,
+    design_of,
     parse_manifest,
     validate_manifest,
 )
+from harlite.runtime.model.tflite_model import TFLiteModel
+from harlite.runtime.signal.domain_check import TrainingDomain
 from harlite.runtime.signal.preprocessing import FilterDesign
 from harlite.runtime.spec import N_MODEL_CHANNELS
 
 MANIFEST = "manifest.json"
 ONNX_BACKEND = "onnxruntime"
-#: What :meth:`Bundle.load_model` returns: both take float32 windows, give probabilities.
-RuntimeModel = Union[TFLiteModel, "OnnxModel"]
+#: The old name of :class:`~harlite.runtime.model.base.Model`, what :meth:`Bundle.load_model`
+#: returns.
+RuntimeModel = Model
 __all__ = [
     "MANIFEST",
     "SCHEMA_VERSION",
@@ -147,8 +147,9 @@ class Bundle:
 
     @property
     def design(self) -> FilterDesign:
-        """The preprocessing the model was trained with."""
-        return FilterDesign.from_dict(self.manifest["preprocessing"]["design"])
+        """The preprocessing the model was trained with: its settings, filtering with the
+        bundle's own coefficients (``preprocessing.noise_sos``, ``gravity_sos``)."""
+        return design_of(self.manifest["preprocessing"], str(self.path / MANIFEST))
 
     @property
     def window(self) -> int:
@@ -254,7 +255,7 @@ class Bundle:
 
     def load_model(
         self, name: str | None = None, backend: str | None = None, threads: int | None = None
-    ) -> RuntimeModel:
+    ) -> Model:
         """Open a runnable artefact (checked by hash first) with the backend for its format.
 
         ``backend="onnxruntime"`` without ``name`` opens the bundle's ONNX artefact; a TFLite
@@ -308,7 +309,7 @@ class Bundle:
         """Names of the artefacts the device runtime can run (TFLite, ONNX)."""
         return [n for n, a in self.artifacts.items() if a.is_runnable]
 
-    def _check_tensors(self, artifact: Artifact, model: RuntimeModel) -> None:
+    def _check_tensors(self, artifact: Artifact, model: Model) -> None:
         """The manifest's window, channels and labels must be the model's real shapes."""
         where = f"{self.path}: artifact {artifact.name!r}"
         expected_in = (self.window, N_MODEL_CHANNELS)
@@ -334,3 +335,15 @@ class Bundle:
     def tflite_names(self) -> list[str]:
         """Names of the TFLite artefacts in this bundle."""
         return [n for n, a in self.artifacts.items() if a.is_tflite]
+
+
+def sample_windows(bundle: Bundle, count: int = 64) -> np.ndarray:
+    """Real windows to feed: the bundle's reference windows, else seeded noise."""
+    reference = bundle.path / "reference.npz"
+    if reference.is_file():
+        with np.load(reference, allow_pickle=False) as data:
+            windows = data["windows"].astype(np.float32)
+        if len(windows):
+            return np.resize(windows, (count, *windows.shape[1:]))
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((count, bundle.window, N_MODEL_CHANNELS)).astype(np.float32)

@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from harlite.errors import HarliteError
-from harlite.runtime.signal.preprocessing import FilterDesign
+from harlite.runtime.signal.preprocessing import FilterDesign, FilterSections
 
 SCHEMA_VERSION = 1
 
@@ -142,11 +142,7 @@ def validate_manifest(manifest: Any, where: str) -> None:
     if len(set(labels)) != len(labels):
         raise BundleError(f"{where}: field 'labels' names a class twice")
     _check_input(_require(manifest, "input", dict, where), f"{where}: input")
-    preprocessing = _require(manifest, "preprocessing", dict, where)
-    design = _check_design(
-        _require(preprocessing, "design", dict, f"{where}: preprocessing"),
-        f"{where}: preprocessing.design",
-    )
+    design = design_of(_require(manifest, "preprocessing", dict, where), where)
     stated = manifest["input"]["sample_rate_hz"]
     if design.sample_rate_hz != stated:
         raise BundleError(
@@ -194,6 +190,47 @@ def _check_input(signal: dict, where: str) -> None:
     _number(signal, "sample_rate_hz", where, 1e-3, MAX_SAMPLE_RATE_HZ)
     window = _number(signal, "window", where, 1, MAX_WINDOW, integer=True)
     _number(signal, "hop", where, 1, window, integer=True)
+
+
+def design_of(preprocessing: dict, where: str) -> FilterDesign:
+    """The checked ``preprocessing`` section: its design, filtering with its own sections."""
+    design = _check_design(
+        _require(preprocessing, "design", dict, f"{where}: preprocessing"),
+        f"{where}: preprocessing.design",
+    )
+    sections = {
+        key: _check_sections(preprocessing, key, design.order, f"{where}: preprocessing")
+        for key in ("noise_sos", "gravity_sos")
+    }
+    try:
+        return design.with_sections(FilterSections(sections["noise_sos"], sections["gravity_sos"]))
+    except ValueError as error:  # a0, finiteness, stability: FilterSections' own checks
+        raise BundleError(f"{where}: preprocessing.{error}") from None
+
+
+def _check_sections(preprocessing: dict, key: str, order: int, where: str) -> list:
+    """``preprocessing.noise_sos`` or ``gravity_sos``: rows of 6 finite numbers, one row per
+    second-order section of a filter of the design's order."""
+    rows = _require(preprocessing, key, list, where)
+    sections = (order + 1) // 2
+    if len(rows) != sections or not all(
+        isinstance(row, list) and len(row) == 6 and all(_is_float(v) for v in row) for row in rows
+    ):
+        raise BundleError(
+            f"{where}: field {key!r} must be {sections} rows of 6 numbers "
+            f"(the sections of an order-{order} filter)"
+        )
+    return rows
+
+
+def _is_float(value: Any) -> bool:
+    """A JSON number that is a finite float (a bool is not; nor is an int beyond float's range)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def _check_design(design: dict, where: str) -> FilterDesign:
