@@ -166,22 +166,26 @@ def write_sensor_logger(folder: Path, acc, gyro) -> Path:
     return folder
 
 
-def write_events(path: Path, acc, gyro) -> Path:
-    """The events in time order, as they reach onSensorChanged."""
-    events = [(int(t), ACCELEROMETER, v) for t, v in zip(*acc, strict=True)]
-    events += [(int(t), GYROSCOPE, v) for t, v in zip(*gyro, strict=True)]
-    events.sort(key=lambda e: (e[0], e[1]))
+def write_events(path: Path, acc, gyro, gyro_ahead_s: float = 0.0) -> Path:
+    """The events as they reach onSensorChanged: in time order, or with the gyroscope's
+    delivered ``gyro_ahead_s`` early (a sensor hub's batches)."""
+    events = [(int(t), ACCELEROMETER, v, t) for t, v in zip(*acc, strict=True)]
+    early = int(gyro_ahead_s * 1e9)
+    events += [(int(t), GYROSCOPE, v, t - early) for t, v in zip(*gyro, strict=True)]
+    events.sort(key=lambda e: (e[3], e[1]))
     lines = ["sensor,timestamp_ns,x,y,z"]
-    lines += [f"{s},{t},{float(v[0])!r},{float(v[1])!r},{float(v[2])!r}" for t, s, v in events]
+    lines += [f"{s},{t},{float(v[0])!r},{float(v[1])!r},{float(v[2])!r}" for t, s, v, _ in events]
     path.write_text("\n".join(lines) + "\n")
     return path
 
 
-def test_two_sensors_at_their_own_instants(android, demo_csv, tmp_path):
+@pytest.mark.parametrize("gyro_ahead_s", [0.0, 1.5])
+def test_two_sensors_at_their_own_instants(android, demo_csv, tmp_path, gyro_ahead_s):
     """The gyroscope 7 ms after the accelerometer, starting 0.4 s later and ending 1 s
     earlier: the accelerometer samples outside its span by more than 50 ms are refused, those
     within take its first or last sample, the rest its interpolated values; as the runtime
-    reads the same events from a Sensor Logger export."""
+    reads the same events from a Sensor Logger export; also when the gyroscope's events come
+    1.5 s before the accelerometer's of the same time."""
     pytest.importorskip("onnxruntime")
     from harlite.runtime.app_exports import SensorLoggerSource
     from harlite.runtime.stream import StreamClassifier
@@ -194,7 +198,8 @@ def test_two_sensors_at_their_own_instants(android, demo_csv, tmp_path):
         predictions += classifier.push(parsed.rows)
         refused += len(parsed.bad)
     python = [p.to_dict(classifier.labels) for p in predictions + classifier.flush()]
-    done = run_java(android, "HarliteReplay", write_events(tmp_path / "events.csv", acc, gyro))
+    events = write_events(tmp_path / "events.csv", acc, gyro, gyro_ahead_s)
+    done = run_java(android, "HarliteReplay", events)
     jvm = [json.loads(line) for line in done.stdout.splitlines()]
     labels, diff = agreement(python, jvm)
     assert labels == 1.0 and diff <= ROUNDING, (labels, diff)
@@ -244,3 +249,13 @@ def test_check_ports_jvm_line(demo_csv, tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout == "jvm: 22/22 windows with harlite stream's label\n"
+
+
+def test_no_gyroscope_refuses_and_counts(android, demo_csv, tmp_path):
+    """A phone without a gyroscope: every accelerometer sample is refused (after waiting 5 s
+    for one at most), counted, and no window is made up."""
+    acc, _ = sensor_events(demo_csv, 0, 0, 0)
+    done = run_java(android, "HarliteReplay", write_events(tmp_path / "acc.csv", acc, ([], [])))
+    assert done.stdout == b""
+    assert f"unpaired={len(acc[0])}," in done.stderr.decode()
+    assert "accepted=0," in done.stderr.decode()

@@ -96,8 +96,14 @@ public final class Harlite implements AutoCloseable {
      * values}. Other sensor types are ignored (an empty list).
      *
      * @return the predictions of the windows this event completed (usually none, sometimes one)
+     * @throws IllegalArgumentException for an accelerometer or gyroscope event without 3 values
      */
     public List<Prediction> onSensorEvent(int sensorType, long timestampNs, float[] values) {
+        boolean used = sensorType == TYPE_ACCELEROMETER || sensorType == TYPE_GYROSCOPE;
+        if (used && values.length < 3) {
+            throw new IllegalArgumentException("sensor type " + sensorType + ": 3 values (x, y, z)"
+                    + " expected, got " + values.length);
+        }
         if (sensorType == TYPE_ACCELEROMETER) {
             return onAccelerometer(timestampNs, values[0], values[1], values[2]);
         }
