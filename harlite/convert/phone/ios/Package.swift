@@ -5,7 +5,7 @@ import PackageDescription
 
 let package = Package(
     name: "Harlite",
-    platforms: [.iOS(.v13), .macOS(.v10_15)],
+    platforms: [.iOS(.v13)],
     products: [.library(name: "Harlite", targets: ["Harlite"])],
     targets: [
         .target(name: "HarliteCore", path: "Sources/HarliteCore"),
