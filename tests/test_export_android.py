@@ -236,21 +236,6 @@ def test_the_modules_cmake_file_builds_the_library(android, demo_csv, tmp_path):
     assert jvm_windows(with_cmake, demo_csv) == jvm_windows(android, demo_csv)
 
 
-def test_check_ports_jvm_line(demo_csv, tmp_path):
-    """tools/check-ports.sh's jvm line: the exported module, built, equal on every window."""
-    pytest.importorskip("tensorflow")
-    short = tmp_path / "short.csv"
-    short.write_text("\n".join(demo_csv.read_text().splitlines()[:1500]) + "\n")
-    done = subprocess.run(
-        [REPO / "tools" / "check-ports.sh", "lstm", short],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "HARLITE_PORTS": "jvm"},
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout == "jvm: 22/22 windows with harlite stream's label\n"
-
-
 def test_no_gyroscope_refuses_and_counts(android, demo_csv, tmp_path):
     """A phone without a gyroscope: every accelerometer sample is refused (after waiting 5 s
     for one at most), counted, and no window is made up."""
