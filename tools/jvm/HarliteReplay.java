@@ -23,6 +23,8 @@ import org.harlite.Prediction;
  */
 public final class HarliteReplay {
     private static final double G = 9.80665;
+    /** |t| in seconds the core takes (harlite.c), within a long's nanoseconds. */
+    private static final double TIME_LIMIT_S = 9e9;
 
     public static void main(String[] args) throws IOException {
         Harlite.Placement placement = Harlite.Placement.AUTO;
@@ -64,17 +66,51 @@ public final class HarliteReplay {
                 throw new IllegalArgumentException("the header has no column " + names[c]);
             }
         }
+        int number = 1;
         for (String line = in.readLine(); line != null; line = in.readLine()) {
+            number++;
             if (line.trim().isEmpty()) {
                 continue;
             }
-            String[] f = line.split(",");
-            long ns = Math.round(Double.parseDouble(f[at[0]]) * 1e9);
-            print(harlite.onGyroscope(ns, number(f[at[4]]), number(f[at[5]]), number(f[at[6]])), out);
-            print(harlite.onAccelerometer(ns, (float) (Double.parseDouble(f[at[1]]) * G),
-                    (float) (Double.parseDouble(f[at[2]]) * G),
-                    (float) (Double.parseDouble(f[at[3]]) * G)), out);
+            double[] v = row(line.split(",", -1), at);
+            if (v == null) {  // as harlite_stream.c does: reported, skipped
+                System.err.println("line " + number + ": not a row of numbers, skipped");
+                continue;
+            }
+            if (!(Math.abs(v[0]) < TIME_LIMIT_S)) {  // no ns timestamp: refused, as the core does
+                System.err.println("line " + number + ": time out of range, refused");
+                continue;
+            }
+            long ns = Math.round(v[0] * 1e9);
+            print(harlite.onGyroscope(ns, (float) v[4], (float) v[5], (float) v[6]), out);
+            print(harlite.onAccelerometer(ns, (float) (v[1] * G), (float) (v[2] * G),
+                    (float) (v[3] * G)), out);
         }
+    }
+
+    /** The row's 7 numbers (strtod's spellings of NaN and infinity too), null if unreadable. */
+    private static double[] row(String[] fields, int[] at) {
+        double[] v = new double[7];
+        for (int c = 0; c < 7; c++) {
+            if (at[c] >= fields.length) {
+                return null;
+            }
+            String text = fields[at[c]].trim().toLowerCase(Locale.ROOT);
+            String sign = text.startsWith("-") ? "-" : "";
+            String bare = text.replaceFirst("^[+-]", "");
+            if (bare.equals("nan")) {
+                v[c] = Double.NaN;
+            } else if (bare.equals("inf") || bare.equals("infinity")) {
+                v[c] = sign.isEmpty() ? Double.POSITIVE_INFINITY : Double.NEGATIVE_INFINITY;
+            } else {
+                try {
+                    v[c] = Double.parseDouble(text);
+                } catch (NumberFormatException e) {
+                    return null;
+                }
+            }
+        }
+        return v;
     }
 
     private static void replayEvents(BufferedReader in, List<String> header, Harlite harlite,
