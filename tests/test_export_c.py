@@ -201,7 +201,8 @@ def test_numbers_are_exact_hexadecimal_literals():
 
 @needs_cc
 def test_check_ports_script(tmp_path, demo_csv):
-    """tools/check-ports.sh: one line per port, the host C port equal on every window."""
+    """tools/check-ports.sh: one line per port, the host C and JVM ports equal on every
+    window (the jvm line needs a JDK: test_export_android.py's skip says so)."""
     pytest.importorskip("tensorflow")
     short = tmp_path / "short.csv"
     short.write_text("\n".join(demo_csv.read_text().splitlines()[:1500]) + "\n")
@@ -210,6 +211,9 @@ def test_check_ports_script(tmp_path, demo_csv):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "host-c: 22/22 windows with harlite stream's label" in done.stdout
+    assert "jvm:" in done.stdout
+    if shutil.which("javac"):  # checked after the run: the script installs a JDK as root
+        assert "jvm: 22/22 windows with harlite stream's label" in done.stdout
     assert "cortex-m:" in done.stdout
 
 

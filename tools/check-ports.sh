@@ -5,6 +5,11 @@
 #
 # Prints one line per port: `PORT: N/M windows with harlite stream's label`, and exits
 # non-zero when a port gives another label (or other windows) anywhere. Ports:
+#   jvm        `harlite export android`'s Java class org.harlite.Harlite through JNI, the C core
+#              built with the host's cc, run on the JDK (tools/jvm/HarliteReplay.java: each
+#              row as a gyroscope and an accelerometer SensorEvent, m/s² and rad/s as floats,
+#              ns). Needs a JDK (javac, java, jni.h): Debian's default-jdk-headless, installed
+#              with apt when run as root (HARLITE_PORTS_INSTALL=0: never).
 #   host-c     `harlite export c` built with the host's cc (needs harlite[train] to export)
 #   cortex-m   the same export built for a Cortex-M4F (tools/cortex-m: QEMU's mps2-an386,
 #              -mfloat-abi=hard -mfpu=fpv4-sp-d16) and run under qemu-system-arm, the CSV
@@ -24,7 +29,7 @@ fi
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUNDLE=$1
 shift
-PORTS=${HARLITE_PORTS:-host-c cortex-m}
+PORTS=${HARLITE_PORTS:-jvm host-c cortex-m}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/harlite-ports.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 if [ -z "${HARLITE_STREAM_ARGS+set}" ]; then
@@ -47,13 +52,48 @@ install_arm_tools() {  # as tools/check-pi.sh does: apt when root
         libnewlib-arm-none-eabi qemu-system-arm >&2 || return 1
     ! arm_tools_missing
 }
+java_home() {  # the JDK of the javac on PATH, with its JNI headers
+    local home
+    command -v javac >/dev/null && command -v java >/dev/null || return 1
+    home=$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")
+    [ -f "$home/include/jni.h" ] && echo "$home"
+}
+install_jdk() {
+    java_home >/dev/null && return 0
+    if [ "$(id -u)" -ne 0 ] || [ "${HARLITE_PORTS_INSTALL:-1}" = 0 ]; then return 1; fi
+    echo "installing default-jdk-headless with apt" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q default-jdk-headless >&2 || return 1
+    java_home >/dev/null
+}
+build_jvm() {  # harlite export android, its JNI library and Java classes for this host
+    local jdk
+    jdk=$(java_home)
+    harlite export android "$BUNDLE" --out "$WORK/android" 2>"$WORK/android.log" \
+        || { cat "$WORK/android.log" >&2; return 1; }
+    mkdir -p "$WORK/jvm"
+    cc -std=c99 -O2 -fPIC -shared -I"$jdk/include" -I"$jdk/include/linux" \
+        -o "$WORK/jvm/libharlite_jni.so" "$WORK"/android/src/main/cpp/*.c -lm >&2 || return 1
+    javac --release 8 -d "$WORK/jvm/classes" "$WORK"/android/src/main/java/org/harlite/*.java \
+        "$HERE/jvm/HarliteReplay.java" >&2
+}
 
-harlite export c "$BUNDLE" --out "$WORK/export" 2>"$WORK/export.log" || { cat "$WORK/export.log" >&2; exit 1; }
+case " $PORTS " in  # the C ports' export (the jvm port makes its own)
+    *" host-c "* | *" cortex-m "*) harlite export c "$BUNDLE" --out "$WORK/export" 2>"$WORK/export.log" \
+        || { cat "$WORK/export.log" >&2; exit 1; } ;;
+esac
 ready=""
 declare -A notes total same
 for port in $PORTS; do
     case $port in
         host-c) make -s -C "$WORK/export" >&2 && ready="$ready host-c" ;;
+        jvm)
+            if ! install_jdk; then
+                notes[jvm]="jvm: not run (needs a JDK with javac and jni.h: apt-get install"
+                notes[jvm]+=" default-jdk-headless, or run as root)"
+                continue
+            fi
+            build_jvm || exit 1
+            ready="$ready jvm" ;;
         cortex-m)
             if ! install_arm_tools; then
                 notes[cortex-m]="cortex-m: not run (needs $ARM_TOOLS and newlib: apt-get install"
@@ -64,13 +104,15 @@ for port in $PORTS; do
                 "$WORK/cortex-m/harlite_stream.elf" >"$WORK/cortex-m.log" 2>&1 \
                 || { cat "$WORK/cortex-m.log" >&2; exit 1; }
             ready="$ready cortex-m" ;;
-        *) echo "unknown port $port (host-c, cortex-m)" >&2; exit 2 ;;
+        *) echo "unknown port $port (jvm, host-c, cortex-m)" >&2; exit 2 ;;
     esac
 done
 
 run_port() {  # $1 port, $2 plain CSV file -> JSON lines on stdout
     case $1 in
         host-c) "$WORK/export/harlite_stream" <"$2" 2>"$WORK/port.log" ;;
+        jvm) java -Djava.library.path="$WORK/jvm" -cp "$WORK/jvm/classes" HarliteReplay \
+            <"$2" 2>"$WORK/port.log" ;;
         cortex-m) qemu-system-arm -machine mps2-an386 -nographic -monitor none -serial none \
             -semihosting-config enable=on,target=native -kernel "$WORK/cortex-m/harlite_stream.elf" \
             -append "$2" 2>"$WORK/port.log" ;;

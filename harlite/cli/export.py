@@ -46,3 +46,13 @@ def export_c_command(bundle: Path, out_dir: Path, weights: str) -> None:
         f"forward pass within {result.max_abs_diff:.1g} of the Keras model); "
         f"build with: make -C {result.out_dir}"
     )
+
+
+def _add_phone_commands() -> None:
+    from harlite.cli.export_phone import android, ios
+
+    export.add_command(android)
+    export.add_command(ios)
+
+
+_add_phone_commands()
