@@ -130,7 +130,18 @@ def benchmark_bundle(
     """
     bundle = Bundle.open(bundle_path)
     use_tf = include_tensorflow and tensorflow_available()
-    result = BenchResult(
+    result = _empty_result(bundle)
+    if backends is None:
+        backends = _installed_backends()
+    jobs = _plan(bundle, backends, list(threads), use_tf)
+    _measure_artifacts(result, bundle, jobs, invokes, log)
+    _measure_references(result, bundle, threads, log)
+    return result
+
+
+def _empty_result(bundle: Bundle) -> BenchResult:
+    """A result with no rows yet: the bundle, the date and the machine measured on."""
+    return BenchResult(
         bundle=str(bundle.path),
         date=time.strftime("%Y-%m-%d %H:%M"),
         machine={
@@ -141,12 +152,27 @@ def benchmark_bundle(
         },
         evaluation_note=bundle.evaluation_note(),
     )
+
+
+def _installed_backends() -> list[str]:
+    """Every TFLite interpreter installed, and ONNX Runtime where it is."""
+    backends = available_backends()
+    if onnxruntime_version() is not None:
+        backends.append(ONNX_BACKEND)
+    return backends
+
+
+def _measure_artifacts(
+    result: BenchResult,
+    bundle: Bundle,
+    jobs: list[_Job],
+    invokes: int,
+    log: Callable[[str], None],
+) -> None:
+    """Each job in a fresh process into ``result``'s rows (or its errors), then the compute
+    figures of every row."""
     macs_by_artifact: dict[str, int | None] = {}
-    if backends is None:
-        backends = available_backends()
-        if onnxruntime_version() is not None:
-            backends.append(ONNX_BACKEND)
-    for job in _plan(bundle, backends, list(threads), use_tf):
+    for job in jobs:
         log(f"  {job.artifact.name} on {job.backend}, {job.threads} thread(s)…")
         measured = run_isolated(job.spec(bundle, invokes))
         if "error" in measured:
@@ -159,6 +185,13 @@ def benchmark_bundle(
             macs_by_artifact.setdefault(job.artifact.name, measured.get("macs"))
         result.rows += _rows(job, measured)
     _add_compute(result.rows, macs_by_artifact)
+
+
+def _measure_references(
+    result: BenchResult, bundle: Bundle, threads: list[int], log: Callable[[str], None]
+) -> None:
+    """The dense-matmul peak per thread count and the floor, and each batch-1 row's distance
+    from the floor."""
     log("  dense matmul peak…")
     result.peak = {
         str(t): run_isolated({"kind": "matmul", "threads": t, "seconds": 2.0}) for t in threads
@@ -169,4 +202,3 @@ def benchmark_bundle(
         forward = result.floor.get("forward_ms")
         if forward and row.batch == 1:
             row.floor_ratio = round(row.p50_ms / forward, 3)
-    return result

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,6 +18,9 @@ from harlite.cli.options import (
     model_argument,
     parse_subjects,
 )
+
+if TYPE_CHECKING:
+    from harlite.train.config import TrainConfig
 
 
 def parse_fold(ctx: click.Context, param: click.Parameter, value: str | None):
@@ -132,40 +136,72 @@ def train(
     subjects (UCI HAR's standard ones, a recordings folder's split=test) are never used.
     Ctrl-C stops training and keeps the best checkpoint.
     """
-    from harlite.train.finetune import base_settings, fine_tune_config
-    from harlite.train.models import get_preset
-    from harlite.train.trainer import train as run_training
-
     if val_subjects is not None and val_fold is not None:
         raise click.UsageError("give --val-subjects or --val-fold, not both")
     if freeze_epochs is not None and init is None:
         raise click.UsageError("--freeze-epochs fine-tunes: give --init MODEL")
-    base = base_settings(init) if init is not None else None
-    name = preset or (base.preset if base else "lstm")
-    config = get_preset(name).config(seed=seed, val_subjects=val_subjects, unroll=unroll)
-    chosen = {
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "lr": lr,
-        "patience": patience,
-        "freeze_epochs": freeze_epochs,
-    }
-    if base is not None:
-        from harlite.train.finetune import freeze_note
-
-        config = fine_tune_config(init, base, config, **chosen)
-        note = freeze_note(config, freeze_given=freeze_epochs is not None)
-        if note is not None and not quiet:
-            echo_err(note)
-    else:
-        config = config.override(**chosen)
-    if val_subjects == []:
-        config = config.override(select="last")
+    config, note = _training_config(
+        preset,
+        init,
+        seed=seed,
+        val_subjects=val_subjects,
+        unroll=unroll,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        patience=patience,
+        freeze_epochs=freeze_epochs,
+    )
+    if note is not None and not quiet:
+        echo_err(note)
     if folds is not None:
         if val_subjects is not None or val_fold is not None:
             raise click.UsageError("--folds chooses the held-out people: drop --val-*")
         _cross_validate(config, data_dir, run_dir, folds, engine, address, workers, quiet)
         return
+    _train_one(config, data_dir, run_dir, val_fold, quiet)
+
+
+def _training_config(
+    preset: str | None,
+    init: Path | None,
+    *,
+    seed: int | None,
+    val_subjects: list[int] | None,
+    unroll: bool | None,
+    **chosen: int | float | None,
+) -> tuple[TrainConfig, str | None]:
+    """The preset's config (the --init model's preset by default) with the options given on
+    top, fine-tuning defaults included with --init; and the note on the head-only epochs
+    to show (None: nothing to say)."""
+    from harlite.train.finetune import base_settings, fine_tune_config, freeze_note
+    from harlite.train.models import get_preset
+
+    base = base_settings(init) if init is not None else None
+    name = preset or (base.preset if base else "lstm")
+    config = get_preset(name).config(seed=seed, val_subjects=val_subjects, unroll=unroll)
+    note = None
+    if base is not None:
+        config = fine_tune_config(init, base, config, **chosen)
+        note = freeze_note(config, freeze_given=chosen["freeze_epochs"] is not None)
+    else:
+        config = config.override(**chosen)
+    if val_subjects == []:
+        config = config.override(select="last")
+    return config, note
+
+
+def _train_one(
+    config: TrainConfig,
+    data_dir: Path,
+    run_dir: Path,
+    val_fold: tuple[int, int] | None,
+    quiet: bool,
+) -> None:
+    """One model: trained with a progress bar, its figures as JSON on stdout; Ctrl-C exits
+    with 130 once the best checkpoint is kept."""
+    from harlite.train.trainer import train as run_training
+
     with ProgressBar("training", enabled=not quiet) as bar:
         result = run_training(
             config,

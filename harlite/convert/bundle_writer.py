@@ -59,6 +59,14 @@ FILES = {
 }
 
 
+def _check_formats(formats: tuple[str, ...]) -> None:
+    unknown = set(formats) - set(ALL_FORMATS)
+    if unknown:
+        raise HarliteError(
+            f"unknown formats {sorted(unknown)}: choose from {', '.join(ALL_FORMATS)}"
+        )
+
+
 def _parity(probabilities: np.ndarray, reference: np.ndarray, labels: np.ndarray) -> dict:
     predicted = probabilities.argmax(axis=1)
     return {
@@ -146,11 +154,7 @@ def convert_model(
     Each artefact is measured against the Keras model on the validation windows; its own
     outputs on a few of them go into ``reference.npz`` for ``harlite verify``.
     """
-    unknown = set(formats) - set(ALL_FORMATS)
-    if unknown:
-        raise HarliteError(
-            f"unknown formats {sorted(unknown)}: choose from {', '.join(ALL_FORMATS)}"
-        )
+    _check_formats(formats)
     model_file, config = resolve_model(model_path, log)
     model = load_model(model_file)
     train_set, val_set, seen = _evaluation_windows(Path(data_dir), config, val_subjects)
@@ -198,15 +202,28 @@ def add_formats(
     ``data_dir`` must be the data the bundle was converted with: the Keras model's accuracy
     on its validation windows is recomputed and must equal the manifest's figure.
     """
-    unknown = set(formats) - set(ALL_FORMATS)
-    if unknown:
-        raise HarliteError(
-            f"unknown formats {sorted(unknown)}: choose from {', '.join(ALL_FORMATS)}"
-        )
+    _check_formats(formats)
     bundle_dir = Path(bundle_dir)
     bundle = Bundle.open(bundle_dir)
     if "keras" not in bundle.artifacts:
         raise HarliteError(f"{bundle_dir}: no keras artefact to convert from")
+    conversion = _reconversion(bundle, data_dir)
+    with np.load(bundle.reference_windows, allow_pickle=False) as data:
+        reference = {key: data[key] for key in data.files}
+    manifest = json.loads(json.dumps(bundle.manifest))
+    with atomic_dir(bundle_dir) as folder:
+        _copy_contents(bundle_dir, folder)
+        for kind in formats:
+            _add_artifact(conversion, kind, folder, manifest, reference, log)
+        np.savez_compressed(folder / REFERENCE, **reference)
+        (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        Bundle.open(folder)
+    return manifest
+
+
+def _reconversion(bundle: Bundle, data_dir: str | Path) -> _Conversion:
+    """What the bundle's Keras model is converted from again, on the data it was first
+    converted with: its accuracy on those validation windows must equal the manifest's."""
     config = TrainConfig.from_dict(bundle.manifest["model"]["training"])
     config = config.override(labels=tuple(bundle.labels))
     model = load_model(bundle.checked_file("keras"))
@@ -224,29 +241,37 @@ def add_formats(
             f"validation windows, the manifest says {recorded_accuracy}: not the data the "
             "bundle was converted with"
         )
-    with np.load(bundle.reference_windows, allow_pickle=False) as data:
-        reference = {key: data[key] for key in data.files}
-    manifest = json.loads(json.dumps(bundle.manifest))
-    with atomic_dir(bundle_dir) as folder:
-        for item in bundle_dir.iterdir():
-            if item.is_file():
-                shutil.copy2(item, folder / item.name)
-            elif item.is_dir():
-                shutil.copytree(item, folder / item.name)
-        for kind in formats:
-            entry, _ = _write_artifact(conversion, kind, folder / FILES[kind])
-            manifest["artifacts"][kind] = entry
-            added = Bundle(folder, manifest)
-            own = predictor_for_reference(added, kind, reference["windows"])
-            reference[f"probabilities_{kind}"] = own.astype(np.float32)
-            log(
-                f"  {kind:<8} {entry['size']:>9,} bytes  val accuracy "
-                f"{entry['val_accuracy']:.2%}  agrees with Keras on {entry['keras_agreement']:.2%}"
-            )
-        np.savez_compressed(folder / REFERENCE, **reference)
-        (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-        Bundle.open(folder)
-    return manifest
+    return conversion
+
+
+def _copy_contents(source: Path, folder: Path) -> None:
+    """Every file and folder of ``source`` into ``folder``."""
+    for item in source.iterdir():
+        if item.is_file():
+            shutil.copy2(item, folder / item.name)
+        elif item.is_dir():
+            shutil.copytree(item, folder / item.name)
+
+
+def _add_artifact(
+    conversion: _Conversion,
+    kind: str,
+    folder: Path,
+    manifest: dict[str, Any],
+    reference: dict[str, np.ndarray],
+    log: Callable[[str], None],
+) -> None:
+    """One artefact written into ``folder``, entered in ``manifest``, and its own outputs on
+    the reference windows added to ``reference``."""
+    entry, _ = _write_artifact(conversion, kind, folder / FILES[kind])
+    manifest["artifacts"][kind] = entry
+    added = Bundle(folder, manifest)
+    own = predictor_for_reference(added, kind, reference["windows"])
+    reference[f"probabilities_{kind}"] = own.astype(np.float32)
+    log(
+        f"  {kind:<8} {entry['size']:>9,} bytes  val accuracy "
+        f"{entry['val_accuracy']:.2%}  agrees with Keras on {entry['keras_agreement']:.2%}"
+    )
 
 
 def predictor_for_reference(bundle: Bundle, name: str, windows: np.ndarray) -> np.ndarray:

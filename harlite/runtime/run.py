@@ -24,11 +24,11 @@ from harlite.runtime.activity import (
     format_activity,
     has_wall_clock,
 )
-from harlite.runtime.io.sinks import Sink, make_sink
 from harlite.runtime.model.bundle import sha256_file
 from harlite.runtime.rows import ParsedRows, RowCounts
 from harlite.runtime.shutdown import begin_shutdown, interrupts_end_the_run
 from harlite.runtime.signal.input_check import LowRateError
+from harlite.runtime.sinks import Sink, make_sink
 from harlite.runtime.stream import PushResult, StreamClassifier
 
 #: Called with (line, reason, detail) for each bad row.
@@ -373,8 +373,6 @@ def classify_recording(
     the file, its size and SHA-256.
     """
 
-    # Over 60 lines with its docstring; the body is three steps: the run into an output
-    # (atomic for a file), the output's size and hash, the summary.
     def run(handle) -> StreamSummary:
         sinks = [make_sink(output_format, handle, classifier.labels), *extra_sinks]
         return run_stream(
@@ -389,20 +387,31 @@ def classify_recording(
         )
 
     with interrupts_end_the_run():
-        if isinstance(output, str | Path):
-            mode, encoding = ("wb", None) if output_format == "parquet" else ("w", "utf-8")
-            with output_file(output, mode, encoding) as handle:
-                summary = run(handle)
-                if summary.interrupted and not keep_interrupted:
-                    raise KeyboardInterrupt  # inside: the partial output is discarded
-            if is_regular(output):
-                path = Path(output)
-                summary.output = path.name
-                summary.output_bytes = path.stat().st_size
-                summary.output_sha256 = sha256_file(path)
-        else:
-            summary = run(output)
+        summary = _run_into(output, output_format, keep_interrupted, run)
         if summary_path is not None:
             with output_file(summary_path, "w", "utf-8") as handle:
                 handle.write(summary.to_json(**(summary_fields or {})))
+    return summary
+
+
+def _run_into(
+    output: str | Path | TextIO,
+    output_format: str,
+    keep_interrupted: bool,
+    run: Callable[[Any], StreamSummary],
+) -> StreamSummary:
+    """``run`` into an open handle, or into a file at a path (atomic for a regular file, then
+    named in the summary with its size and SHA-256)."""
+    if not isinstance(output, str | Path):
+        return run(output)
+    mode, encoding = ("wb", None) if output_format == "parquet" else ("w", "utf-8")
+    with output_file(output, mode, encoding) as handle:
+        summary = run(handle)
+        if summary.interrupted and not keep_interrupted:
+            raise KeyboardInterrupt  # inside: the partial output is discarded
+    if is_regular(output):
+        path = Path(output)
+        summary.output = path.name
+        summary.output_bytes = path.stat().st_size
+        summary.output_sha256 = sha256_file(path)
     return summary

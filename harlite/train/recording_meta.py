@@ -116,68 +116,18 @@ class DatasetSettings:
                     f"unknown setting (known: {', '.join(sorted(known))})", path, None, key
                 )
         values: dict[str, Any] = {"source": path}
-        for key in (
-            "format",
-            "acc_unit",
-            "gyro_unit",
-            "time_unit",
-            "delimiter",
-            "recordings",
-            "index",
-            "files",
-            "placement",
-        ):
-            if key in data:
-                values[key] = _text(data[key], path, key)
-        if "files" in values:
-            _check_files_pattern(values["files"], path)
-        for key, table in _UNIT_TABLES.items():
-            if key in values and values[key] not in table:
-                raise DataError(
-                    f"unknown unit {values[key]!r} (choose from {', '.join(table)})",
-                    path,
-                    None,
-                    key,
-                )
-        if "format" in values and values["format"] not in FORMATS:
-            raise DataError(f"format must be {', '.join(FORMATS)}", path, None, "format")
+        values |= _text_settings(data, path)
         if "rate" in data:
             values["rate"] = _positive(data["rate"], path, "rate")
-        if "columns" in data:
-            values["columns"] = _text_map(data["columns"], path, "columns")
-        if "rename" in data:
-            values["rename"] = _text_map(data["rename"], path, "rename")
-        for key in ("labels", "ignore"):
+        for key in ("columns", "rename"):
             if key in data:
-                values[key] = _text_list(data[key], path, key)
-        if "labels" in values and len(set(values["labels"])) != len(values["labels"]):
-            raise DataError("a class is listed twice", path, None, "labels")
-        if "labels" in values and len(values["labels"]) < 2:
-            raise DataError("give two or more classes", path, None, "labels")
-        for key in ("test_subjects", "val_subjects"):
-            if key in data:
-                values[key] = _subject_list(data[key], path, key)
-        if set(values.get("test_subjects", ())) & set(values.get("val_subjects", ())):
-            raise DataError(
-                "a subject is both a test and a validation subject", path, None, "val_subjects"
-            )
+                values[key] = _text_map(data[key], path, key)
+        values |= _class_lists(data, path)
+        values |= _subject_splits(data, path)
         if "subject_pattern" in data:
-            pattern = _text(data["subject_pattern"], path, "subject_pattern")
-            try:
-                if re.compile(pattern).groups < 1:
-                    raise DataError("needs a group: (\\d+)", path, None, "subject_pattern")
-            except re.error as error:
-                raise DataError(
-                    f"not a regular expression: {error}", path, None, "subject_pattern"
-                ) from None
-            values["subject_pattern"] = pattern
+            values["subject_pattern"] = _subject_pattern(data["subject_pattern"], path)
         if "window_label" in data:
-            rule = _text(data["window_label"], path, "window_label")
-            if rule not in WINDOW_LABEL_RULES:
-                raise DataError(
-                    f"choose from {', '.join(WINDOW_LABEL_RULES)}", path, None, "window_label"
-                )
-            values["window_label"] = rule
+            values["window_label"] = _window_label_rule(data["window_label"], path)
         return cls(**values)
 
     def split_of(self, subject: int | None) -> str | None:
@@ -599,6 +549,84 @@ def _check_files_pattern(pattern: str, path: Path) -> None:
         )
     if ".." in parts:
         raise DataError(f"{pattern!r} leaves the recordings folder ('..')", path, None, "files")
+
+
+def _text_settings(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The settings given as one text each, checked: the files pattern, units and format."""
+    values: dict[str, Any] = {}
+    for key in (
+        "format",
+        "acc_unit",
+        "gyro_unit",
+        "time_unit",
+        "delimiter",
+        "recordings",
+        "index",
+        "files",
+        "placement",
+    ):
+        if key in data:
+            values[key] = _text(data[key], path, key)
+    if "files" in values:
+        _check_files_pattern(values["files"], path)
+    for key, table in _UNIT_TABLES.items():
+        if key in values and values[key] not in table:
+            raise DataError(
+                f"unknown unit {values[key]!r} (choose from {', '.join(table)})",
+                path,
+                None,
+                key,
+            )
+    if "format" in values and values["format"] not in FORMATS:
+        raise DataError(f"format must be {', '.join(FORMATS)}", path, None, "format")
+    return values
+
+
+def _class_lists(data: dict[str, Any], path: Path) -> dict[str, tuple[str, ...]]:
+    """``labels`` (two or more, none twice) and ``ignore``."""
+    values: dict[str, tuple[str, ...]] = {}
+    for key in ("labels", "ignore"):
+        if key in data:
+            values[key] = _text_list(data[key], path, key)
+    if "labels" in values and len(set(values["labels"])) != len(values["labels"]):
+        raise DataError("a class is listed twice", path, None, "labels")
+    if "labels" in values and len(values["labels"]) < 2:
+        raise DataError("give two or more classes", path, None, "labels")
+    return values
+
+
+def _subject_splits(data: dict[str, Any], path: Path) -> dict[str, tuple[int, ...]]:
+    """``test_subjects`` and ``val_subjects``, with no subject in both."""
+    values: dict[str, tuple[int, ...]] = {}
+    for key in ("test_subjects", "val_subjects"):
+        if key in data:
+            values[key] = _subject_list(data[key], path, key)
+    if set(values.get("test_subjects", ())) & set(values.get("val_subjects", ())):
+        raise DataError(
+            "a subject is both a test and a validation subject", path, None, "val_subjects"
+        )
+    return values
+
+
+def _subject_pattern(value: Any, path: Path) -> str:
+    """``subject_pattern``: a regular expression with a group for the subject number."""
+    pattern = _text(value, path, "subject_pattern")
+    try:
+        if re.compile(pattern).groups < 1:
+            raise DataError("needs a group: (\\d+)", path, None, "subject_pattern")
+    except re.error as error:
+        raise DataError(
+            f"not a regular expression: {error}", path, None, "subject_pattern"
+        ) from None
+    return pattern
+
+
+def _window_label_rule(value: Any, path: Path) -> str:
+    """``window_label``: one of :data:`WINDOW_LABEL_RULES`."""
+    rule = _text(value, path, "window_label")
+    if rule not in WINDOW_LABEL_RULES:
+        raise DataError(f"choose from {', '.join(WINDOW_LABEL_RULES)}", path, None, "window_label")
+    return rule
 
 
 def _text(value: Any, path: Path, key: str) -> str:

@@ -107,6 +107,23 @@ def parse_push(body: bytes | str) -> PushMessage:
     no payload list, ids of the wrong type); an entry that is wrong (a missing or non-numeric
     value, a non-finite number) is a bad entry, and the rest of the message is kept.
     """
+    data = _json_object(body)
+    payload = data.get("payload")
+    if not isinstance(payload, list):
+        raise PushError("not a push: no 'payload' list")
+    message = PushMessage(
+        message_id=_message_id(data),
+        session_id=_identifier(data, "sessionId"),
+        device_id=_identifier(data, "deviceId"),
+        sensors={},
+        size=len(payload),
+    )
+    _read_payload(payload, message)
+    return message
+
+
+def _json_object(body: bytes | str) -> dict:
+    """The body as a JSON object; anything else is a :class:`PushError` saying what it is."""
     try:
         text = body.decode("utf-8") if isinstance(body, bytes) else body
         data = json.loads(text, parse_constant=_reject_constant)
@@ -124,9 +141,11 @@ def parse_push(body: bytes | str) -> PushMessage:
         raise PushError(f"not a push: a whole number of more than {limit} digits") from None
     if not isinstance(data, dict):
         raise PushError(f"not a push: the body is a JSON {type(data).__name__}, not an object")
-    payload = data.get("payload")
-    if not isinstance(payload, list):
-        raise PushError("not a push: no 'payload' list")
+    return data
+
+
+def _message_id(data: dict) -> int | None:
+    """The push's ``messageId`` (None without one), checked."""
     message_id = data.get("messageId")
     if message_id is not None and (
         isinstance(message_id, bool)
@@ -134,13 +153,12 @@ def parse_push(body: bytes | str) -> PushMessage:
         or not 0 <= message_id < MAX_MESSAGE_ID
     ):
         raise PushError(f"'messageId' must be a whole number in 0..{MAX_MESSAGE_ID - 1}")
-    message = PushMessage(
-        message_id=message_id,
-        session_id=_identifier(data, "sessionId"),
-        device_id=_identifier(data, "deviceId"),
-        sensors={},
-        size=len(payload),
-    )
+    return message_id
+
+
+def _read_payload(payload: list, message: PushMessage) -> None:
+    """The payload's entries into ``message``: a series per used sensor, the entries of
+    other sensors counted, bad entries listed with their number and reason."""
     columns: dict[str, tuple[list[float], list[tuple[float, float, float]], list[int]]] = {}
     for number, entry in enumerate(payload, start=1):
         name = entry.get("name") if isinstance(entry, dict) else None
@@ -166,7 +184,6 @@ def parse_push(body: bytes | str) -> PushMessage:
             np.array(values, dtype=float).reshape(-1, 3),
             np.array(entries, dtype=np.int64),
         )
-    return message
 
 
 def count_ignored(counter: Counter, name: str, count: int) -> None:
