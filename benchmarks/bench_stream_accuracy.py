@@ -29,9 +29,9 @@ from common import save
 
 from harlite.evaluate import evaluate
 from harlite.runtime.io.sensorcsv import Units
-from harlite.runtime.io.sinks import CollectingSink
 from harlite.runtime.io.sources import CsvSource, InputOptions
 from harlite.runtime.run import run_stream
+from harlite.runtime.sinks import CollectingSink
 from harlite.runtime.stream import StreamClassifier
 from harlite.train.hapt_export import experiments, labelled_recording, write_stream_csv
 from tools.simulated_sensor import resampled_recording

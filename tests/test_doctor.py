@@ -50,7 +50,9 @@ def _numpy2_with_tflite_runtime(monkeypatch):
     """tflite-runtime 2.14 installed beside numpy 2 (what an uncapped armv7l install gets)."""
     real = interpreter.installed_version
     monkeypatch.setattr(
-        interpreter, "installed_version", lambda name: "2.14.0" if name == "tflite-runtime" else real(name)
+        interpreter,
+        "installed_version",
+        lambda name: "2.14.0" if name == "tflite-runtime" else real(name),
     )
     monkeypatch.setattr(interpreter.np, "__version__", "2.1.0")
 

@@ -216,6 +216,10 @@ class PushResult:
     def __getitem__(self, index: int) -> Prediction:
         return self.predictions[index]
 
+    def __radd__(self, earlier: list[Prediction]) -> list[Prediction]:
+        """Predictions gathered in a list, then these (``predictions + flush()``)."""
+        return [*earlier, *self.predictions]
+
     def __add__(self, later: PushResult) -> PushResult:
         """This result followed by a later one (``push(rows) + flush()``)."""
         return PushResult(
