@@ -125,7 +125,7 @@ def lstm_classifier_factory():
 @pytest.fixture
 def recordings(tmp_path) -> Path:
     """Four labelled canonical CSV recordings of 700–1,300 samples (batch tests)."""
-    from tests.test_stream_cli import write_csv
+    from tests.cli.test_stream_cli import write_csv
 
     folder = tmp_path / "recordings"
     folder.mkdir()

@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.test_export_c import agreement, python_windows
+from tests.convert.test_export_c import agreement, python_windows
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "harlite" / "demo" / "exp54_user27.csv.gz"
 DRIVER = REPO / "tests" / "fixtures" / "ios" / "ios_motion_stream.c"
 G = 9.80665

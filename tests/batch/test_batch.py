@@ -19,7 +19,7 @@ from harlite.runtime.io.sources import InputOptions
 from harlite.runtime.signal.sliding_window import count_windows
 from harlite.runtime.stream import ClassifierSettings
 from harlite.shipped import model_path
-from tests.test_stream_cli import write_csv
+from tests.cli.test_stream_cli import write_csv
 
 HARLITE = [sys.executable, "-m", "harlite.cli"]
 needs_ray = pytest.mark.skipif(

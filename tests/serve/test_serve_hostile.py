@@ -26,9 +26,9 @@ from harlite.runtime.io.mqtt import QUEUE_LIMIT, MessageQueue
 from harlite.runtime.io.push import MAX_HELD_SAMPLES, MAX_IGNORED_NAMES, PushAssembler, parse_push
 from harlite.serve.replay import sensor_logger_messages
 from harlite.serve.settings import BODIES_IN_FLIGHT_BYTES, BODIES_PER_CLIENT_BYTES, MAX_PAGES
+from tests.runtime.test_push import demo_rows
+from tests.serve.test_mqtt import TOPIC, broker, publish, wait_for  # noqa: F401 (broker: a fixture)
 from tests.serve_tools import ServerProcess, post_json, read_events, request
-from tests.test_mqtt import TOPIC, broker, publish, wait_for  # noqa: F401 (broker: a fixture)
-from tests.test_push import demo_rows
 
 TOKEN = "test-token-0123456789"
 T0 = 1_764_400_000_000_000_000
@@ -150,7 +150,7 @@ def serve_folder(folder: Path) -> tuple[http.server.ThreadingHTTPServer, int]:
 
 @pytest.mark.parametrize("token", [None, TOKEN], ids=["no token", "token cookie"])
 def test_a_page_on_another_port_cannot_push_or_record_in_a_real_chromium(tmp_path, token):
-    from tests.test_serve_browser import CHROMIUM, DRIVER, WebDriverWait, webdriver
+    from tests.serve.test_serve_browser import CHROMIUM, DRIVER, WebDriverWait, webdriver
 
     missing = [p for p in (CHROMIUM, DRIVER) if not Path(p).exists()]
     if missing:
@@ -569,7 +569,7 @@ def test_the_limits_the_readme_promises_are_the_server_s():
         MAX_CONNECTIONS,
     )
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     promised = readme[readme.index("**The server on a LAN.**") :]
     promised = " ".join(promised[: promised.index("\n- ")].split())
     for number in (f"{DEFAULT_MAX_BODY_BYTES >> 20} MiB (`--max-body`)",

@@ -15,8 +15,8 @@ pytest.importorskip("aiohttp", reason="harlite serve needs the serve extra (aioh
 
 from harlite.serve.feed import Event, Subscriber
 from harlite.serve.replay import sensor_logger_messages
+from tests.runtime.test_push import DEMO, demo_rows, shuffled_with_duplicates, write_export
 from tests.serve_tools import ServerProcess, post_json, read_events, request
-from tests.test_push import DEMO, demo_rows, shuffled_with_duplicates, write_export
 
 TOKEN = "test-token-0123456789"
 

@@ -1,6 +1,6 @@
 """Soak: 10 million samples (55.6 h of signal) through one StreamClassifier.
 
-Slow (about 40 s here): outside the default CI run; `pytest -m slow tests/test_soak.py`.
+Slow (about 40 s here): outside the default CI run; `pytest -m slow tests/system/test_soak.py`.
 `benchmarks/bench_stream.py` records the same figures in benchmarks/results/stream.json.
 """
 

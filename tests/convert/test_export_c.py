@@ -22,7 +22,7 @@ import pytest
 
 from harlite.errors import HarliteError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "harlite" / "demo" / "exp54_user27.csv.gz"
 #: |Δp| allowed against the ONNX backend (float32 weights; outputs are rounded to 5 decimals).
 FLOAT_TOLERANCE = 1e-4

@@ -21,10 +21,10 @@ pytest.importorskip("aiohttp", reason="harlite serve needs the serve extra (aioh
 from harlite.serve import lan
 from harlite.serve.recorder import MAX_DEVICE_IN_NAME, device_file_name
 from harlite.serve.replay import sensor_logger_messages
+from tests.runtime.test_push import demo_rows
 from tests.serve_tools import ServerProcess, post_json, request
-from tests.test_push import demo_rows
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "serve.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "serve.md"
 TOKEN = "test-token-0123456789"
 
 

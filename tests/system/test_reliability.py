@@ -40,7 +40,7 @@ from harlite.runtime.sinks import CollectingSink
 from harlite.runtime.stream import StreamClassifier
 from harlite.shipped import model_path
 from tests.builders import canonical_csv, command_lines, raw_signal, timed_rows
-from tests.test_stream_cli import DEMO_RECORDING, wait_for_predictions, write_csv
+from tests.cli.test_stream_cli import DEMO_RECORDING, wait_for_predictions, write_csv
 
 pytestmark = pytest.mark.runtime
 

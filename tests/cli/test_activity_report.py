@@ -23,7 +23,7 @@ from harlite.runtime.activity import (
 from harlite.runtime.sinks import TerminalView
 from harlite.runtime.stream import Prediction
 
-DEMO = Path(__file__).resolve().parents[1] / "harlite" / "demo"
+DEMO = Path(__file__).resolve().parents[2] / "harlite" / "demo"
 HOP, LENGTH = 1.28, 2.54  # 64 and 128 samples at 50 Hz (a window's first to last sample)
 
 

@@ -17,7 +17,7 @@ from harlite.train.splits import UCI_TEST_SUBJECTS
 
 @pytest.fixture
 def pocket_folder(tmp_path):
-    from tests.test_stream_cli import write_csv
+    from tests.cli.test_stream_cli import write_csv
 
     folder = tmp_path / "pocket"
     folder.mkdir()
@@ -79,7 +79,7 @@ def test_a_bad_mixture_names_the_file_and_key(tmp_path, text, key):
 
 
 def test_parts_with_other_classes_are_refused(tmp_path, tiny_hapt):
-    from tests.test_stream_cli import write_csv
+    from tests.cli.test_stream_cli import write_csv
 
     own = tmp_path / "own"
     own.mkdir()

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 BOARD = REPO / "tools" / "cortex-m"
 DEMO = REPO / "harlite" / "demo" / "exp54_user27.csv.gz"
 QEMU = [

@@ -28,8 +28,8 @@ from harlite.serve.replay import G, sensor_logger_messages
 
 pytestmark = pytest.mark.runtime
 
-FIXTURES = Path(__file__).parent / "fixtures" / "push"
-DEMO = Path(__file__).resolve().parents[1] / "harlite" / "demo" / "exp54_user27.csv.gz"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "push"
+DEMO = Path(__file__).resolve().parents[2] / "harlite" / "demo" / "exp54_user27.csv.gz"
 
 
 def demo_rows(seconds: float | None = None) -> np.ndarray:

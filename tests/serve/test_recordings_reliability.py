@@ -30,8 +30,8 @@ from harlite.serve.recorder import (
 from harlite.serve.replay import sensor_logger_messages
 from harlite.serve.sessions import session_id
 from harlite.train.recording_meta import DatasetFolder, find_recordings
+from tests.runtime.test_push import demo_rows
 from tests.serve_tools import ServerProcess, post_json, request
-from tests.test_push import demo_rows
 
 ROWS = demo_rows(40)
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_download import hapt_zip  # noqa: F401  (fixture)
-from tests.test_stream_cli import wait_for_predictions, write_csv
+from tests.cli.test_stream_cli import wait_for_predictions, write_csv
+from tests.train.test_download import hapt_zip  # noqa: F401  (fixture)
 
 HARLITE = [sys.executable, "-m", "harlite.cli"]
 

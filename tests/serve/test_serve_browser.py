@@ -25,8 +25,8 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 from harlite.serve.replay import sensor_logger_messages  # noqa: E402
+from tests.runtime.test_push import demo_rows  # noqa: E402
 from tests.serve_tools import ServerProcess, request  # noqa: E402
-from tests.test_push import demo_rows  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"

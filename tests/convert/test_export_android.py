@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.test_export_c import agreement, python_windows
+from tests.convert.test_export_c import agreement, python_windows
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "harlite" / "demo" / "exp54_user27.csv.gz"
 REPLAY = REPO / "tools" / "jvm" / "HarliteReplay.java"
 #: |Δp| against the ONNX backend: the Java path gets float32 m/s² (a SensorEvent's values).

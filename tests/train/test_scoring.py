@@ -17,7 +17,7 @@ from harlite.runtime.rows import LabelMap
 
 pytestmark = pytest.mark.runtime
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "harlite" / "demo" / "exp54_user27.csv.gz"
 ANNOTATED = ROOT / "tests" / "fixtures" / "exports" / "sensorlogger-android-annotated"
 #: the data set's own names for the model's classes, and a label it leaves out

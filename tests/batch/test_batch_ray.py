@@ -21,9 +21,9 @@ from harlite.runtime.io.sources import InputOptions
 from harlite.runtime.signal.sliding_window import count_windows
 from harlite.runtime.stream import ClassifierSettings
 from harlite.shipped import model_path
+from tests.batch.test_batch import batch, predictions
 from tests.builders import command_lines
-from tests.test_batch import batch, predictions
-from tests.test_stream_cli import write_csv
+from tests.cli.test_stream_cli import write_csv
 
 needs_ray = pytest.mark.skipif(
     __import__("importlib").util.find_spec("ray") is None, reason="needs Ray (harlite[ray])"

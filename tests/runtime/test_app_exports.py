@@ -26,7 +26,7 @@ from harlite.runtime.io.sources import InputOptions, is_recording_folder, open_s
 
 pytestmark = pytest.mark.runtime
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "exports"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "exports"
 DEMO = np.loadtxt(FIXTURES / "demo.csv", delimiter=",", skiprows=1)
 
 
@@ -255,7 +255,7 @@ def test_reading_a_sensor_logger_zip_takes_memory_independent_of_its_members_siz
 def test_sensor_loggers_usual_start_offset_between_sensors_is_no_bad_row():
     # The shipped sample's gyroscope starts 4 ms after its accelerometer, as Sensor Logger's
     # sensors do: its first accelerometer row takes the gyroscope's first sample.
-    sample = Path(__file__).resolve().parents[1] / "harlite" / "demo" / "sensorlogger-sample.zip"
+    sample = Path(__file__).resolve().parents[2] / "harlite" / "demo" / "sensorlogger-sample.zip"
     batches = list(open_source(str(sample), InputOptions()))
     assert [bad for b in batches for bad in b.bad] == []
     rows = np.concatenate([b.rows for b in batches])

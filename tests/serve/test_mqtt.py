@@ -18,7 +18,7 @@ import pytest
 
 from harlite.runtime.io.mqtt import parse_mqtt_url
 from harlite.serve.replay import sensor_logger_messages
-from tests.test_push import demo_rows, shuffled_with_duplicates, write_export
+from tests.runtime.test_push import demo_rows, shuffled_with_duplicates, write_export
 
 TOPIC = "sensor-logger"
 
