@@ -17,7 +17,6 @@
 
 static double rows[HL_WEB_MAX_WINDOWS][HL_WEB_FIELDS];
 static int count;         /* windows kept since the last push (the last HL_WEB_MAX_WINDOWS) */
-static int completed;     /* windows the last push completed */
 static harlite_stats stats;
 
 static void keep(const harlite_result *r, void *user) {
@@ -39,7 +38,8 @@ static void keep(const harlite_result *r, void *user) {
 }
 
 /* Start afresh with these settings (harlite_config); 0, or -1 for a bad one. */
-HL_EXPORT(hl_web_init) int hl_web_init(double max_gap_s, int placement, int smooth_kind, int smooth_size) {
+HL_EXPORT(hl_web_init)
+int hl_web_init(double max_gap_s, int placement, int smooth_kind, int smooth_size) {
     harlite_config cfg;
     harlite_default_config(&cfg);
     cfg.max_gap_s = max_gap_s;
@@ -47,32 +47,43 @@ HL_EXPORT(hl_web_init) int hl_web_init(double max_gap_s, int placement, int smoo
     cfg.smooth_kind = smooth_kind;
     cfg.smooth_size = smooth_size;
     cfg.on_window = keep;
-    count = completed = 0;
+    count = 0;
     return harlite_init(&cfg);
 }
 
 /* One sample (seconds, g, rad/s, the phone's axes as Android gives them): the number of
  * windows it completed; their rows are at hl_web_rows(), hl_web_count() of them. */
-HL_EXPORT(hl_web_push) int hl_web_push(double t, double ax, double ay, double az, double gx, double gy, double gz) {
+HL_EXPORT(hl_web_push)
+int hl_web_push(double t, double ax, double ay, double az, double gx, double gy, double gz) {
     count = 0;
-    completed = harlite_push(t, ax, ay, az, gx, gy, gz, NULL);
-    return completed;
+    return harlite_push(t, ax, ay, az, gx, gy, gz, NULL);
 }
 
-HL_EXPORT(hl_web_finish) void hl_web_finish(void) { harlite_finish(); }
-HL_EXPORT(hl_web_reset) void hl_web_reset(void) { harlite_reset(); count = completed = 0; }
-HL_EXPORT(hl_web_rows) const double *hl_web_rows(void) { return &rows[0][0]; }
-HL_EXPORT(hl_web_count) int hl_web_count(void) { return count; }
-HL_EXPORT(hl_web_fields) int hl_web_fields(void) { return HL_WEB_FIELDS; }
-HL_EXPORT(hl_web_n_labels) int hl_web_n_labels(void) { return HARLITE_N_LABELS; }
-HL_EXPORT(hl_web_label) const char *hl_web_label(int k) {
+HL_EXPORT(hl_web_finish)
+void hl_web_finish(void) { harlite_finish(); }
+HL_EXPORT(hl_web_reset)
+void hl_web_reset(void) { harlite_reset(); count = 0; }
+HL_EXPORT(hl_web_rows)
+const double *hl_web_rows(void) { return &rows[0][0]; }
+HL_EXPORT(hl_web_count)
+int hl_web_count(void) { return count; }
+HL_EXPORT(hl_web_fields)
+int hl_web_fields(void) { return HL_WEB_FIELDS; }
+HL_EXPORT(hl_web_n_labels)
+int hl_web_n_labels(void) { return HARLITE_N_LABELS; }
+HL_EXPORT(hl_web_label)
+const char *hl_web_label(int k) {
     return k >= 0 && k < HARLITE_N_LABELS ? harlite_labels()[k] : "";
 }
-HL_EXPORT(hl_web_window) int hl_web_window(void) { return HARLITE_WINDOW; }
-HL_EXPORT(hl_web_hop) int hl_web_hop(void) { return HARLITE_HOP; }
-HL_EXPORT(hl_web_rate_hz) double hl_web_rate_hz(void) { return HARLITE_RATE_HZ; }
+HL_EXPORT(hl_web_window)
+int hl_web_window(void) { return HARLITE_WINDOW; }
+HL_EXPORT(hl_web_hop)
+int hl_web_hop(void) { return HARLITE_HOP; }
+HL_EXPORT(hl_web_rate_hz)
+double hl_web_rate_hz(void) { return HARLITE_RATE_HZ; }
 /* The core's counters: accepted, refused_values, refused_time, gaps, resyncs, windows. */
-HL_EXPORT(hl_web_stats) const uint32_t *hl_web_stats(void) {
+HL_EXPORT(hl_web_stats)
+const uint32_t *hl_web_stats(void) {
     harlite_get_stats(&stats);
     return &stats.accepted;
 }

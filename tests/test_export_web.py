@@ -1,0 +1,197 @@
+"""`harlite export web`: the phone page, in headless Chromium, gives `harlite stream`'s windows.
+
+The page (the C core built to WebAssembly) is fed real recordings through
+``window.harlite.push``, and as synthetic ``devicemotion`` events in the units and sign of
+Android's Chrome and of iOS's Safari through the page's own sensor handler; every window must
+have `harlite stream`'s boundaries, placement and label (the ONNX backend, the Keras model's
+computation, as for the C port). Skipped, with the reason, without TensorFlow (the export
+reads model.keras), the WebAssembly toolchain (clang, lld, wasi-libc) or the browser.
+"""
+
+from __future__ import annotations
+
+import gzip
+import http.server
+import importlib.util
+import shutil
+import sys
+import threading
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harlite.errors import HarliteError
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "harlite" / "demo" / "exp54_user27.csv.gz"
+#: |Δp| allowed against the ONNX backend (the browser computes in float32 like the C port).
+FLOAT_TOLERANCE = 1e-4
+
+
+def _web_port():
+    spec = importlib.util.spec_from_file_location("web_port", REPO / "tools" / "web_port.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+web_port = _web_port()
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory) -> Path:
+    pytest.importorskip("tensorflow")
+    from harlite.convert.export_web import export_web, wasm_toolchain
+
+    try:
+        wasm_toolchain()
+    except HarliteError as missing:
+        pytest.skip(str(missing))
+    out = tmp_path_factory.mktemp("page")
+    export_web(REPO / "harlite" / "models" / "lstm", out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory):
+    why = web_port.missing_browser()
+    if why:
+        pytest.skip(f"the page's browser: {why}")
+    with web_port.browser(tmp_path_factory.mktemp("profile")) as d:
+        yield d
+
+
+@pytest.fixture(scope="module")
+def demo_csv(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "demo.csv"
+    path.write_bytes(gzip.decompress(DEMO.read_bytes()))
+    return path
+
+
+def stream_windows(csv: Path) -> list[dict]:
+    """`harlite stream`'s windows (StreamClassifier, the ONNX backend)."""
+    pytest.importorskip("onnxruntime")
+    from harlite.runtime.stream import StreamClassifier
+
+    rows = np.genfromtxt(csv, delimiter=",", skip_header=1, usecols=range(7))
+    classifier = StreamClassifier(REPO / "harlite" / "models" / "lstm", backend="onnxruntime")
+    predictions = classifier.push(rows) + classifier.flush()
+    return [p.to_dict(classifier.labels) for p in predictions]
+
+
+def page_windows(driver, page: Path, csv: Path, via: str, name: str = "index.html"):
+    web_port.open_page(driver, (page / name).as_uri())
+    return web_port.stream(driver, web_port.read_rows(csv), via)
+
+
+def assert_same_windows(python: list[dict], web: list[dict]) -> None:
+    assert len(web) == len(python) > 0
+    for a, b in zip(python, web, strict=True):
+        assert abs(a["start_time"] - b["start_time"]) < 2e-6, (a, b)
+        assert abs(a["end_time"] - b["end_time"]) < 2e-6, (a, b)
+        assert a.get("placement") == b.get("placement"), (a, b)
+        assert a["label"] == b["label"], (a, b)
+        diff = max(abs(a["probabilities"][k] - b["probabilities"][k]) for k in a["probabilities"])
+        assert diff <= FLOAT_TOLERANCE, (a, b)
+
+
+@pytest.mark.parametrize("via", ["push", "android", "ios"])
+def test_demo_recording_through_the_page(page, driver, demo_csv, via):
+    assert_same_windows(stream_windows(demo_csv), page_windows(driver, page, demo_csv, via))
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("via", ["push", "ios"])
+def test_pocket_recording_at_its_own_rate(page, driver, shared_difronzo, via):
+    """A Galaxy S8 in a trouser pocket at 45–47 Hz: resampled, the pocket placement."""
+    csv = shared_difronzo / "exp01_user01.csv"
+    assert_same_windows(stream_windows(csv), page_windows(driver, page, csv, via))
+
+
+def test_the_one_file_page_classifies_too(page, driver, demo_csv, tmp_path):
+    short = tmp_path / "short.csv"
+    short.write_text("\n".join(demo_csv.read_text().splitlines()[:1500]) + "\n")
+    web = page_windows(driver, page, short, "push", "harlite-phone.html")
+    assert_same_windows(stream_windows(short), web)
+
+
+@contextmanager
+def served(folder: Path):
+    """``folder`` over HTTP on loopback (a thread; stopped on leaving)."""
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+def test_the_page_loads_only_its_own_files_and_works_offline(page, driver, demo_csv):
+    with served(page) as origin:
+        web_port.open_page(driver, f"{origin}/index.html")
+        loaded = driver.execute_script(
+            "return performance.getEntriesByType('resource').map((e) => e.name)"
+        )
+    assert loaded and all(url.startswith(f"{origin}/") for url in loaded), loaded
+    imports = driver.execute_script(
+        "return WebAssembly.Module.imports(new WebAssembly.Module(Uint8Array.from("
+        "atob(window.HARLITE_WASM), (c) => c.charCodeAt(0)))).length"
+    )
+    assert imports == 0
+    # the server is gone: the page still classifies
+    rows = web_port.read_rows(demo_csv)[:1000]
+    assert len(web_port.stream(driver, rows, "push")) > 0
+
+
+def test_a_sample_completing_no_window_returns_null(page, driver):
+    web_port.open_page(driver, (page / "index.html").as_uri())
+    first = driver.execute_script("return harlite.push(0, 0, 0, 1, 0, 0, 0)")
+    bad = driver.execute_script("return [harlite.push(0.02, NaN, 0, 1, 0, 0, 0), harlite.stats()]")
+    assert first is None and bad[0] is None
+    assert bad[1]["accepted"] == 1 and bad[1]["refused_values"] == 1
+
+
+def test_missing_toolchain_names_the_packages(monkeypatch):
+    from harlite.convert import export_web
+
+    monkeypatch.setattr(export_web.shutil, "which", lambda name: None)
+    with pytest.raises(HarliteError, match="apt-get install clang lld wasi-libc"):
+        export_web.wasm_toolchain()
+
+
+def test_the_cli_says_what_is_missing(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from harlite.cli import cli
+    from harlite.convert import export_web
+
+    monkeypatch.setattr(export_web.shutil, "which", lambda name: None)
+    result = CliRunner().invoke(cli, ["export", "web", "lstm", "--out", str(tmp_path / "o")])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "apt-get install clang lld wasi-libc" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.skipif(shutil.which("clang") is None, reason="no clang here")
+def test_a_compile_error_is_reported_with_clang_s_words(tmp_path):
+    from harlite.convert.export_web import build_wasm, wasm_toolchain
+
+    try:
+        clang = wasm_toolchain()
+    except HarliteError as missing:
+        pytest.skip(str(missing))
+    for name in ("harlite_web.c", "harlite.c", "harlite_ops.c", "harlite_model.c"):
+        (tmp_path / name).write_text("this is not C;\n")
+    with pytest.raises(HarliteError, match="could not build the WebAssembly module"):
+        build_wasm(clang, tmp_path)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(pytest.main([__file__, "-q"]))
