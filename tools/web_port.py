@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The phone page of ``harlite export web`` in headless Chromium, fed a recording.
 
-    python tools/web_port.py PAGE_DIR CSV [--via push|android|ios] [--screenshot PNG]
+    python tools/web_port.py PAGE_DIR CSV [--via push|android|ios]
+    python tools/web_port.py --check     # can it run here? (exit 3 and why: no)
 
 Prints one JSON line per window, as ``harlite stream`` and the C stream program do. The
 samples (a canonical CSV: t, acc_x..gyro_z in seconds, g, rad/s) go in through
@@ -133,15 +134,18 @@ def stream(driver, rows: list[list[float]], via: str = "push") -> list[dict]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("page", type=Path, help="a folder written by harlite export web")
-    parser.add_argument("csv", type=Path)
+    parser.add_argument("page", type=Path, nargs="?", help="a folder harlite export web wrote")
+    parser.add_argument("csv", type=Path, nargs="?")
     parser.add_argument("--via", choices=VIA, default="push")
     parser.add_argument("--profile", type=Path, help="browser profile folder (default: temp)")
+    parser.add_argument("--check", action="store_true", help="only say whether it can run here")
     args = parser.parse_args()
     why = missing_browser()
-    if why:
-        print(f"web: {why}", file=sys.stderr)
-        return 3
+    if why or args.check:
+        print(why or "ready", file=sys.stderr)
+        return 3 if why else 0
+    if args.page is None or args.csv is None:
+        parser.error("PAGE and CSV are needed")
     import tempfile
 
     rows = read_rows(args.csv)
