@@ -120,8 +120,13 @@ def stream(driver, rows: list[list[float]], via: str = "push") -> list[dict]:
         from selenium.webdriver.support.ui import Select
 
         Select(driver.find_element(By.ID, "convention")).select_by_value(via)
-        driver.execute_script("window.__windows = []; harlite.onWindow((p) => __windows.push(p));")
-        driver.find_element(By.ID, "start").click()
+        driver.execute_script(
+            "if (!window.__windows) {"
+            " window.__windows = []; harlite.onWindow((p) => window.__windows.push(p)); }"
+        )
+        start = driver.find_element(By.ID, "start")
+        if start.is_enabled():
+            start.click()
     windows: list[dict] = []
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
