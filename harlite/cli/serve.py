@@ -151,8 +151,8 @@ def serve(bundle, **options) -> None:
     """
     try:
         from harlite.serve.app import serve as run_server
+        from harlite.serve.lan import server_certificate
         from harlite.serve.settings import ServeSettings
-        from harlite.serve.tls import server_certificate
     except ImportError as error:
         raise HarliteError(
             f"harlite serve needs the serve extra ({error.name} is missing): "

@@ -62,16 +62,6 @@ def data_dir() -> Path:
     return Path(base) / "harlite"
 
 
-def server_certificate(host: str) -> Certificate:
-    """The certificate of a server listening on ``host``: naming this machine's network
-    addresses for ``0.0.0.0`` or ``::``, else ``host``."""
-    from harlite.serve.lan import WILDCARDS, lan_addresses
-
-    if host in WILDCARDS:
-        return certificate([a.address.split("%")[0] for a in lan_addresses(ipv6=host == "::")])
-    return certificate([host])
-
-
 def certificate(hosts: list[str]) -> Certificate:
     """The kept certificate if it names every one of ``hosts`` and is not near its end;
     else a new one naming them (and the old one's names)."""
