@@ -235,5 +235,36 @@ def test_the_phone_page_in_a_browser_classifies_and_sends(cache, monkeypatch, tm
     assert "Traceback" not in server.stderr
 
 
+def test_the_page_opens_again_without_the_server(cache, monkeypatch, tmp_path):
+    """Loaded once (https, or this machine), the page's files are kept (sw.js): it opens
+    and classifies with the server gone."""
+    web_port = _web_port()
+    if why := web_port.missing_browser():
+        pytest.skip(f"the page's browser: {why}")
+    monkeypatch.setenv("HARLITE_CACHE_DIR", str(cache))
+    rows = web_port.read_rows(_demo(tmp_path))[:1000]
+    with web_port.browser(tmp_path / "profile") as driver:
+        with ServerProcess("lstm") as server:
+            web_port.open_page(driver, f"{server.url}/phone/")
+            driver.set_script_timeout(30)
+            assert (
+                driver.execute_script(
+                    "return navigator.serviceWorker.ready.then((r) => caches.open("
+                    "'harlite-phone-v1')).then((c) => c.keys()).then((k) => k.length)"
+                )
+                >= 6
+            )
+        with pytest.raises(OSError):
+            get(f"{server.url}/phone/")
+        web_port.open_page(driver, f"{server.url}/phone/")
+        assert len(web_port.stream(driver, rows, "push")) > 0
+
+
+def _demo(tmp_path: Path) -> Path:
+    demo = tmp_path / "demo.csv"
+    demo.write_bytes(gzip.decompress(DEMO.read_bytes()))
+    return demo
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__, "-q"]))

@@ -6,6 +6,8 @@ face for JavaScript (``web/harlite_web.c``), built to WebAssembly by clang for `
 the page's script, markup and style from ``web/``. The module is also written into
 ``harlite-model.js`` as base64, so the page loads nothing by ``fetch`` and runs from a file
 saved on the phone; ``harlite-phone.html`` is the whole page in one file for that.
+Served over https, ``sw.js`` keeps the page's files so that it opens offline from the home
+screen.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from harlite.runtime.bundle import Bundle
 
 WEB = Path(__file__).with_name("web")
 #: The page's own files, copied as they are.
-PAGE_FILES = ("index.html", "harlite.js", "phone.js", "style.css")
+PAGE_FILES = ("index.html", "harlite.js", "phone.js", "style.css", "sw.js")
 #: What to install where the WebAssembly toolchain is missing (Debian, Ubuntu).
 TOOLCHAIN_PACKAGES = "clang lld wasi-libc libclang-rt-dev-wasm32"
 TARGET = "wasm32-wasi"

@@ -35,6 +35,7 @@ FILES = {
     "harlite-model.js": "text/javascript",
     "phone.js": "text/javascript",
     "style.css": "text/css",
+    "sw.js": "text/javascript",
     "harlite.wasm": "application/wasm",
     "harlite-phone.html": "text/html",
 }

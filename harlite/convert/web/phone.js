@@ -346,7 +346,17 @@
     setInterval(showSensors, 500);
   }
 
+  // Offline from the home screen: the browser keeps the page's files (sw.js). Only over
+  // https with a certificate the phone trusts (or on this machine); elsewhere the page stays
+  // online-only.
+  function keepOffline() {
+    const local = ["localhost", "127.0.0.1", "[::1]"].includes(location.hostname);
+    if (!("serviceWorker" in navigator) || !(location.protocol === "https:" || local)) return;
+    navigator.serviceWorker.register("sw.js", { scope: "./" }).catch(() => {});
+  }
+
   wire();
+  keepOffline();
   harlite.ready.then(() => {
     buildResult();
     harlite.onWindow(showPrediction);
