@@ -153,6 +153,47 @@ def test_tls_certificate_is_made_kept_and_trusted(tmp_path, monkeypatch):
     assert stat.S_IMODE((cert.parent / "harlite.key").stat().st_mode) == 0o600
 
 
+def test_phone_predictions_are_kept_and_compared(tmp_path):
+    """The page's windows (/push/predictions) beside the server's own of the same samples:
+    here the server's own, one label changed."""
+    demo = _demo(tmp_path).read_text().splitlines()
+    body = "\n".join(line.rsplit(",", 1)[0] for line in demo[:2000]).encode()
+    query = "?device=page&session=s1"
+    with ServerProcess("lstm") as server:
+        csv = {"Content-Type": "text/csv"}
+        assert request(f"{server.url}/push{query}", body, headers=csv)[0] == 200
+        own = request(f"{server.url}/api/predictions")[1]["predictions"]
+        assert len(own) > 10
+        sent = [{k: p[k] for k in ("start_time", "end_time", "label", "confidence")} for p in own]
+        sent[3]["label"] = next(x for x in ("SITTING", "WALKING") if x != sent[3]["label"])
+        url = f"{server.url}/push/predictions{query}"
+        status, answer, _ = request(url, json.dumps({"predictions": sent}).encode())
+        assert status == 200 and answer["predictions"] == len(sent)
+        phone = request(f"{server.url}/api/state")[1]["sessions"][0]["on_phone"]
+        assert phone["windows"] == phone["compared"] == len(own)
+        assert phone["agreeing"] == len(own) - 1
+        assert phone["last"]["label"] == sent[-1]["label"]
+        bad = {
+            b"not json": "JSON object",
+            b'{"predictions": 3}': '{"predictions": [...]}',
+            json.dumps({"predictions": [{**sent[0], "label": "FLYING"}]}).encode():
+                "predictions[0].label",
+            json.dumps({"predictions": [sent[0], {**sent[0], "end_time": "x"}]}).encode():
+                "predictions[1].end_time",
+            b'{"predictions": [{"start_time": NaN}]}': "predictions[0].start_time",
+            json.dumps({"predictions": [{**sent[0], "confidence": 10**400}]}).encode():
+                "predictions[0].confidence",
+            json.dumps({"predictions": [sent[0]] * 1001}).encode(): "at most 1000",
+        }  # fmt: skip
+        for payload, reason in bad.items():
+            status, answer, _ = request(url, payload)
+            assert status == 400 and reason in answer["error"], (payload[:60], answer)
+        state = request(f"{server.url}/api/state")[1]
+        assert state["bad_request_reasons"]["bad phone predictions"] == len(bad)
+        assert state["sessions"][0]["on_phone"]["windows"] == len(own)  # nothing half-taken
+    assert "Traceback" not in server.stderr
+
+
 def test_a_new_address_makes_a_certificate_naming_both(tmp_path, monkeypatch):
     from harlite.serve import tls
 
@@ -217,11 +258,17 @@ def test_the_phone_page_in_a_browser_classifies_and_sends(cache, monkeypatch, tm
         assert shown == (windows[-1].get("smoothed_label") or windows[-1]["label"])
         assert driver.find_element(By.ID, "windows").text == str(len(windows))
         WebDriverWait(driver, 15).until(
-            lambda d: d.find_element(By.ID, "push-status").text.startswith("sent ")
+            lambda d: d.find_element(By.ID, "push-status").text.endswith(
+                f"samples, {len(windows)} windows"
+            )
         )
-        state = request(f"{server.url}/api/state")[1]
-        assert state["sessions"][0]["device"] == "<b>Pixel</b>"
-        assert state["sessions"][0]["samples"] > 0
+        session = request(f"{server.url}/api/state")[1]["sessions"][0]
+        assert session["device"] == "<b>Pixel</b>" and session["samples"] == len(walking)
+        # the page's own windows, beside the server's of the same samples: the same labels
+        on_phone = session["on_phone"]
+        assert on_phone["windows"] == len(windows) and on_phone["last"]["label"] == shown
+        assert on_phone["compared"] == len(windows) == session["windows"]
+        assert on_phone["agreeing"] == on_phone["compared"]
         assert "samples to download" in driver.find_element(By.ID, "record-status").text
         time.sleep(1.0)  # the status line's next refresh (rate, samples)
         driver.execute_cdp_cmd(  # a phone's screen: 390 x 844 CSS pixels

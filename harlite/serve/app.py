@@ -5,9 +5,11 @@ Routes:
 
 - ``POST /push``: a Sensor Logger push (JSON), or CSV lines (``Content-Type: text/csv``;
   ``?device=`` names the phone). ``?platform=ios`` reads a raw iOS phone's acceleration sign.
+- ``POST /push/predictions?device=…&session=…``: the windows the phone page classified
+  itself (JSON), kept beside the server's own predictions of its samples and compared.
 - ``GET /``: the live page; ``GET /static/…``: its script and style.
 - ``GET /phone/``: the page that classifies on the phone (``harlite export web`` of the
-  server's bundle, built in the background at start or found in the cache;
+  server's bundle, found in the cache, else built in the background on the first request;
   :mod:`harlite.serve.phone`); ``GET /phone/…``: its files.
 - ``GET /api/state``, ``GET /api/predictions?since=N[&session=ID]``: JSON.
 - ``GET /api/connect``: the push URLs a phone can use, and a QR code of the first.
@@ -49,7 +51,7 @@ from harlite.runtime.mqtt import MessageQueue
 from harlite.serve.connections import ConnectionLimiter
 from harlite.serve.feed import Event
 from harlite.serve.lan import LAN_EXTRA, phone_urls, qr_svg_data_uri
-from harlite.serve.phone import DOWNLOADS, FILES, PhonePage, build_page
+from harlite.serve.phone import DOWNLOADS, FILES, PhonePage
 from harlite.serve.recorder import RecordingError, RecordingRequest
 from harlite.serve.sessions import Notice, PushRefused, SessionHub
 from harlite.serve.settings import MAX_CONNECTIONS, MAX_PAGES, ServeSettings, is_loopback
@@ -334,6 +336,20 @@ async def push(request: web.Request) -> web.Response:
     return web.json_response(done)
 
 
+async def push_predictions(request: web.Request) -> web.Response:
+    hub = request.app[HUB]
+    body = await read_body(request)
+    device = request.query.get("device") or "phone page"
+    session = request.query.get("session") or "csv"
+    if len(device) > 128 or len(session) > 128 or not (device + session).isprintable():
+        hub.bad_requests["bad device or session"] += 1
+        return error(400, "device and session: at most 128 printable characters")
+    try:
+        return web.json_response(hub.push_predictions(body, device, session))
+    except PushRefused as refused:
+        return error(refused.status, str(refused))
+
+
 async def page(request: web.Request) -> web.Response:
     text = resources.files("harlite.serve").joinpath("static/index.html").read_text("utf-8")
     return web.Response(text=text, content_type="text/html")
@@ -360,6 +376,7 @@ async def phone(request: web.Request) -> web.Response:
     if name not in FILES:
         return error(404, "no such file")
     if page.folder is None and not page.find():
+        page.start_building()
         return web.Response(
             text=PHONE_WAIT.format(reason=html.escape(page.status())),
             content_type="text/html",
@@ -491,6 +508,7 @@ def make_app(hub: SessionHub) -> web.Application:
     app[LIMITER] = ConnectionLimiter(connection_cap(), settings.client_timeout_s, hub.bad_requests)
     app[BODIES] = BodyBudget(settings.bodies_in_flight_bytes, settings.bodies_per_client_bytes)
     app.router.add_post("/push", push)
+    app.router.add_post("/push/predictions", push_predictions)
     app.router.add_get("/", page)
     app.router.add_get("/static/{name}", static)
     app[PHONE] = PhonePage(settings.bundle)
@@ -510,7 +528,6 @@ def make_app(hub: SessionHub) -> web.Application:
 
 TICKER = web.AppKey("ticker", asyncio.Task)
 PHONE = web.AppKey("phone", PhonePage)
-PHONE_BUILD = web.AppKey("phone_build", asyncio.Task)
 
 
 def connection_cap() -> int:
@@ -540,12 +557,11 @@ async def _start_ticker(app: web.Application) -> None:
                 log.error("tick: %s: %s", type(unexpected).__name__, unexpected)
 
     app[TICKER] = asyncio.get_running_loop().create_task(tick())
-    app[PHONE_BUILD] = asyncio.get_running_loop().create_task(build_page(app[PHONE]))
 
 
 async def _stop_ticker(app: web.Application) -> None:
     app[TICKER].cancel()
-    app[PHONE_BUILD].cancel()
+    app[PHONE].stop_building()
     app[HUB].close()
 
 

@@ -1,8 +1,9 @@
 """The phone page at ``/phone/``: the server's bundle exported by ``harlite export web``.
 
 The server does no conversion itself (it runs on the device, without the training tools):
-it runs ``harlite export web`` in a child process once, in the background, and keeps the
-page in the user's cache folder under a key of the bundle's manifest, the page's sources and
+on the first request for the page it runs ``harlite export web`` in a child process, in the
+background (a server nobody opens the page of spends nothing on it), and keeps the page in
+the user's cache folder under a key of the bundle's manifest, the page's sources and
 harlite's version, so the next start finds it at once. Where the export cannot be made (no
 TensorFlow to read the weights, no clang for wasm32), ``/phone/`` says why, and the rest of
 the server runs as ever.
@@ -70,6 +71,18 @@ class PhonePage:
     folder: Path | None = None
     building: bool = False
     failure: str | None = None
+    task: asyncio.Task | None = None
+
+    def start_building(self) -> None:
+        """Build the page in the background, once (a failure is kept until a restart)."""
+        if self.task is None:
+            self.building = True
+            self.task = asyncio.get_running_loop().create_task(build_page(self))
+
+    def stop_building(self) -> None:
+        """The server stops: a build in progress is ended (its child process killed)."""
+        if self.task is not None:
+            self.task.cancel()
 
     def find(self) -> bool:
         """Take the cached page if there is one."""
@@ -122,9 +135,15 @@ class PhonePage:
     def status(self) -> str:
         """What /phone/ says while there is no page."""
         if self.building:
-            return "The phone page is being built (harlite export web): reload in a moment."
+            return (
+                "The phone page is being built (harlite export web, a minute or so): "
+                "this page reloads itself."
+            )
         if self.failure:
-            return f"The phone page could not be built: {self.failure}"
+            return (
+                f"The phone page could not be built: {self.failure} (restart the server "
+                "once that is fixed, or export the page elsewhere: docs/phone-page.md)"
+            )
         return "The phone page is not built yet."
 
 

@@ -19,7 +19,7 @@
   const sensors = { on: false, samples: 0, times: [], lastZ: null, silentTimer: null };
   const recording = { rows: [], label: null, on: false, started: null };
   const sender = { on: false, queue: [], dropped: 0, sent: 0, header: true, timer: null,
-    busy: false, session: null };
+    busy: false, session: null, windows: [], sentWindows: 0 };
 
   function colour(label) {
     const i = harlite.labels.indexOf(label);
@@ -265,41 +265,81 @@
     sender.queue.push(`${wall.toFixed(6)},${values.map(number).join(",")}`);
   }
 
-  function pushUrl() {
-    const base = $("push-url").value.trim().replace(/\/+$/, "");
-    const device = $("push-device").value.trim() || "phone page";
-    return `${base}/push?device=${encodeURIComponent(device)}&session=${sender.session}`;
+  // The page's own windows go too, on the samples' clock (epoch seconds), for the server to
+  // show and compare with its own classification of the same samples.
+  function queueWindow(p) {
+    if (!sender.on) return;
+    if (sender.windows.length >= 1000) sender.windows.shift();
+    const wall = performance.timeOrigin / 1000;
+    const sent = { start_time: wall + p.start_time, end_time: wall + p.end_time,
+      label: p.label, confidence: p.confidence };
+    if (p.placement) sent.placement = p.placement;
+    sender.windows.push(sent);
   }
 
-  async function sendQueued() {
-    if (sender.busy || !sender.queue.length) return;
-    sender.busy = true;
-    const lines = sender.queue.splice(0, sender.queue.length);
-    const body = (sender.header ? `${HEADER}\n` : "") + lines.join("\n") + "\n";
-    const headers = { "Content-Type": "text/csv" };
+  function pushUrl(path) {
+    const base = $("push-url").value.trim().replace(/\/+$/, "");
+    const device = $("push-device").value.trim() || "phone page";
+    return `${base}${path}?device=${encodeURIComponent(device)}&session=${sender.session}`;
+  }
+
+  async function post(path, type, body) {
+    const headers = { "Content-Type": type };
     const token = $("push-token").value;
     if (token) headers.Authorization = `Bearer ${token}`;
+    const response = await fetch(pushUrl(path), { method: "POST", headers, body,
+      credentials: "omit", cache: "no-store" });
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(answer.error || `HTTP ${response.status}`);
+  }
+
+  // Samples first (the server classifies them), then the page's windows; what could not
+  // be sent waits for the next turn (the oldest dropped beyond the bounds, counted).
+  async function sendQueued() {
+    if (sender.busy || !(sender.queue.length || sender.windows.length)) return;
+    sender.busy = true;
     const status = $("push-status");
     try {
-      const response = await fetch(pushUrl(), { method: "POST", headers, body,
-        credentials: "omit", cache: "no-store" });
-      const answer = await response.json().catch(() => ({}));
-      if (!response.ok) throw new Error(answer.error || `HTTP ${response.status}`);
-      sender.header = false;
-      sender.sent += lines.length;
-      text(status, `sent ${sender.sent.toLocaleString()} samples` +
-        (sender.dropped ? ` (${sender.dropped} dropped while the server was slow)` : ""));
+      if (sender.queue.length) await sendSamples();
+      if (sender.windows.length) await sendWindows();
+      text(status, `sent ${sender.sent.toLocaleString()} samples, ` +
+        `${sender.sentWindows.toLocaleString()} windows` +
+        (sender.dropped ? ` (${sender.dropped} samples dropped while the server was slow)` : ""));
       status.classList.remove("bad");
     } catch (error) {
-      const room = Math.max(0, MAX_UNSENT - sender.queue.length);
-      const kept = lines.slice(Math.max(0, lines.length - room));
-      sender.dropped += lines.length - kept.length;
-      sender.queue.unshift(...kept);
       text(status, `not sent: ${error.message || error} (trying again)`);
       status.classList.add("bad");
     } finally {
       sender.busy = false;
     }
+  }
+
+  async function sendSamples() {
+    const lines = sender.queue.splice(0, sender.queue.length);
+    const body = (sender.header ? `${HEADER}\n` : "") + lines.join("\n") + "\n";
+    try {
+      await post("/push", "text/csv", body);
+    } catch (error) {
+      const room = Math.max(0, MAX_UNSENT - sender.queue.length);
+      const kept = lines.slice(Math.max(0, lines.length - room));
+      sender.dropped += lines.length - kept.length;
+      sender.queue.unshift(...kept);
+      throw error;
+    }
+    sender.header = false;
+    sender.sent += lines.length;
+  }
+
+  async function sendWindows() {
+    const windows = sender.windows.splice(0, sender.windows.length);
+    try {
+      await post("/push/predictions", "application/json", JSON.stringify({ predictions: windows }));
+    } catch (error) {
+      const room = Math.max(0, 1000 - sender.windows.length);
+      sender.windows.unshift(...windows.slice(Math.max(0, windows.length - room)));
+      throw error;
+    }
+    sender.sentWindows += windows.length;
   }
 
   function startSending(event) {
@@ -310,6 +350,8 @@
     }
     sender.on = true;
     sender.header = true;
+    sender.windows = [];
+    if (harlite.loaded) harlite.reset(); // the server's windows start with the page's
     sender.session = `page-${Date.now().toString(36)}`;
     sender.timer = setInterval(sendQueued, SEND_EVERY_MS);
     $("push-start").disabled = true;
@@ -360,6 +402,7 @@
   harlite.ready.then(() => {
     buildResult();
     harlite.onWindow(showPrediction);
+    harlite.onWindow(queueWindow);
   }, (error) => {
     text($("model"), `the model did not load: ${error}`);
     $("model").classList.add("bad");
