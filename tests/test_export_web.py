@@ -42,17 +42,8 @@ web_port = _web_port()
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory) -> Path:
-    pytest.importorskip("tensorflow")
-    from harlite.convert.export_web import export_web, wasm_toolchain
-
-    try:
-        wasm_toolchain()
-    except HarliteError as missing:
-        pytest.skip(str(missing))
-    out = tmp_path_factory.mktemp("page")
-    export_web(REPO / "harlite" / "models" / "lstm", out)
-    return out
+def page(lstm_phone_page) -> Path:
+    return lstm_phone_page
 
 
 @pytest.fixture(scope="module")

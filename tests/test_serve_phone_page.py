@@ -16,6 +16,7 @@ import http.client
 import importlib.util
 import json
 import os
+import shutil
 import ssl
 import stat
 import subprocess
@@ -39,21 +40,15 @@ TOKEN = "phone-page-secret"
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory) -> Path:
+def cache(tmp_path_factory, lstm_phone_page) -> Path:
     """A cache folder holding the lstm's phone page where the server looks for it."""
-    pytest.importorskip("tensorflow")
-    from harlite.convert.export_web import export_web, wasm_toolchain
     from harlite.serve import phone
 
-    try:
-        wasm_toolchain()
-    except HarliteError as missing:
-        pytest.skip(str(missing))
     folder = tmp_path_factory.mktemp("cache")
     saved = os.environ.get("HARLITE_CACHE_DIR")
     os.environ["HARLITE_CACHE_DIR"] = str(folder)
     try:
-        export_web(LSTM, phone.page_folder(LSTM))
+        shutil.copytree(lstm_phone_page, phone.page_folder(LSTM))
     finally:
         if saved is None:
             del os.environ["HARLITE_CACHE_DIR"]
