@@ -13,7 +13,9 @@ from __future__ import annotations
 import gzip
 import http.server
 import importlib.util
+import json
 import shutil
+import subprocess
 import sys
 import threading
 from contextlib import contextmanager
@@ -186,3 +188,68 @@ def test_a_compile_error_is_reported_with_clang_s_words(tmp_path):
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+def test_recording_downloads_a_csv_the_recordings_folder_reader_takes(
+    page, driver, demo_csv, tmp_path
+):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    driver.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder)}
+    )
+    web_port.open_page(driver, (page / "index.html").as_uri())
+    rows = web_port.read_rows(demo_csv)
+    find = lambda name: driver.find_element(By.ID, name)  # noqa: E731
+    for label, start, end in (("WALKING", 9000, 10000), ("STANDING", 2000, 3000)):
+        find("record-label").clear()
+        find("record-label").send_keys(label)
+        find("record-start").click()
+        web_port.stream(driver, rows[start:end], "android")
+        find("record-stop").click()
+    find("record-subject").send_keys("7")
+    find("record-save").click()
+    WebDriverWait(driver, 10).until(lambda d: list(folder.glob("s07_*_phone.csv")))
+    saved = next(folder.glob("s07_*_phone.csv"))
+    WebDriverWait(driver, 10).until(lambda d: saved.read_text().endswith("\n"))
+    lines = saved.read_text().splitlines()
+    assert lines[0] == "t,acc_x,acc_y,acc_z,gyro_x,gyro_y,gyro_z,label"
+    assert len(lines) == 1 + 2000  # every sample of both recordings, once
+    first = lines[1].split(",")
+    assert first[-1] == "WALKING" and [float(v) for v in first[1:7]] == pytest.approx(
+        rows[9000][1:], rel=1e-6, abs=1e-9
+    )
+    assert lines[-1].endswith(",STANDING")
+    done = subprocess.run(
+        [sys.executable, "-m", "harlite.cli", "data", "info", str(folder), "--json"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    info = json.loads(done.stdout)
+    text = json.dumps(info)
+    assert "WALKING" in text and "STANDING" in text, text[:2000]
+
+
+def test_ios_motion_access_is_asked_from_the_tap(page, driver):
+    """Safari's DeviceMotionEvent.requestPermission (stood in for here): a refusal is said,
+    and an allowance starts the sensors."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    web_port.open_page(driver, (page / "index.html").as_uri())
+    driver.execute_script(
+        "window.__asked = 0; window.__answer = 'denied';"
+        "DeviceMotionEvent.requestPermission = () => {"
+        " window.__asked++; return Promise.resolve(window.__answer); };"
+    )
+    status = lambda d: d.find_element(By.ID, "sensor-status").text  # noqa: E731
+    driver.find_element(By.ID, "start").click()
+    WebDriverWait(driver, 5).until(lambda d: "motion access was denied" in status(d))
+    assert driver.find_element(By.ID, "start").is_enabled()
+    driver.execute_script("window.__answer = 'granted'")
+    driver.find_element(By.ID, "start").click()
+    WebDriverWait(driver, 5).until(lambda d: status(d) == "listening…")
+    assert driver.execute_script("return window.__asked") == 2
+    assert not driver.find_element(By.ID, "start").is_enabled()

@@ -21,7 +21,7 @@ static harlite_stats stats;
 
 static void keep(const harlite_result *r, void *user) {
     (void)user;
-    if (count == HL_WEB_MAX_WINDOWS) {  /* keep the latest: drop the oldest (counted) */
+    if (count == HL_WEB_MAX_WINDOWS) {  /* keep the latest (hl_web_stats still counts all) */
         memmove(rows[0], rows[1], sizeof(rows[0]) * (HL_WEB_MAX_WINDOWS - 1));
         count--;
     }
