@@ -253,3 +253,16 @@ def test_ios_motion_access_is_asked_from_the_tap(page, driver):
     WebDriverWait(driver, 5).until(lambda d: status(d) == "listening…")
     assert driver.execute_script("return window.__asked") == 2
     assert not driver.find_element(By.ID, "start").is_enabled()
+
+
+def test_sending_from_another_origin_is_explained_not_tried(page, driver):
+    """A harlite serve refuses pushes from other sites' pages: the page says where to open
+    it instead of failing every second."""
+    from selenium.webdriver.common.by import By
+
+    web_port.open_page(driver, (page / "index.html").as_uri())
+    driver.find_element(By.ID, "push-url").send_keys("http://127.0.0.1:9")
+    driver.find_element(By.ID, "push-start").click()
+    status = driver.find_element(By.ID, "push-status").text
+    assert "only from its own page" in status and "http://127.0.0.1:9/phone/" in status
+    assert driver.find_element(By.ID, "push-start").is_enabled()

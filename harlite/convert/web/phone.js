@@ -344,8 +344,19 @@
 
   function startSending(event) {
     event.preventDefault();
-    if (!/^https?:\/\//.test($("push-url").value.trim())) {
+    let target;
+    try {
+      target = new URL($("push-url").value.trim());
+    } catch (error) {
+      target = null;
+    }
+    if (!target || !target.protocol.startsWith("http")) {
       text($("push-status"), "the server is an http:// or https:// address");
+      return;
+    }
+    if (target.origin !== location.origin) { // its cross-site check would refuse every push
+      text($("push-status"), "a harlite serve takes samples only from its own page: open " +
+        `this page as ${target.origin}/phone/`);
       return;
     }
     sender.on = true;
