@@ -117,6 +117,7 @@ def test_without_clang_the_page_says_why_and_the_server_serves(tmp_path, monkeyp
             assert status == 503
             time.sleep(0.5)
         assert "could not be built" in text and "apt-get install clang lld wasi-libc" in text
+        assert "Refresh" not in get(f"{server.url}/phone/")[1]  # no reloading a failure
         assert request(f"{server.url}/api/state")[0] == 200
     assert not list((tmp_path / "cache").glob("phone/*"))  # no half-built page kept
 

@@ -381,7 +381,10 @@ async def phone(request: web.Request) -> web.Response:
             text=PHONE_WAIT.format(reason=html.escape(page.status())),
             content_type="text/html",
             status=503,
-            headers={"Content-Security-Policy": "default-src 'none'", "Refresh": "5"},
+            headers={
+                "Content-Security-Policy": "default-src 'none'",
+                **({"Refresh": "5"} if page.building else {}),  # until it is there
+            },
         )
     headers = {"Content-Security-Policy": PHONE_CSP}
     if name in DOWNLOADS:
