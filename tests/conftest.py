@@ -132,3 +132,20 @@ def recordings(tmp_path) -> Path:
     for i, n in enumerate((900, 1300, 700, 1100)):
         write_csv(folder / f"rec{i}.csv", n, seed=i, label="WALKING")
     return folder
+
+
+@pytest.fixture(scope="session")
+def lstm_phone_page(tmp_path_factory) -> Path:
+    """`harlite export web lstm`, made once per run (skipped, with the reason, without
+    TensorFlow or the WebAssembly toolchain: clang, lld, wasi-libc)."""
+    pytest.importorskip("tensorflow")
+    from harlite.convert.export_web import export_web, wasm_toolchain
+    from harlite.errors import HarliteError
+
+    try:
+        wasm_toolchain()
+    except HarliteError as missing:
+        pytest.skip(str(missing))
+    out = tmp_path_factory.mktemp("phone_page")
+    export_web(Path(__file__).resolve().parents[1] / "harlite" / "models" / "lstm", out)
+    return out

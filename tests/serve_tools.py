@@ -16,7 +16,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-READY = re.compile(r"listening on http://([^:]+):(\d+)")
+READY = re.compile(r"listening on (https?)://([^:]+):(\d+)")
 
 
 class ServerProcess:
@@ -41,13 +41,14 @@ class ServerProcess:
         self.lines: list[str] = []
         ready = threading.Event()
         self.port: int | None = None
+        self.scheme = "http"
 
         def drain() -> None:
             for line in self.process.stderr:
                 self.lines.append(line)
                 match = READY.search(line)
                 if match and self.port is None:
-                    self.port = int(match.group(2))
+                    self.scheme, self.port = match.group(1), int(match.group(3))
                     ready.set()
             ready.set()
 
@@ -56,7 +57,7 @@ class ServerProcess:
         if not ready.wait(timeout) or self.port is None:
             self.stop()
             raise RuntimeError(f"harlite serve did not start: {''.join(self.lines)[-2000:]}")
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{self.scheme}://127.0.0.1:{self.port}"
 
     @property
     def stderr(self) -> str:

@@ -10,6 +10,12 @@
 #              row as a gyroscope and an accelerometer SensorEvent, m/s² and rad/s as floats,
 #              ns). Needs a JDK (javac, java, jni.h): Debian's default-jdk-headless, installed
 #              with apt when run as root (HARLITE_PORTS_INSTALL=0: never).
+#   web        `harlite export web`: the phone page (the C core in WebAssembly, built with
+#              clang, lld and wasi-libc) in headless Chromium, each sample through
+#              window.harlite.push (tools/web_port.py; needs Debian's chromium and
+#              chromium-driver and the selenium package). The apt packages are installed
+#              when run as root (HARLITE_PORTS_INSTALL=0: never), else the line says why
+#              the port was not run.
 #   host-c     `harlite export c` built with the host's cc (needs harlite[train] to export)
 #   cortex-m   the same export built for a Cortex-M4F (tools/cortex-m: QEMU's mps2-an386,
 #              -mfloat-abi=hard -mfpu=fpv4-sp-d16) and run under qemu-system-arm, the CSV
@@ -29,7 +35,7 @@ fi
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUNDLE=$1
 shift
-PORTS=${HARLITE_PORTS:-jvm host-c cortex-m}
+PORTS=${HARLITE_PORTS:-web jvm host-c cortex-m}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/harlite-ports.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 if [ -z "${HARLITE_STREAM_ARGS+set}" ]; then
@@ -65,6 +71,20 @@ install_jdk() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q default-jdk-headless >&2 || return 1
     java_home >/dev/null
 }
+WEB_PACKAGES="clang lld wasi-libc libclang-rt-dev-wasm32 chromium chromium-driver"
+web_missing() {  # why the web port cannot run here (nothing: it can)
+    python -c 'from harlite.convert.export_web import wasm_toolchain; wasm_toolchain()' 2>&1 \
+        | tail -1 | grep . && return 0
+    python "$HERE/web_port.py" --check 2>&1 | grep -v '^ready$' | grep .
+}
+install_web_tools() {  # as for the Arm tools: apt when root
+    [ -z "$(web_missing)" ] && return 0
+    if [ "$(id -u)" -ne 0 ] || [ "${HARLITE_PORTS_INSTALL:-1}" = 0 ]; then return 1; fi
+    echo "installing $WEB_PACKAGES with apt" >&2
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $WEB_PACKAGES >&2 || return 1
+    [ -z "$(web_missing)" ]
+}
 build_jvm() {  # harlite export android, its JNI library and Java classes for this host
     local jdk
     jdk=$(java_home)
@@ -86,6 +106,14 @@ declare -A notes total same
 for port in $PORTS; do
     case $port in
         host-c) make -s -C "$WORK/export" >&2 && ready="$ready host-c" ;;
+        web)
+            if ! install_web_tools; then
+                notes[web]="web: not run ($(web_missing | head -1))"
+                continue
+            fi
+            harlite export web "$BUNDLE" --out "$WORK/web" 2>"$WORK/web.log" \
+                || { cat "$WORK/web.log" >&2; exit 1; }
+            ready="$ready web" ;;
         jvm)
             if ! install_jdk; then
                 notes[jvm]="jvm: not run (needs a JDK with javac and jni.h: apt-get install"
@@ -104,13 +132,14 @@ for port in $PORTS; do
                 "$WORK/cortex-m/harlite_stream.elf" >"$WORK/cortex-m.log" 2>&1 \
                 || { cat "$WORK/cortex-m.log" >&2; exit 1; }
             ready="$ready cortex-m" ;;
-        *) echo "unknown port $port (jvm, host-c, cortex-m)" >&2; exit 2 ;;
+        *) echo "unknown port $port (web, jvm, host-c, cortex-m)" >&2; exit 2 ;;
     esac
 done
 
 run_port() {  # $1 port, $2 plain CSV file -> JSON lines on stdout
     case $1 in
         host-c) "$WORK/export/harlite_stream" <"$2" 2>"$WORK/port.log" ;;
+        web) python "$HERE/web_port.py" "$WORK/web" "$2" 2>"$WORK/port.log" ;;
         jvm) java -Djava.library.path="$WORK/jvm" -cp "$WORK/jvm/classes" HarliteReplay \
             <"$2" 2>"$WORK/port.log" ;;
         cortex-m) qemu-system-arm -machine mps2-an386 -nographic -monitor none -serial none \

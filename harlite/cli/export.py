@@ -48,6 +48,39 @@ def export_c_command(bundle: Path, out_dir: Path, weights: str) -> None:
     )
 
 
+@export.command("web")
+@click.argument("bundle", callback=lambda ctx, param, value: bundle_path(value))
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write the page (index.html, scripts, style, harlite.wasm) into.",
+)
+@click.option(
+    "--weights",
+    type=click.Choice(["float32", "int8"]),
+    default="float32",
+    show_default=True,
+    help="Weights as float32, or int8 with a float scale per output channel.",
+)
+def export_web_command(bundle: Path, out_dir: Path, weights: str) -> None:
+    """BUNDLE (a bundle folder or a shipped model's name) as a static page that classifies
+    on the phone: the C core of `harlite export c` built to WebAssembly (clang, lld and
+    wasi-libc), reading the phone's motion sensors in its browser; nothing is fetched from
+    the network. Open OUT/index.html over https, or save OUT/harlite-phone.html on the
+    phone (docs/phone-page.md). Reads model.keras: needs 'harlite[train]'."""
+    from harlite.convert.export_web import export_web
+
+    result = export_web(bundle, out_dir, weights)
+    echo_err(
+        f"wrote {result.out_dir} ({result.preset}, {result.wasm_bytes / 1024:.0f} KiB of "
+        f"WebAssembly; forward pass within {result.max_abs_diff:.1g} of the Keras model): "
+        f"open {result.out_dir / 'index.html'} over https, or save harlite-phone.html on "
+        "the phone"
+    )
+
+
 def _add_phone_commands() -> None:
     from harlite.cli.export_phone import android, ios
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -57,6 +58,13 @@ def _model_options(command):
     is_flag=True,
     help="Listen beyond loopback without a token: anyone who reaches the port can "
     "push, watch and record.",
+)
+@click.option(
+    "--tls",
+    is_flag=True,
+    help="Serve https with a self-signed certificate harlite makes and keeps (phone "
+    "browsers give motion sensors to the phone page at /phone/ only over https; "
+    "docs/phone-page.md says how to trust it).",
 )
 @click.option(
     "--record-dir",
@@ -143,6 +151,7 @@ def serve(bundle, **options) -> None:
     """
     try:
         from harlite.serve.app import serve as run_server
+        from harlite.serve.lan import server_certificate
         from harlite.serve.settings import ServeSettings
     except ImportError as error:
         raise HarliteError(
@@ -164,6 +173,7 @@ def serve(bundle, **options) -> None:
         max_record_s=options["max_record_s"],
         mqtt=tuple(options["mqtt_urls"]),
         client_timeout_s=options["client_timeout"],
+        tls=server_certificate(options["host"]) if options["tls"] else None,
     )
     saved = SavedList()
     final = run_server(
@@ -208,12 +218,18 @@ def _announce(settings, host: str, port: int) -> None:
 
     shown = f"[{host}]" if ":" in host else host
     query = "?token=TOKEN" if settings.token else ""
-    urls = phone_urls(host, port)
+    scheme = settings.scheme
+    urls = [replace(u, base=u.base.replace("http:", f"{scheme}:", 1))
+            for u in phone_urls(host, port)]  # fmt: skip
     everywhere = host in WILDCARDS
-    echo_err(f"listening on http://{shown}:{port}" + (" (every network)" if everywhere else ""))
-    base = urls[0].base if urls else f"http://{'THIS-MACHINE-IP' if everywhere else shown}:{port}"
+    echo_err(f"listening on {scheme}://{shown}:{port}" + (" (every network)" if everywhere else ""))
+    where = "THIS-MACHINE-IP" if everywhere else shown
+    base = urls[0].base if urls else f"{scheme}://{where}:{port}"
     echo_err(f"  page:  {base}/{query}")
+    echo_err(f"  phone: {base}/phone/{query}  (classifies on the phone itself)")
     echo_err(f"  push:  {base}/push{query}  (Sensor Logger: HTTP Push URL)")
+    if settings.tls is not None:
+        _certificate_lines(settings.tls, base, query)
     if everywhere:
         _addresses(urls, query, LAN_EXTRA)
     for url in settings.mqtt:
@@ -228,6 +244,13 @@ def _announce(settings, host: str, port: int) -> None:
         elif _can_print(qr):
             echo_err("  scan with the phone's camera (the push URL, token included):")
             echo_err(qr.rstrip("\n"))
+
+
+def _certificate_lines(tls, base: str, query: str) -> None:
+    made = "made now" if tls.made else "kept"
+    echo_err(f"  tls:   self-signed certificate ({made}: {tls.cert}) for {', '.join(tls.hosts)}")
+    echo_err(f"         SHA-256 {tls.fingerprint}")
+    echo_err(f"         to trust it on a phone: {base}/harlite.crt{query} (docs/phone-page.md)")
 
 
 def _addresses(urls, query: str, extra: str) -> None:

@@ -5,7 +5,12 @@ Routes:
 
 - ``POST /push``: a Sensor Logger push (JSON), or CSV lines (``Content-Type: text/csv``;
   ``?device=`` names the phone). ``?platform=ios`` reads a raw iOS phone's acceleration sign.
+- ``POST /push/predictions?device=…&session=…``: the windows the phone page classified
+  itself (JSON), kept beside the server's own predictions of its samples and compared.
 - ``GET /``: the live page; ``GET /static/…``: its script and style.
+- ``GET /phone/``: the page that classifies on the phone (``harlite export web`` of the
+  server's bundle, found in the cache, else built in the background on the first request;
+  :mod:`harlite.serve.phone`); ``GET /phone/…``: its files.
 - ``GET /api/state``, ``GET /api/predictions?since=N[&session=ID]``: JSON.
 - ``GET /api/connect``: the push URLs a phone can use, and a QR code of the first.
 - ``GET /api/events``: the live feed (Server-Sent Events).
@@ -27,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import hmac
+import html
 import json
 import logging
 import os
@@ -45,9 +51,11 @@ from harlite.runtime.io.mqtt import MessageQueue
 from harlite.serve.connections import ConnectionLimiter
 from harlite.serve.feed import Event
 from harlite.serve.lan import LAN_EXTRA, phone_urls, qr_svg_data_uri
+from harlite.serve.phone import DOWNLOADS, FILES, PhonePage
 from harlite.serve.recorder import RecordingError, RecordingRequest
 from harlite.serve.sessions import Notice, PushRefused, SessionHub
 from harlite.serve.settings import MAX_CONNECTIONS, MAX_PAGES, ServeSettings, is_loopback
+from harlite.serve.tls import der_certificate
 
 log = logging.getLogger("harlite.serve")
 
@@ -66,6 +74,14 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+#: The phone page runs its WebAssembly module (compiled from the page's own script) and
+#: sends samples to this server only.
+PHONE_CSP = (
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
+    "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+#: Pages whose ?token= sets the token cookie (their files and API calls then carry it).
+TOKEN_PAGES = ("/", "/phone/")
 #: Methods that change nothing (every other one is refused from another site).
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 #: Sec-Fetch-Site values of a request from the server's own page, or typed by the user.
@@ -211,7 +227,7 @@ async def _guarded(request, handler, settings: ServeSettings, hub: SessionHub):
             "%s %s: %s: %s", request.method, request.path, type(unexpected).__name__, unexpected
         )
         response = error(500, f"internal error: {type(unexpected).__name__}")
-    if settings.token is not None and request.query.get("token") and request.path == "/":
+    if settings.token is not None and request.query.get("token") and request.path in TOKEN_PAGES:
         response.set_cookie(COOKIE, settings.token, httponly=True, samesite="Strict", path="/")
     return _secure(response)
 
@@ -320,6 +336,20 @@ async def push(request: web.Request) -> web.Response:
     return web.json_response(done)
 
 
+async def push_predictions(request: web.Request) -> web.Response:
+    hub = request.app[HUB]
+    body = await read_body(request)
+    device = request.query.get("device") or "phone page"
+    session = request.query.get("session") or "csv"
+    if len(device) > 128 or len(session) > 128 or not (device + session).isprintable():
+        hub.bad_requests["bad device or session"] += 1
+        return error(400, "device and session: at most 128 printable characters")
+    try:
+        return web.json_response(hub.push_predictions(body, device, session))
+    except PushRefused as refused:
+        return error(refused.status, str(refused))
+
+
 async def page(request: web.Request) -> web.Response:
     text = resources.files("harlite.serve").joinpath("static/index.html").read_text("utf-8")
     return web.Response(text=text, content_type="text/html")
@@ -331,6 +361,42 @@ async def static(request: web.Request) -> web.Response:
         return error(404, "no such file")
     text = resources.files("harlite.serve").joinpath(f"static/{name}").read_text("utf-8")
     return web.Response(text=text, content_type=STATIC[name])
+
+
+async def phone_redirect(request: web.Request) -> web.Response:
+    """``/phone`` → ``/phone/`` (the page's files are relative to it), query kept."""
+    query = f"?{request.query_string}" if request.query_string else ""
+    return web.Response(status=302, headers={"Location": f"/phone/{query}"})
+
+
+async def phone(request: web.Request) -> web.Response:
+    """The phone page's files; while it has none, a page saying why (503)."""
+    page = request.app[PHONE]
+    name = request.match_info.get("name") or "index.html"
+    if name not in FILES:
+        return error(404, "no such file")
+    if page.folder is None and not page.find():
+        page.start_building()
+        return web.Response(
+            text=PHONE_WAIT.format(reason=html.escape(page.status())),
+            content_type="text/html",
+            status=503,
+            headers={
+                "Content-Security-Policy": "default-src 'none'",
+                **({"Refresh": "5"} if page.building else {}),  # until it is there
+            },
+        )
+    headers = {"Content-Security-Policy": PHONE_CSP}
+    if name in DOWNLOADS:
+        headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return web.Response(
+        body=(page.folder / name).read_bytes(), content_type=FILES[name], headers=headers
+    )
+
+
+PHONE_WAIT = """<!doctype html><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>harlite on the phone</title><p>{reason}</p>"""
 
 
 async def state(request: web.Request) -> web.Response:
@@ -348,16 +414,35 @@ async def connect(request: web.Request) -> web.Response:
     urls = phone_urls(settings.host, port)
     answer = {
         "listening": settings.host,
-        "push_urls": [{"url": f"{url.base}/push", "via": url.via} for url in urls],
+        "push_urls": [
+            {"url": f"{_scheme(url.base, settings)}/push", "via": url.via} for url in urls
+        ],
         "token": settings.token is not None,
         "qr": None,
     }
     if urls:
         query = f"?token={quote(settings.token)}" if settings.token is not None else ""
-        answer["qr"] = qr_svg_data_uri(f"{urls[0].base}/push{query}")
+        answer["qr"] = qr_svg_data_uri(f"{_scheme(urls[0].base, settings)}/push{query}")
         if answer["qr"] is None:
             answer["qr_missing"] = f"a QR code needs the lan extra: {LAN_EXTRA}"
     return web.json_response(answer)
+
+
+def _scheme(base: str, settings: ServeSettings) -> str:
+    """A base URL with the server's scheme (https with --tls)."""
+    return base.replace("http://", f"{settings.scheme}://", 1)
+
+
+async def certificate(request: web.Request) -> web.Response:
+    """The server's certificate (DER) for a phone to install and trust (``--tls``)."""
+    settings = request.app[SETTINGS]
+    if settings.tls is None:
+        return error(404, "this server has no certificate (start it with --tls)")
+    return web.Response(
+        body=der_certificate(settings.tls.cert),
+        content_type="application/x-x509-ca-cert",
+        headers={"Content-Disposition": 'attachment; filename="harlite.crt"'},
+    )
 
 
 async def predictions(request: web.Request) -> web.Response:
@@ -426,8 +511,14 @@ def make_app(hub: SessionHub) -> web.Application:
     app[LIMITER] = ConnectionLimiter(connection_cap(), settings.client_timeout_s, hub.bad_requests)
     app[BODIES] = BodyBudget(settings.bodies_in_flight_bytes, settings.bodies_per_client_bytes)
     app.router.add_post("/push", push)
+    app.router.add_post("/push/predictions", push_predictions)
     app.router.add_get("/", page)
     app.router.add_get("/static/{name}", static)
+    app[PHONE] = PhonePage(settings.bundle)
+    app.router.add_get("/phone", phone_redirect)
+    app.router.add_get("/phone/", phone)
+    app.router.add_get("/phone/{name}", phone)
+    app.router.add_get("/harlite.crt", certificate)
     app.router.add_get("/api/state", state)
     app.router.add_get("/api/connect", connect)
     app.router.add_get("/api/predictions", predictions)
@@ -439,6 +530,7 @@ def make_app(hub: SessionHub) -> web.Application:
 
 
 TICKER = web.AppKey("ticker", asyncio.Task)
+PHONE = web.AppKey("phone", PhonePage)
 
 
 def connection_cap() -> int:
@@ -472,6 +564,7 @@ async def _start_ticker(app: web.Application) -> None:
 
 async def _stop_ticker(app: web.Application) -> None:
     app[TICKER].cancel()
+    app[PHONE].stop_building()
     app[HUB].close()
 
 
@@ -531,9 +624,11 @@ async def _listen(factory, settings: ServeSettings) -> asyncio.AbstractServer:
     """Listen on the settings' host and port; a plain error when that cannot be done."""
     loop = asyncio.get_running_loop()
     try:
+        context = None if settings.tls is None else settings.tls.context()
         return await loop.create_server(
-            factory, settings.host, settings.port, reuse_address=True, backlog=BACKLOG
-        )
+            factory, settings.host, settings.port, reuse_address=True, backlog=BACKLOG,
+            ssl=context,
+        )  # fmt: skip
     except OSError as failed:
         where = f"[{settings.host}]" if ":" in settings.host else settings.host
         why = os.strerror(failed.errno) if (failed.errno or 0) > 0 else failed.strerror

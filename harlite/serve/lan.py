@@ -17,6 +17,7 @@ import sys
 from dataclasses import dataclass
 
 from harlite.serve.settings import is_loopback
+from harlite.serve.tls import Certificate, certificate
 
 #: Hosts that mean "every address of this machine".
 WILDCARDS = ("0.0.0.0", "::", "")
@@ -165,3 +166,11 @@ def qr_svg_data_uri(text: str) -> str | None:
     import segno
 
     return segno.make(text, error="m").svg_data_uri(scale=5, border=2)
+
+
+def server_certificate(host: str) -> Certificate:
+    """The ``--tls`` certificate of a server listening on ``host``: naming this machine's
+    network addresses for ``0.0.0.0`` or ``::``, else ``host``."""
+    if host in WILDCARDS:
+        return certificate([a.address.split("%")[0] for a in lan_addresses(ipv6=host == "::")])
+    return certificate([host])

@@ -27,6 +27,7 @@ from harlite.runtime.rows import ParsedRows, RowCounts
 from harlite.runtime.signal.input_check import LowRateError
 from harlite.runtime.stream import Prediction, PushResult, StreamClassifier
 from harlite.serve.feed import Event, EventFeed
+from harlite.serve.on_phone import OnPhone, PhonePredictionError, parse_predictions
 from harlite.serve.recorder import (
     Recorder,
     RecordingError,
@@ -117,6 +118,9 @@ class LiveSession:
         self.counters = SessionCounters()
         self.activity = ActivityLog(settings.classifier.max_gap_s)
         self.history: deque[dict] = deque(maxlen=settings.history)
+        #: what the phone page classified itself (compared with ``history``)
+        self.on_phone = OnPhone(settings.history)
+        self.rate_hz = bundle.sample_rate_hz
         self.warnings: list[str] = []
         self.refused: str | None = None  #: why classifying stopped (input below 10 Hz)
         self.recorder: Recorder | None = None
@@ -134,6 +138,13 @@ class LiveSession:
     def take_csv(self, body: bytes, now: float) -> list[Prediction]:
         self._pushed(now)
         return self._classify(self.lines.parse(body))
+
+    def take_phone_predictions(self, body: bytes, labels, now: float) -> int:
+        """The phone's own predictions (:mod:`harlite.serve.on_phone`); how many."""
+        predictions = parse_predictions(body, labels)
+        self._pushed(now)
+        self.on_phone.add(predictions)
+        return len(predictions)
 
     def tick(self, now: float) -> list[Prediction]:
         """Release pushes whose wait for an earlier one is over."""
@@ -282,6 +293,7 @@ class LiveSession:
             "recording_error": self.recording_error,
             "recordings": [r.to_dict() for r in self.recordings[-5:]],
             "last": self.history[-1] if self.history else None,
+            "on_phone": self.on_phone.state(self.history, self.rate_hz),
         }
 
 
@@ -360,6 +372,18 @@ class SessionHub:
             raise PushRefused(400, str(error)) from None
         self._published(session, predictions)
         return {"session": session.id, "windows": len(predictions)}
+
+    def push_predictions(self, body: bytes, device: str, session_name: str) -> dict:
+        """The windows a phone classified itself (the phone page), for its session (made
+        by its samples' pushes, or now)."""
+        session = self._session(device, session_name, "csv", None)
+        try:
+            count = session.take_phone_predictions(body, self.bundle.labels, time.monotonic())
+        except PhonePredictionError as error:
+            self.bad_requests["bad phone predictions"] += 1
+            raise PushRefused(400, str(error)) from None
+        self.feed.publish(Event("session", session.state()))
+        return {"session": session.id, "predictions": count}
 
     def _session(self, device: str, name: str, source: str, platform: str | None) -> LiveSession:
         key = session_id(device, name)

@@ -9,6 +9,7 @@ from pathlib import Path
 from harlite.errors import SettingError
 from harlite.runtime.io.push import MAX_PUSH_BYTES, PLATFORMS
 from harlite.runtime.stream import ClassifierSettings
+from harlite.serve.tls import Certificate
 
 # The limits a server on a LAN holds to (README, "Security and trust", quotes these).
 #: The largest request body or MQTT message (``--max-body``).
@@ -65,6 +66,7 @@ class ServeSettings:
         mqtt: MQTT URLs to subscribe to (``mqtt://HOST:PORT/TOPIC``).
         client_timeout_s: seconds a client has to send a request's headers, and then its
             body (slower connections are closed, an idle one after as long).
+        tls: the certificate to serve https with (``--tls``; None: plain http).
     """
 
     bundle: Path
@@ -84,6 +86,7 @@ class ServeSettings:
     max_record_s: float = 3600.0
     mqtt: tuple[str, ...] = ()
     client_timeout_s: float = DEFAULT_CLIENT_TIMEOUT_S
+    tls: Certificate | None = None
 
     def __post_init__(self) -> None:
         if self.host.startswith("[") and self.host.endswith("]"):  # an IPv6 URL's spelling
@@ -105,6 +108,11 @@ class ServeSettings:
         for name in ("max_sessions", "max_body_bytes", "history", "client_queue"):
             if getattr(self, name) < 1:
                 raise SettingError(name, "must be at least 1")
+
+    @property
+    def scheme(self) -> str:
+        """``https`` with a certificate, else ``http``."""
+        return "http" if self.tls is None else "https"
 
     @property
     def bodies_in_flight_bytes(self) -> int:

@@ -99,6 +99,13 @@ function showSession(session, ended = false) {
   text($(n, ".warning-count"), session.warnings.length);
   text($(n, ".totals"), Object.entries(session.time_per_label || {})
     .map(([label, seconds]) => `${label} ${duration(seconds)}`).join(" · "));
+  const phone = session.on_phone;
+  $(n, ".on-phone").hidden = !phone;
+  if (phone) {  // what the phone page classified itself, beside this server's windows
+    text($(n, ".on-phone"), `on the phone: ${phone.last.label} ` +
+      `${(phone.last.confidence * 100).toFixed(0)}% · ${phone.windows} windows, ` +
+      `${phone.agreeing}/${phone.compared} of the recent ones as here`);
+  }
   $(n, ".warnings").replaceChildren(...session.warnings.map((w) => {
     const li = document.createElement("li");
     text(li, w);
