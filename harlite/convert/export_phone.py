@@ -3,7 +3,7 @@ laid out as an app developer adds it to a phone app.
 
 Both take the core's library sources (:func:`harlite.convert.export_c.export_c`, not its
 stream program or Makefile) and ``harlite/convert/phone``: ``harlite_phone.c`` (Android's two
-sensors paired as the runtime pairs them, :mod:`harlite.runtime.phone_align`; iOS's
+sensors paired as the runtime pairs them, :mod:`harlite.runtime.io.phone_align`; iOS's
 acceleration sign turned to Android's, which the models use) and the platform's binding.
 
 - Android: a library module: ``build.gradle``, ``src/main/AndroidManifest.xml``,

@@ -24,7 +24,7 @@ from pathlib import Path
 from harlite.atomic import atomic_file, write_text_atomic
 from harlite.convert.export_c import export_c
 from harlite.errors import HarliteError
-from harlite.runtime.bundle import Bundle
+from harlite.runtime.model.bundle import Bundle
 
 WEB = Path(__file__).with_name("web")
 #: The page's own files, copied as they are.

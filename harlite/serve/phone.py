@@ -23,7 +23,7 @@ from pathlib import Path
 
 import harlite
 from harlite.atomic import atomic_dir
-from harlite.runtime.user_cache import cache_dir
+from harlite.folders import cache_dir
 
 log = logging.getLogger("harlite.serve")
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from harlite.atomic import atomic_dir
 from harlite.errors import HarliteError
+from harlite.folders import data_dir
 
 #: Days the certificate is valid (iOS trusts a user-installed root's server certificate for
 #: at most 825 days).
@@ -52,14 +53,6 @@ class Certificate:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(self.cert, self.key)
         return context
-
-
-def data_dir() -> Path:
-    """``$HARLITE_DATA_DIR``, else ``$XDG_DATA_HOME/harlite``, else ``~/.local/share/harlite``."""
-    if os.environ.get("HARLITE_DATA_DIR"):
-        return Path(os.environ["HARLITE_DATA_DIR"])
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "harlite"
 
 
 def certificate(hosts: list[str]) -> Certificate:

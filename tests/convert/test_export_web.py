@@ -27,7 +27,7 @@ import pytest
 
 from harlite.errors import HarliteError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "harlite" / "demo" / "exp54_user27.csv.gz"
 #: |Δp| allowed against the ONNX backend (the browser computes in float32 like the C port).
 FLOAT_TOLERANCE = 1e-4

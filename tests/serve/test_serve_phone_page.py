@@ -33,7 +33,7 @@ pytest.importorskip("aiohttp", reason="harlite serve needs the serve extra (aioh
 from harlite.errors import HarliteError
 from tests.serve_tools import ServerProcess, request
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 LSTM = REPO / "harlite" / "models" / "lstm"
 DEMO = REPO / "harlite" / "demo" / "exp54_user27.csv.gz"
 TOKEN = "phone-page-secret"
