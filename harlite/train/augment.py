@@ -159,10 +159,27 @@ def augmenter(config: TrainConfig):
     return tf.autograph.experimental.do_not_convert(augment)
 
 
+def balance_weights(y: np.ndarray, placement: np.ndarray, balance: float) -> np.ndarray:
+    """Per window, its loss weight: its (placement, class) group's window count to the power
+    ``-balance``, scaled to a mean of 1 (all ones for ``balance`` 0)."""
+    groups = np.char.add(np.char.add(placement.astype(str), "|"), y.astype(str))
+    _, index, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    weights = counts[index].astype(np.float64) ** -balance
+    return (weights / weights.mean()).astype(np.float32)
+
+
 def training_dataset(windows, config: TrainConfig):
-    """The shuffled, batched, augmented ``tf.data`` pipeline of a WindowSet."""
+    """The shuffled, batched, augmented ``tf.data`` pipeline of a WindowSet: (x, y), or
+    (x, y, weight) with ``config.balance``."""
     tf = tensorflow()
-    data = tf.data.Dataset.from_tensor_slices((windows.X, windows.y, windows.placement))
+    parts = (windows.X, windows.y, windows.placement)
+    if config.balance:
+        parts += (balance_weights(windows.y, windows.placement, config.balance),)
+    data = tf.data.Dataset.from_tensor_slices(parts)
     data = data.shuffle(len(windows), seed=config.seed, reshuffle_each_iteration=True)
-    data = data.batch(config.batch_size).map(augmenter(config))
+    augment = augmenter(config)
+    if config.balance:
+        data = data.batch(config.batch_size).map(lambda x, y, p, w: (*augment(x, y, p), w))
+    else:
+        data = data.batch(config.batch_size).map(augment)
     return data.prefetch(2)

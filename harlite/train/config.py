@@ -35,6 +35,10 @@ class TrainConfig:
             random gain in [1 − scale, 1 + scale] (0 turns each off).
         placement_aug: the share of waist windows shown, each epoch, as seen from a phone in a
             trouser pocket or a hand (:mod:`harlite.train.augment`; 0: off).
+        balance: how much rare (placement, class) groups weigh in the loss: each window's
+            weight is proportional to its group's window count to the power ``-balance``
+            (mean weight 1; 0: every window alike, 1: every group alike). Pocket stairs are a
+            few hundred windows beside thousands at the waist.
         dropout: dropout before the classifier (preset-dependent use).
         unroll: train the recurrent layers as 128 static steps instead of a loop (the same
             numbers; conversion chooses the exported form separately).
@@ -57,6 +61,7 @@ class TrainConfig:
     rotation_deg: float = 0.0
     scale: float = 0.0
     placement_aug: float = 0.0
+    balance: float = 0.0
     dropout: float = 0.0
     unroll: bool = False
     window: int = WINDOW_SAMPLES
@@ -78,6 +83,8 @@ class TrainConfig:
             raise ValueError(f"labels must be two or more distinct names, not {self.labels}")
         if not 0 <= self.placement_aug <= 1:
             raise ValueError(f"placement_aug must lie in 0..1, not {self.placement_aug}")
+        if not 0 <= self.balance <= 1:
+            raise ValueError(f"balance must lie in 0..1, not {self.balance}")
         if self.freeze_epochs < 0:
             raise ValueError(f"freeze_epochs must be 0 or more, not {self.freeze_epochs}")
         if isinstance(self.design, dict):  # as read from JSON

@@ -239,3 +239,16 @@ def test_training_without_validation_subjects_keeps_the_final_epoch(small_hapt, 
     assert report["split"] == "train" and report["subjects"] == [1, 3, 5]  # never test subject 2
     assert report["best_epoch"] == report["epochs_run"] == 2
     assert "val_accuracy" not in json.loads((run / "history.json").read_text())
+
+
+def test_balance_weighs_rare_groups_up(small_hapt, tmp_path):
+    from harlite.train.augment import balance_weights
+
+    y = np.array([0, 0, 0, 1])
+    placement = np.array(["waist", "waist", "waist", "pocket"])
+    assert balance_weights(y, placement, 0.0).tolist() == [1, 1, 1, 1]
+    weights = balance_weights(y, placement, 1.0)  # every group alike: 3 × w = 1 × w'
+    assert weights.mean() == pytest.approx(1.0)
+    assert weights[3] == pytest.approx(3 * weights[0])
+    result = train(tiny_config(epochs=1, balance=0.5), small_hapt, tmp_path / "run")
+    assert (result.run_dir / "model.keras").is_file()
