@@ -5,9 +5,10 @@ certificate is made once with the ``openssl`` command (installed on Debian, Rasp
 and macOS) and kept, with its key, in the user's data folder (``tls/``, replaced as a whole
 folder: a reader sees the old pair or the new one); it names every address the server may be
 reached at (this machine's network addresses, ``localhost``, its host name), and a new
-address makes a new certificate naming the old ones too. It is its own certificate authority
-(``CA:TRUE``, for 825 days: what iOS accepts from a user-installed root), so a phone can be
-told to trust it (docs/phone-page.md); its SHA-256 fingerprint is printed to compare.
+address makes a new certificate naming the old ones too, as does a kept pair that no longer
+loads (cut short, edited). It is its own certificate authority (``CA:TRUE``, for 825 days:
+what iOS accepts from a user-installed root), so a phone can be told to trust it
+(docs/phone-page.md); its SHA-256 fingerprint is printed to compare.
 """
 
 from __future__ import annotations
@@ -64,10 +65,26 @@ def certificate(hosts: list[str]) -> Certificate:
     if kept is not None:
         names, until = kept
         if set(wanted) <= set(names) and until - time.time() > RENEW_DAYS * 86400:
-            return _certificate(folder, tuple(names), made=False)
+            found = _usable(folder, tuple(names))
+            if found is not None:
+                return found
         wanted = _names([*names, *wanted])
-    _make(folder, wanted)
+    try:
+        _make(folder, wanted)
+    except OSError as error:
+        raise HarliteError(f"cannot keep the certificate in {folder}: {error}") from None
     return _certificate(folder, wanted, made=True)
+
+
+def _usable(folder: Path, hosts: tuple[str, ...]) -> Certificate | None:
+    """The kept pair, if it loads as a server's certificate and key (None: damaged, e.g.
+    cut short or edited; a new one is made)."""
+    try:
+        found = _certificate(folder, hosts, made=False)
+        found.context()
+    except (OSError, ValueError):  # ssl.SSLError is an OSError; bad text a ValueError
+        return None
+    return found
 
 
 def _names(hosts: list[str]) -> tuple[str, ...]:
@@ -98,6 +115,7 @@ def _make(folder: Path, hosts: tuple[str, ...]) -> None:
         raise HarliteError("harlite serve --tls makes its certificate with openssl, which is "
                            "not installed: apt-get install openssl")  # fmt: skip
     with atomic_dir(folder) as work:
+        os.chmod(work, 0o700)  # the key is written before it can be chmod-ed: no one looks in
         (work / "openssl.cnf").write_text(_config(hosts), encoding="utf-8")
         command = [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", str(DAYS),

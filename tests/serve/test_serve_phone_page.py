@@ -206,6 +206,27 @@ def test_a_new_address_makes_a_certificate_naming_both(tmp_path, monkeypatch):
         assert name in shown
 
 
+def test_a_damaged_kept_certificate_is_made_again(tmp_path, monkeypatch):
+    """A kept pair that no longer loads (a key cut short, a certificate overwritten) is made
+    again, not reported as "cannot listen" nor a traceback; the new key only its owner reads."""
+    from harlite.serve import tls
+
+    monkeypatch.setenv("HARLITE_DATA_DIR", str(tmp_path))
+    first = tls.certificate(["127.0.0.1"])
+    for name, damage in (
+        ("harlite.key", b"-----BEGIN PRIVATE KEY-----\n"),
+        ("harlite.crt", b"\xff"),
+    ):
+        (tmp_path / "tls" / name).write_bytes(damage)
+        again = tls.certificate(["127.0.0.1"])
+        assert again.made and again.fingerprint != first.fingerprint
+        again.context()  # loads
+        assert stat.S_IMODE((tmp_path / "tls" / "harlite.key").stat().st_mode) == 0o600
+        assert stat.S_IMODE((tmp_path / "tls").stat().st_mode) == 0o700
+        first = again
+    assert not tls.certificate(["127.0.0.1"]).made
+
+
 def test_tls_without_openssl_is_a_clear_error(tmp_path, monkeypatch):
     from harlite.serve import tls
 
