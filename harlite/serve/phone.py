@@ -16,7 +16,6 @@ import contextlib
 import hashlib
 import logging
 import os
-import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,14 +91,16 @@ class PhonePage:
         return self.folder is not None
 
     async def build(self) -> None:
-        """Export the page in a child process (``harlite export web``) into the cache."""
+        """Export the page in a child process (``harlite export web``) into the cache; why
+        not, in ``failure``, where that fails (kept: a failed build is not tried again)."""
         if self.find():
             return
         self.building = True
         try:
-            self.failure = await self._export(page_folder(self.bundle))
-            if self.failure is None:
-                self.find()
+            await self._export(page_folder(self.bundle))
+            self.find()
+        except _ExportFailed as failed:
+            self.failure = str(failed)
         except OSError as error:
             self.failure = f"the page could not be kept in {cache_dir()}: {error}"
         finally:
@@ -107,8 +108,8 @@ class PhonePage:
         if self.failure:
             log.warning("the phone page is not available: %s", self.failure)
 
-    async def _export(self, folder: Path) -> str | None:
-        """None once the page is in ``folder``; else why not."""
+    async def _export(self, folder: Path) -> None:
+        """``harlite export web`` into ``folder``, or :class:`_ExportFailed` saying why not."""
         with atomic_dir(folder) as work:
             command = [sys.executable, "-m", "harlite.cli", "export", "web", str(self.bundle),
                        "--out", str(work)]  # fmt: skip
@@ -120,17 +121,19 @@ class PhonePage:
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
             try:
-                _, stderr = await asyncio.wait_for(process.communicate(), BUILD_TIMEOUT_S)
-            except (asyncio.TimeoutError, asyncio.CancelledError):
+                stderr = await asyncio.wait_for(_tail(process), BUILD_TIMEOUT_S)
+            except BaseException as stopped:  # the time is up, or the server stops
                 with contextlib.suppress(ProcessLookupError):
                     process.kill()
                 await process.wait()
-                shutil.rmtree(work, ignore_errors=True)
+                if isinstance(stopped, asyncio.TimeoutError):
+                    raise _ExportFailed(
+                        f"harlite export web took over {BUILD_TIMEOUT_S} s"
+                    ) from None
                 raise
             if process.returncode != 0:
                 text = stderr.decode("utf-8", "replace").strip()
                 raise _ExportFailed(text[-MAX_REASON:] or f"exit status {process.returncode}")
-        return None
 
     def status(self) -> str:
         """What /phone/ says while there is no page."""
@@ -151,14 +154,22 @@ class _ExportFailed(Exception):
     """The export ended with an error (its message is the export's own)."""
 
 
+async def _tail(process: asyncio.subprocess.Process) -> bytes:
+    """The end of a child's stderr (the last ``4 * MAX_REASON`` bytes: its error, however
+    much it wrote before), once it has exited."""
+    kept = b""
+    while chunk := await process.stderr.read(1 << 16):
+        kept = (kept + chunk)[-4 * MAX_REASON :]
+    await process.wait()
+    return kept
+
+
 async def build_page(page: PhonePage) -> None:
-    """:meth:`PhonePage.build`, with a failed export kept as the page's ``failure``."""
+    """:meth:`PhonePage.build`; anything unforeseen kept as the page's ``failure`` too (the
+    page then says why instead of being "not built yet" for good)."""
     try:
         await page.build()
-    except _ExportFailed as failed:
+    except Exception as unexpected:
         page.building = False
-        page.failure = str(failed)
+        page.failure = f"{type(unexpected).__name__}: {unexpected}"
         log.warning("the phone page is not available: %s", page.failure)
-    except asyncio.TimeoutError:
-        page.building = False
-        page.failure = f"harlite export web took over {BUILD_TIMEOUT_S} s"

@@ -122,6 +122,44 @@ def test_without_clang_the_page_says_why_and_the_server_serves(tmp_path, monkeyp
     assert not list((tmp_path / "cache").glob("phone/*"))  # no half-built page kept
 
 
+@pytest.mark.parametrize(
+    ("script", "reason"),
+    [
+        # an export that writes megabytes before its error: the error is kept, not the flood
+        ("head -c 3000000 /dev/zero | tr '\\0' x >&2; echo 'no clang here' >&2; exit 3",
+         "no clang here"),
+        ("exec sleep 30", "took over 0.5 s"),  # killed at the limit, and said so
+    ],
+)  # fmt: skip
+def test_a_failed_page_build_says_why_once(tmp_path, monkeypatch, script, reason):
+    import asyncio
+
+    from harlite.serve import phone
+
+    monkeypatch.setenv("HARLITE_CACHE_DIR", str(tmp_path / "cache"))
+    fake = tmp_path / "python"
+    fake.write_text(f"#!/bin/sh\n{script}\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(phone.sys, "executable", str(fake))
+    monkeypatch.setattr(phone, "BUILD_TIMEOUT_S", 0.5)
+
+    async def first_requests() -> phone.PhonePage:
+        page = phone.PhonePage(LSTM)
+        for _ in range(5):  # many first requests: one build
+            page.start_building()
+        task = page.task
+        await task
+        page.start_building()
+        assert page.task is task  # the failure is kept, not tried again
+        return page
+
+    page = asyncio.run(asyncio.wait_for(first_requests(), 30))
+    assert not page.building and page.folder is None
+    assert reason in page.failure and len(page.failure) <= phone.MAX_REASON
+    assert reason in page.status()
+    assert not list((tmp_path / "cache").glob("phone/*"))  # nothing half-built kept
+
+
 def test_tls_certificate_is_made_kept_and_trusted(tmp_path, monkeypatch):
     from harlite.serve.tls import fingerprint
 
