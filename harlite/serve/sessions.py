@@ -27,7 +27,12 @@ from harlite.runtime.rows import ParsedRows, RowCounts
 from harlite.runtime.signal.input_check import LowRateError
 from harlite.runtime.stream import Prediction, PushResult, StreamClassifier
 from harlite.serve.feed import Event, EventFeed
-from harlite.serve.on_phone import OnPhone, PhonePredictionError, parse_predictions
+from harlite.serve.on_phone import (
+    OnPhone,
+    PhonePrediction,
+    PhonePredictionError,
+    parse_predictions,
+)
 from harlite.serve.recorder import (
     Recorder,
     RecordingError,
@@ -139,9 +144,8 @@ class LiveSession:
         self._pushed(now)
         return self._classify(self.lines.parse(body))
 
-    def take_phone_predictions(self, body: bytes, labels, now: float) -> int:
+    def take_phone_predictions(self, predictions: list[PhonePrediction], now: float) -> int:
         """The phone's own predictions (:mod:`harlite.serve.on_phone`); how many."""
-        predictions = parse_predictions(body, labels)
         self._pushed(now)
         self.on_phone.add(predictions)
         return len(predictions)
@@ -375,13 +379,14 @@ class SessionHub:
 
     def push_predictions(self, body: bytes, device: str, session_name: str) -> dict:
         """The windows a phone classified itself (the phone page), for its session (made
-        by its samples' pushes, or now)."""
-        session = self._session(device, session_name, "csv", None)
+        by its samples' pushes, or now: a body that is not one starts none)."""
         try:
-            count = session.take_phone_predictions(body, self.bundle.labels, time.monotonic())
+            predictions = parse_predictions(body, self.bundle.labels)
         except PhonePredictionError as error:
             self.bad_requests["bad phone predictions"] += 1
             raise PushRefused(400, str(error)) from None
+        session = self._session(device, session_name, "csv", None)
+        count = session.take_phone_predictions(predictions, time.monotonic())
         self.feed.publish(Event("session", session.state()))
         return {"session": session.id, "predictions": count}
 

@@ -222,8 +222,11 @@ def test_phone_predictions_are_kept_and_compared(tmp_path):
         for payload, reason in bad.items():
             status, answer, _ = request(url, payload)
             assert status == 400 and reason in answer["error"], (payload[:60], answer)
+        other = f"{server.url}/push/predictions?device=page&session=s2"
+        assert request(other, b"not json")[0] == 400
         state = request(f"{server.url}/api/state")[1]
-        assert state["bad_request_reasons"]["bad phone predictions"] == len(bad)
+        assert len(state["sessions"]) == 1  # a refused body starts no session
+        assert state["bad_request_reasons"]["bad phone predictions"] == len(bad) + 1
         assert state["sessions"][0]["on_phone"]["windows"] == len(own)  # nothing half-taken
     assert "Traceback" not in server.stderr
 
