@@ -228,7 +228,8 @@ async def _guarded(request, handler, settings: ServeSettings, hub: SessionHub):
         )
         response = error(500, f"internal error: {type(unexpected).__name__}")
     if settings.token is not None and request.query.get("token") and request.path in TOKEN_PAGES:
-        response.set_cookie(COOKIE, settings.token, httponly=True, samesite="Strict", path="/")
+        response.set_cookie(COOKIE, settings.token, httponly=True, samesite="Strict", path="/",
+                            secure=settings.tls is not None)  # fmt: skip
     return _secure(response)
 
 

@@ -167,15 +167,20 @@ def test_tls_certificate_is_made_kept_and_trusted(tmp_path, monkeypatch):
     monkeypatch.setenv("HARLITE_CACHE_DIR", str(tmp_path / "cache"))
     cert = tmp_path / "data" / "tls" / "harlite.crt"
     prints = []
-    for attempt in ("made now", "kept"):
-        with ServerProcess("lstm", "--tls") as server:
+    for attempt, token in (("made now", None), ("kept", TOKEN)):
+        query = f"?token={token}" if token else ""
+        with ServerProcess("lstm", "--tls", *(("--token", token) if token else ())) as server:
             assert server.url.startswith("https://")
             assert server.wait_for_line("SHA-256")
             assert f"certificate ({attempt}" in server.stderr
             context = ssl.create_default_context(cafile=str(cert))  # checks 127.0.0.1 in it
-            with urllib.request.urlopen(f"{server.url}/api/state", context=context) as reply:
+            url = f"{server.url}/api/state{query}"
+            with urllib.request.urlopen(url, context=context) as reply:
                 assert json.load(reply)["sessions"] == []
-            status, headers, body = get(f"{server.url}/harlite.crt", context=context)
+            if token:  # the token's cookie goes back over https only
+                cookie = get(f"{server.url}/{query}", context=context)[1]["Set-Cookie"]
+                assert "harlite_token=" in cookie and "Secure" in cookie
+            status, headers, body = get(f"{server.url}/harlite.crt{query}", context=context)
             assert status == 200 and body == ssl.PEM_cert_to_DER_cert(cert.read_text())
             assert headers["Content-Type"] == "application/x-x509-ca-cert"
             with pytest.raises((ConnectionError, http.client.HTTPException, OSError)):
