@@ -25,11 +25,15 @@ from harlite.runtime.activity import (
     has_wall_clock,
 )
 from harlite.runtime.model.bundle import sha256_file
+from harlite.runtime.rows import LISTED_BAD_ROWS as LISTED_BAD_ROWS
 from harlite.runtime.rows import ParsedRows, RowCounts
 from harlite.runtime.shutdown import begin_shutdown, interrupts_end_the_run
 from harlite.runtime.signal.input_check import LowRateError
 from harlite.runtime.sinks import Sink, make_sink
+from harlite.runtime.stream import Prediction as Prediction
 from harlite.runtime.stream import PushResult, StreamClassifier
+
+# The ``name as name`` imports above: names this module gave before 0.2, kept for one release.
 
 #: Called with (line, reason, detail) for each bad row.
 BadRowCallback = Callable[[int, str, str], None]

@@ -23,6 +23,7 @@ from harlite.runtime.activity import ActivityLog
 from harlite.runtime.io.push import PushAssembler, PushError, PushMessage, parse_push
 from harlite.runtime.io.sources import LineFeed
 from harlite.runtime.model.bundle import Bundle
+from harlite.runtime.rows import LISTED_BAD_ROWS as LISTED_BAD_ROWS
 from harlite.runtime.rows import ParsedRows, RowCounts
 from harlite.runtime.signal.input_check import LowRateError
 from harlite.runtime.stream import Prediction, PushResult, StreamClassifier
@@ -41,6 +42,8 @@ from harlite.serve.recorder import (
     SavedRecording,
 )
 from harlite.serve.settings import ServeSettings
+
+# The ``name as name`` imports above: names this module gave before 0.2, kept for one release.
 
 log = logging.getLogger("harlite.serve")
 

@@ -46,3 +46,34 @@ def test_every_new_path_exists():
 def test_a_moved_packages_submodule_follows_it():
     assert new_name("harlite.benchmark.run") == "harlite.bench.run"
     assert new_name("harlite.runtime.stream") is None  # did not move
+
+
+ROWS, LINES = "harlite.runtime.rows", "harlite.runtime.io.lines"
+# Names that moved between modules, as users imported them from their 0.1 module: (old
+# module, name, where the name lives now).
+OLD_NAMES = [
+    ("harlite.runtime.sensorcsv", "Units", ROWS),
+    ("harlite.runtime.sensorcsv", "ParsedRows", ROWS),
+    ("harlite.runtime.sensorcsv", "ACC_UNITS", ROWS),
+    ("harlite.runtime.sensorcsv", "GYRO_UNITS", ROWS),
+    ("harlite.runtime.sensorcsv", "TIME_UNITS", ROWS),
+    ("harlite.runtime.sensorcsv", "TOO_LONG", ROWS),
+    ("harlite.runtime.sensorcsv", "MAX_LINE_BYTES", LINES),
+    ("harlite.runtime.sensorcsv", "LineProblem", LINES),
+    ("harlite.runtime.input_options", "LabelMap", ROWS),
+    ("harlite.runtime.phone_align", "BACKWARDS_IN_SENSOR", ROWS),
+    ("harlite.runtime.push", "OUTSIDE_GYRO", ROWS),
+    ("harlite.runtime.windower", "NON_FINITE", ROWS),
+    ("harlite.runtime.clock", "BACKWARDS", "harlite.runtime.signal.clock"),
+    ("harlite.runtime.session", "classify_recording", "harlite.runtime.run"),
+    ("harlite.runtime.session", "Prediction", "harlite.runtime.stream"),
+    ("harlite.runtime.session", "LISTED_BAD_ROWS", ROWS),
+]
+
+
+@pytest.mark.parametrize(("old", "name", "now"), OLD_NAMES)
+def test_a_name_moved_between_modules_still_imports_from_its_old_one(old, name, now):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        module = importlib.import_module(old)
+    assert getattr(module, name, None) is getattr(importlib.import_module(now), name)

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from harlite.runtime.rows import LabelMap as LabelMap
 from harlite.runtime.rows import Units
+
+# The ``name as name`` imports above: names this module gave before 0.2, kept for one release.
 
 SENSOR_LOGGER = "sensorlogger"
 PHYPHOX = "phyphox"

@@ -18,6 +18,9 @@ from typing import Protocol
 import numpy as np
 
 from harlite.runtime.rows import AFTER_GYRO, BEFORE_GYRO, NO_GYRO, OUTSIDE_GYRO
+from harlite.runtime.rows import BACKWARDS_IN_SENSOR as BACKWARDS_IN_SENSOR
+
+# The ``name as name`` imports above: names this module gave before 0.2, kept for one release.
 
 #: How far outside the gyroscope's time span an accelerometer row may lie and still take the
 #: gyroscope's first or last sample: the sensors of one recording start and stop a few

@@ -29,8 +29,11 @@ import numpy as np
 from harlite.runtime.io.input_options import DEFAULT_UNITS, SENSOR_LOGGER
 from harlite.runtime.io.phone_align import Scales, align_phone
 from harlite.runtime.rows import BACKWARDS_IN_SENSOR, BAD_ENTRY, ParsedRows
+from harlite.runtime.rows import OUTSIDE_GYRO as OUTSIDE_GYRO
 from harlite.runtime.signal.clock import ACCEPT, HOLD, JUMPED, REFUSE, ClockGuard
 from harlite.runtime.signal.windower import DEFAULT_MAX_GAP_S, NON_FINITE
+
+# The ``name as name`` imports above: names this module gave before 0.2, kept for one release.
 
 #: Sensor names the models use: acceleration with gravity (Android), or acceleration without
 #: gravity plus gravity (iOS), and the gyroscope.

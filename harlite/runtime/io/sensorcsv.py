@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from harlite.runtime.io.csvblock import parse_numbers, plain_block
+from harlite.runtime.io.lines import MAX_LINE_BYTES as MAX_LINE_BYTES
 from harlite.runtime.io.lines import LineBlock, LineProblem
+from harlite.runtime.rows import ACC_UNITS as ACC_UNITS
 from harlite.runtime.rows import (
     FIELD_COUNT,
     MISSING,
@@ -27,7 +29,13 @@ from harlite.runtime.rows import (
     ParsedRows,
     Units,
 )
+from harlite.runtime.rows import GYRO_UNITS as GYRO_UNITS
+from harlite.runtime.rows import NOT_UTF8 as NOT_UTF8
+from harlite.runtime.rows import TIME_UNITS as TIME_UNITS
+from harlite.runtime.rows import TOO_LONG as TOO_LONG
 from harlite.runtime.spec import RAW_CHANNELS
+
+# The ``name as name`` imports above: names this module gave before 0.2, kept for one release.
 
 TIME = "t"
 SIGNALS = RAW_CHANNELS
