@@ -3,13 +3,16 @@
 ``import harlite.runtime.bundle`` still works and gives the very module now at
 ``harlite.runtime.model.bundle`` (so a monkeypatch through either name reaches both), with a
 ``DeprecationWarning`` naming the new path. Installed by ``harlite/__init__.py``; the table is
-the one list of what moved, and ``tests/test_moved.py`` imports the old names through it.
+the one list of what moved, and ``tests/runtime/test_moved.py`` imports the old names
+through it. A name that left a module which stayed (:data:`MOVED_NAMES`) is found through
+that module when asked for.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.abc
+import importlib.machinery
 import importlib.util
 import sys
 import warnings
@@ -56,6 +59,12 @@ MOVED_MODULES: dict[str, str] = {
 MOVED_PACKAGES: dict[str, str] = {
     "harlite.benchmark": "harlite.bench",
 }
+#: Names that left a module which stayed, for a module above it that a re-export would reach
+#: the wrong way (training importing conversion, an import cycle): module → {name: where it
+#: lives now}. The old module finds them only when asked, so its own imports stay as they are.
+MOVED_NAMES: dict[str, dict[str, str]] = {
+    "harlite.train.evaluation": {"evaluate": "harlite.evaluate"},
+}
 
 
 def new_name(old: str) -> str | None:
@@ -79,10 +88,48 @@ class _AliasLoader(importlib.abc.Loader):
         pass  # the target module is already executed
 
 
+class _MovedNamesLoader(importlib.abc.Loader):
+    """Runs a module's own loader, then lets the module find its moved names on first use."""
+
+    def __init__(self, loader: importlib.abc.Loader, names: dict[str, str]) -> None:
+        self.loader = loader
+        self.names = names
+
+    def __getattr__(self, name: str):
+        return getattr(self.loader, name)  # get_source, get_filename...: the module's own
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module) -> None:
+        self.loader.exec_module(module)
+        module.__getattr__ = _moved_names_getter(module.__name__, self.names)
+
+
+def _moved_names_getter(module: str, names: dict[str, str]):
+    def __getattr__(name: str):
+        if name not in names:
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        warnings.warn(
+            f"{module}.{name} moved to {names[name]}.{name}; the old path goes in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(names[name]), name)
+
+    return __getattr__
+
+
 class MovedModuleFinder(importlib.abc.MetaPathFinder):
-    """Finds an old module path and hands back the moved module itself."""
+    """Finds an old module path and hands back the moved module itself; finds a module that
+    lost names (:data:`MOVED_NAMES`) as usual, with those names reachable through it."""
 
     def find_spec(self, fullname, path=None, target=None):
+        if fullname in MOVED_NAMES:
+            spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
+            if spec is not None and spec.loader is not None:
+                spec.loader = _MovedNamesLoader(spec.loader, MOVED_NAMES[fullname])
+            return spec
         moved_to = new_name(fullname)
         if moved_to is None:
             return None

@@ -77,3 +77,26 @@ def test_a_name_moved_between_modules_still_imports_from_its_old_one(old, name, 
         warnings.simplefilter("ignore", DeprecationWarning)
         module = importlib.import_module(old)
     assert getattr(module, name, None) is getattr(importlib.import_module(now), name)
+
+
+def test_a_name_moved_up_out_of_training_imports_only_when_asked():
+    # ``evaluate`` left harlite.train.evaluation for harlite.evaluate (above training and
+    # conversion): the old name finds it, while importing training alone reaches neither.
+    pytest.importorskip("sklearn")
+    code = (
+        "import sys, warnings\n"
+        "import harlite.train.evaluation as old\n"
+        "above = ('harlite.convert', 'harlite.evaluate')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(above)))\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    from harlite.train.evaluation import evaluate\n"
+        "import harlite.evaluate\n"
+        "print(evaluate is harlite.evaluate.evaluate, [str(w.message) for w in caught])\n"
+        "print(hasattr(old, 'no_such_name'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    before, found, missing = out.stdout.splitlines()
+    assert before == "[]"
+    assert found.startswith("True") and "moved to harlite.evaluate.evaluate" in found
+    assert missing == "False"
