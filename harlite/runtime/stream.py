@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from warnings import warn
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -216,6 +217,17 @@ class PushResult:
     def __getitem__(self, index: int) -> Prediction:
         return self.predictions[index]
 
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, list):  # push() gave a list of predictions before 0.2
+            return self.predictions == other
+        if isinstance(other, PushResult):
+            return (self.predictions, self.rejected, self.warnings) == (
+                other.predictions,
+                other.rejected,
+                other.warnings,
+            )
+        return NotImplemented
+
     def __radd__(self, earlier: list[Prediction]) -> list[Prediction]:
         """Predictions gathered in a list, then these (``predictions + flush()``)."""
         return [*earlier, *self.predictions]
@@ -309,6 +321,7 @@ class StreamClassifier:
         if self.domain_check is not None:
             self.domain_check.reset()
         self.placement_rule.reset()
+        self._last = PushResult()  # what the last push or flush made
 
     def push(
         self,
@@ -327,14 +340,40 @@ class StreamClassifier:
         A sample whose timestamp does not follow the stream is held until the samples after
         it decide (see :mod:`harlite.runtime.signal.clock`). Call :meth:`flush` at the end.
         """
-        return self._classified(self.windower.push(rows, labels, lines))
+        self._last = self._classified(self.windower.push(rows, labels, lines))
+        return self._last
 
     def flush(self) -> PushResult:
         """The stream ended: samples still held are refused, and the checks that need the
         whole stream are made; returns those refusals and warnings."""
         step = self.windower.flush()
         extra = self.domain_check.finish() if self.domain_check is not None else []
-        return PushResult([], step.rejected, step.warnings + extra)
+        self._last = PushResult([], step.rejected, step.warnings + extra)
+        return self._last
+
+    @property
+    def last_rejected(self) -> list[tuple[int, str]]:
+        """Deprecated (goes in the next release): the last push's or flush's
+        :attr:`PushResult.rejected`, which they return."""
+        _deprecated("last_rejected", "rejected")
+        return self._last.rejected
+
+    @last_rejected.setter
+    def last_rejected(self, value: list) -> None:  # the drain of 0.1 (``= []`` after reading)
+        _deprecated("last_rejected", "rejected")
+        self._last = replace(self._last, rejected=list(value))
+
+    @property
+    def new_warnings(self) -> list[str]:
+        """Deprecated (goes in the next release): the last push's or flush's
+        :attr:`PushResult.warnings`, which they return."""
+        _deprecated("new_warnings", "warnings")
+        return self._last.warnings
+
+    @new_warnings.setter
+    def new_warnings(self, value: list) -> None:  # the drain of 0.1 (``= []`` after reading)
+        _deprecated("new_warnings", "warnings")
+        self._last = replace(self._last, warnings=list(value))
 
     def check(self, rows: np.ndarray) -> list[tuple[int, str]]:
         """The rows :meth:`push` would refuse at once (see
@@ -375,6 +414,17 @@ class StreamClassifier:
     first_time = property(lambda self: self.windower.first_time, doc="This stretch's start.")
     last_time = property(lambda self: self.windower.last_time, doc="Last accepted time.")
     origin_time = property(lambda self: self.windower.origin_time, doc="First accepted time.")
+    # The windower's settings, read as the classifier's own before 0.2 (it inherited them).
+    window = property(lambda self: self.windower.window, doc="Window length in samples.")
+    hop = property(lambda self: self.windower.hop, doc="Samples between window starts.")
+    sample_rate_hz = property(lambda self: self.windower.sample_rate_hz, doc="Model rate (Hz).")
+    design = property(lambda self: self.windower.design, doc="The filter bank's settings.")
+    window_label = property(lambda self: self.windower.window_label, doc="Window label rule.")
+    label_map = property(lambda self: self.windower.label_map, doc="Input labels → model's.")
+    allow_low_rate = property(lambda self: self.windower.allow_low_rate, doc="Below 10 Hz ok.")
+    validated_rates_hz = property(
+        lambda self: self.windower.validated_rates_hz, doc="Input rates the model was trained on."
+    )
 
     def _classified(self, step: WindowedRows) -> PushResult:
         predictions: list[Prediction] = []
@@ -417,3 +467,12 @@ class StreamClassifier:
             )
             self.windows += 1
         return predictions
+
+
+def _deprecated(old: str, field_name: str) -> None:
+    warn(
+        f"StreamClassifier.{old} is deprecated and goes in the next release: push() and "
+        f"flush() return it (.{field_name} of the PushResult)",
+        DeprecationWarning,
+        stacklevel=3,
+    )

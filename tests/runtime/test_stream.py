@@ -93,6 +93,38 @@ def test_bad_samples_are_refused_with_their_reason_and_the_stream_goes_on(
     assert len(predictions) == count_windows(400)
 
 
+def test_what_push_returns_reads_as_the_list_of_predictions_it_was(lstm_classifier_factory):
+    classifier = lstm_classifier_factory()
+    result = classifier.push(timed_rows(400))
+    assert len(result) == count_windows(400) and result  # a list's len and truth
+    assert [p.index for p in result[1:3]] == [1, 2]  # slicing gives the predictions
+    assert result == result.predictions and result != result.predictions[:-1]
+    assert classifier.push(timed_rows(10, start=100.0)) == []  # a push without a window
+    assert not classifier.flush()
+
+
+def test_the_drained_attributes_of_0_1_still_read_the_last_push_deprecated(
+    lstm_classifier_factory,
+):
+    rows = timed_rows(300)
+    rows[10, 2] = np.nan
+    classifier = lstm_classifier_factory()
+    result = classifier.push(rows)
+    with pytest.warns(DeprecationWarning, match="push\\(\\) and flush\\(\\) return it"):
+        assert classifier.last_rejected == result.rejected == [(10, NON_FINITE)]
+    with pytest.warns(DeprecationWarning):
+        classifier.last_rejected = []  # how callers drained it
+    with pytest.warns(DeprecationWarning):
+        assert classifier.last_rejected == []
+    with pytest.warns(DeprecationWarning):
+        assert classifier.new_warnings == result.warnings
+    classifier.push(timed_rows(50, start=20.0))
+    with pytest.warns(DeprecationWarning):
+        assert classifier.windower.last_rejected == []
+    # the settings it inherited from the windower before 0.2
+    assert (classifier.window, classifier.hop, classifier.sample_rate_hz) == (128, 64, 50.0)
+
+
 def test_a_gap_restarts_the_windows(lstm_classifier_factory):
     first, second = timed_rows(300), timed_rows(500, start=100.0)
     classifier = lstm_classifier_factory()

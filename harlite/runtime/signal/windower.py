@@ -13,7 +13,8 @@ import itertools
 import operator
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from warnings import warn
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -99,6 +100,20 @@ class WindowedRows:
     def __len__(self) -> int:
         return len(self.windows)
 
+    def __getitem__(self, index: int) -> LabelledWindows:
+        return self.windows[index]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, list):  # push() gave a list of window batches before 0.2
+            return self.windows == other
+        if isinstance(other, WindowedRows):
+            return (self.windows, self.rejected, self.warnings) == (
+                other.windows,
+                other.rejected,
+                other.warnings,
+            )
+        return NotImplemented
+
 
 class StreamWindower:
     """Samples (time, acc xyz, gyro xyz) in; labelled model windows out.
@@ -177,6 +192,7 @@ class StreamWindower:
         self._unknown_labels: dict[str, None] = {}  # in order of appearance, bounded
         self._label_warnings: list[str] = []
         self._restarted = False  # since the last batch of windows
+        self._last = WindowedRows()  # what the last push or flush made
 
     @property
     def resyncs(self) -> int:
@@ -267,7 +283,8 @@ class StreamWindower:
         refused += candidates.refused(verdict.status, verdict.reasons)
         self._held = candidates.select(verdict.status == HOLD)
         accepted = verdict.status == ACCEPT
-        return self._accept(candidates.select(accepted), verdict.resync[accepted], refused)
+        self._last = self._accept(candidates.select(accepted), verdict.resync[accepted], refused)
+        return self._last
 
     def flush(self) -> WindowedRows:
         """The stream ended: samples still held are refused, and the input checks that need
@@ -281,7 +298,32 @@ class StreamWindower:
         if self._unknown_labels and not self._known_label_seen and not self._label_warnings:
             self._label_warnings = [self._unknown_labels_warning()]
             warnings = warnings + self._label_warnings
-        return WindowedRows([], sorted(refused), warnings)
+        self._last = WindowedRows([], sorted(refused), warnings)
+        return self._last
+
+    @property
+    def last_rejected(self) -> list[tuple[int, str]]:
+        """Deprecated (goes in the next release): the last push's or flush's
+        :attr:`WindowedRows.rejected`, which they return."""
+        _deprecated("StreamWindower.last_rejected", "rejected")
+        return self._last.rejected
+
+    @last_rejected.setter
+    def last_rejected(self, value: list) -> None:  # the drain of 0.1 (``= []`` after reading)
+        _deprecated("StreamWindower.last_rejected", "rejected")
+        self._last = replace(self._last, rejected=list(value))
+
+    @property
+    def new_warnings(self) -> list[str]:
+        """Deprecated (goes in the next release): the last push's or flush's
+        :attr:`WindowedRows.warnings`, which they return."""
+        _deprecated("StreamWindower.new_warnings", "warnings")
+        return self._last.warnings
+
+    @new_warnings.setter
+    def new_warnings(self, value: list) -> None:  # the drain of 0.1 (``= []`` after reading)
+        _deprecated("StreamWindower.new_warnings", "warnings")
+        self._last = replace(self._last, warnings=list(value))
 
     def _unknown_labels_warning(self) -> str:
         """The input's labels (after the label map) match none of the model's."""
@@ -395,6 +437,15 @@ class StreamWindower:
         true_codes = window_labels(label_batch.data[:, :, 0], self.window_label)
         restarted, self._restarted = self._restarted, False
         return LabelledWindows(batch, true_codes, restarted)
+
+
+def _deprecated(old: str, field_name: str) -> None:
+    warn(
+        f"{old} is deprecated and goes in the next release: push() and flush() return it "
+        f"(.{field_name} of what they return)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
 
 
 @dataclass(frozen=True)
