@@ -625,11 +625,14 @@ async def _listen(factory, settings: ServeSettings) -> asyncio.AbstractServer:
     """Listen on the settings' host and port; a plain error when that cannot be done."""
     loop = asyncio.get_running_loop()
     try:
-        context = None if settings.tls is None else settings.tls.context()
+        tls = {}
+        if settings.tls is not None:  # a handshake comes before the connection is watched:
+            # it gets --client-timeout too (asyncio's default keeps a silent one 60 s)
+            tls = {"ssl": settings.tls.context(),
+                   "ssl_handshake_timeout": settings.client_timeout_s}  # fmt: skip
         return await loop.create_server(
-            factory, settings.host, settings.port, reuse_address=True, backlog=BACKLOG,
-            ssl=context,
-        )  # fmt: skip
+            factory, settings.host, settings.port, reuse_address=True, backlog=BACKLOG, **tls
+        )
     except OSError as failed:
         where = f"[{settings.host}]" if ":" in settings.host else settings.host
         why = os.strerror(failed.errno) if (failed.errno or 0) > 0 else failed.strerror
