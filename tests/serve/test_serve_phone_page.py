@@ -192,6 +192,20 @@ def test_tls_certificate_is_made_kept_and_trusted(tmp_path, monkeypatch):
     assert stat.S_IMODE((cert.parent / "harlite.key").stat().st_mode) == 0o600
 
 
+def test_a_silent_tls_connection_is_closed_at_the_client_timeout(tmp_path, monkeypatch):
+    """A connection that never starts its TLS handshake is not yet one aiohttp sees: it is
+    closed after --client-timeout, not asyncio's 60 s."""
+    import socket
+
+    monkeypatch.setenv("HARLITE_DATA_DIR", str(tmp_path / "data"))
+    with ServerProcess("lstm", "--tls", "--client-timeout", "1") as server:
+        parts = urllib.parse.urlsplit(server.url)
+        with socket.create_connection((parts.hostname, parts.port), timeout=10) as silent:
+            began = time.monotonic()
+            assert silent.recv(1) == b""  # closed by the server
+            assert time.monotonic() - began < 5
+
+
 def test_phone_predictions_are_kept_and_compared(tmp_path):
     """The page's windows (/push/predictions) beside the server's own of the same samples:
     here the server's own, one label changed."""
@@ -368,6 +382,37 @@ def test_the_page_opens_again_without_the_server(cache, monkeypatch, tmp_path):
             get(f"{server.url}/phone/")
         web_port.open_page(driver, f"{server.url}/phone/")
         assert len(web_port.stream(driver, rows, "push")) > 0
+
+
+def test_the_page_reloaded_sends_with_its_cookie(cache, monkeypatch, tmp_path):
+    """Opened as /phone/?token=…, the page keeps the token out of its address; reloaded (the
+    token field empty now), it still sends: the token's cookie goes with its pushes."""
+    web_port = _web_port()
+    if why := web_port.missing_browser():
+        pytest.skip(f"the page's browser: {why}")
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    monkeypatch.setenv("HARLITE_CACHE_DIR", str(cache))
+    rows = web_port.read_rows(_demo(tmp_path))[:600]
+    with (
+        ServerProcess("lstm", "--token", TOKEN) as server,
+        web_port.browser(tmp_path / "profile") as driver,
+    ):
+        web_port.open_page(driver, f"{server.url}/phone/?token={TOKEN}")
+        assert driver.find_element(By.ID, "push-token").get_attribute("value") == TOKEN
+        assert "token" not in driver.current_url
+        web_port.open_page(driver, f"{server.url}/phone/")  # a reload: the cookie only
+        assert driver.find_element(By.ID, "push-token").get_attribute("value") == ""
+        driver.find_element(By.ID, "push-start").click()
+        web_port.stream(driver, rows, "android")
+        WebDriverWait(driver, 15).until(
+            lambda d: d.find_element(By.ID, "push-status").text.startswith("sent 600 samples")
+        )
+        state = request(f"{server.url}/api/state?token={TOKEN}")[1]
+        assert state["sessions"][0]["samples"] == len(rows)
+        assert "no or wrong token" not in state["bad_request_reasons"]
+    assert "Traceback" not in server.stderr
 
 
 def _demo(tmp_path: Path) -> Path:

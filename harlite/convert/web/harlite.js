@@ -94,10 +94,13 @@
     // accelerationIncludingGravity is m/s^2: Android Chrome reports +9.81 on z for a phone
     // lying screen up (as Android's sensor does), iOS Safari -9.81 (Core Motion's sign):
     // convention "ios" negates it. rotationRate is deg/s, alpha/beta/gamma about z/x/y.
+    // null when a value is missing (a phone without a gyroscope gives no rotationRate).
     fromMotion(event, convention) {
       const a = event.accelerationIncludingGravity;
       const r = event.rotationRate;
-      if (!a || !r || a.x == null || r.alpha == null) return null;
+      if (!a || !r) return null;
+      const given = [a.x, a.y, a.z, r.beta, r.gamma, r.alpha];
+      if (given.some((v) => typeof v !== "number")) return null; // null * x would be 0
       const sign = convention === "ios" ? -1 : 1;
       return [sign * a.x / G, sign * a.y / G, sign * a.z / G,
         r.beta * DEG, r.gamma * DEG, r.alpha * DEG];

@@ -16,7 +16,8 @@
   const $ = (id) => document.getElementById(id);
   const text = (el, value) => { el.textContent = value == null ? "" : String(value); };
   const ui = { timeline: [], fills: new Map(), windows: 0, seconds: new Map(), lastEnd: null };
-  const sensors = { on: false, samples: 0, times: [], lastZ: null, silentTimer: null };
+  const sensors = { on: false, samples: 0, incomplete: 0, times: [], lastZ: null,
+    silentTimer: null };
   const recording = { rows: [], label: null, on: false, started: null };
   const sender = { on: false, queue: [], dropped: 0, sent: 0, header: true, timer: null,
     busy: false, session: null, windows: [], sentWindows: 0 };
@@ -114,7 +115,7 @@
   // One devicemotion event: the same entry as window.harlite.push (t in seconds).
   function onMotion(event) {
     const values = harlite.fromMotion(event, convention());
-    if (!values) return;
+    if (!values) { sensors.incomplete++; return; }
     const t = event.timeStamp / 1000;
     sensors.samples++;
     sensors.lastZ = values[2];
@@ -179,7 +180,10 @@
     const before = sensors.samples;
     sensors.silentTimer = setTimeout(() => {
       if (sensors.on && sensors.samples === before) {
-        text(status, "no motion events in 3 s: this device or browser gives none");
+        text(status, sensors.incomplete ? "motion events come without a rotation rate or " +
+          "acceleration (no gyroscope?): the model needs both"
+          : "no motion events in 3 s: this device or browser gives none");
+        status.classList.add("bad");
       }
     }, 3000);
   }
@@ -238,6 +242,10 @@
   // named sNN_STAMP_phone.csv so the folder's reader finds the subject.
   function saveRecording() {
     const subject = $("record-subject").value.trim();
+    if (!/^[0-9]{0,4}$/.test(subject)) { // the folder's reader takes sNN_ names only
+      text($("record-status"), "the subject is a number (up to 4 digits), or left empty");
+      return;
+    }
     const stamp = recording.started.toISOString().replace(/[-:]/g, "").replace(/\..*/, "");
     const name = `${subject ? `s${subject.padStart(2, "0")}_` : ""}${stamp}_phone.csv`;
     const blob = new Blob([`${HEADER},label\n`, recording.rows.join("\n"), "\n"],
@@ -287,8 +295,10 @@
     const headers = { "Content-Type": type };
     const token = $("push-token").value;
     if (token) headers.Authorization = `Bearer ${token}`;
+    // the page's own server only (startSending): its cookie carries the token once the
+    // page was opened with ?token= and the field is empty (after a reload)
     const response = await fetch(pushUrl(path), { method: "POST", headers, body,
-      credentials: "omit", cache: "no-store" });
+      credentials: "same-origin", cache: "no-store" });
     const answer = await response.json().catch(() => ({}));
     if (!response.ok) throw new Error(answer.error || `HTTP ${response.status}`);
   }
