@@ -19,7 +19,7 @@ stdio-free bench program, which pushes a real recording through
   accelerator or cache hides them).
 
 Labels are compared with the host C build of the same export (the board's stream program
-prints the host program's lines byte for byte: tests/test_export_c_cortex_m.py) and with
+prints the host program's lines byte for byte: tests/convert/test_export_c_cortex_m.py) and with
 ``harlite stream --backend onnxruntime``. Writes ``benchmarks/results/mcu.json`` with
 ``--save`` and fills the generated tables (``python tools/figures.py``: mcu.md, deploy.md).
 

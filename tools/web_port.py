@@ -80,7 +80,7 @@ def missing_browser() -> str | None:
 
 @contextmanager
 def browser(profile: Path, size: str = "390,844"):
-    """Headless Chromium (Selenium), as tests/test_serve_browser.py starts it."""
+    """Headless Chromium (Selenium), as tests/serve/test_serve_browser.py starts it."""
     from selenium import webdriver
 
     options = webdriver.ChromeOptions()

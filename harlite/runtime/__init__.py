@@ -3,11 +3,12 @@ and a LiteRT interpreter only (this package never imports TensorFlow, Keras, sci
 click). Its rooms:
 
 - :mod:`~harlite.runtime.spec`: the model's fixed numbers;
-- :mod:`~harlite.runtime.io`: sources (CSV, app exports, phone pushes, MQTT) and sinks;
+- :mod:`~harlite.runtime.io`: sources (CSV, app exports, phone pushes, MQTT);
 - :mod:`~harlite.runtime.signal`: clock, checks, resampling, filters, windows, smoothing;
-- :mod:`~harlite.runtime.model`: bundles, manifests and the interpreters behind one protocol;
+- :mod:`~harlite.runtime.model`: bundles, manifests and the interpreters on one base class;
 - at the top, :class:`~harlite.runtime.stream.StreamClassifier` (samples in, predictions out),
-  :mod:`~harlite.runtime.run` (one recording from source to sinks) and
+  :mod:`~harlite.runtime.run` (one recording from source to sinks), the sinks
+  (:mod:`~harlite.runtime.sinks`) and
   :mod:`~harlite.runtime.activity` (what a person did, from the predictions).
 
 Jobs over many recordings live outside the device package, in :mod:`harlite.batch`.

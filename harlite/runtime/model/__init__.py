@@ -1,4 +1,4 @@
 """The model on the device: bundles and their manifests, the two interpreters (TFLite,
-ONNX Runtime) behind one :class:`~harlite.runtime.model.protocol.Model` protocol, and the
+ONNX Runtime) on one base class, :class:`~harlite.runtime.model.base.Model`, and the
 choice between them (``--backend auto``).
 """
