@@ -49,10 +49,19 @@ class CExport:
     max_abs_diff: float
 
 
+def checked_out_dir(bundle_dir: str | Path, out_dir: str | Path) -> Path:
+    """``out_dir``, unless it is the bundle or inside it (an export never writes there)."""
+    out, bundle = Path(out_dir), Path(bundle_dir).resolve()
+    if out.resolve() == bundle or bundle in out.resolve().parents:
+        raise HarliteError(f"--out {out} is inside the bundle {bundle}: choose another folder")
+    return out
+
+
 def export_c(bundle_dir: str | Path, out_dir: str | Path, weights: str = "float32") -> CExport:
     """Write the C library of ``bundle_dir`` into ``out_dir`` (created; files replaced)."""
     if weights not in WEIGHT_KINDS:
         raise HarliteError(f"--weights must be one of {', '.join(WEIGHT_KINDS)}, not {weights!r}")
+    checked_out_dir(bundle_dir, out_dir)
     bundle = Bundle.open(bundle_dir)
     model = _keras_model(bundle)
     plan = plan_forward(model, int8=weights == "int8")

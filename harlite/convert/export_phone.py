@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harlite.atomic import write_text_atomic
-from harlite.convert.export_c import CExport, export_c
-from harlite.errors import HarliteError
+from harlite.convert.export_c import CExport, checked_out_dir, export_c
 
 PHONE = Path(__file__).with_name("phone")
 #: The core's files an app needs (the export's stream program and Makefile are left out).
@@ -91,10 +90,7 @@ def _export(
     core_layout: dict[str, str],
 ) -> PhoneExport:
     """The core exported to a scratch folder, then every file written to its place."""
-    out = Path(out_dir)
-    bundle = Path(bundle_dir).resolve()
-    if out.resolve() == bundle or bundle in out.resolve().parents:
-        raise HarliteError(f"--out {out} is inside the bundle {bundle}: choose another folder")
+    out = checked_out_dir(bundle_dir, out_dir)
     with tempfile.TemporaryDirectory(prefix="harlite-core-") as scratch:
         core = export_c(bundle_dir, scratch, weights)
         texts = {

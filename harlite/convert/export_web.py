@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harlite.atomic import atomic_file, write_text_atomic
-from harlite.convert.export_c import export_c
+from harlite.convert.export_c import checked_out_dir, export_c
 from harlite.errors import HarliteError
 from harlite.runtime.model.bundle import Bundle
 
@@ -87,9 +87,9 @@ def _print_file_name(clang: str, name: str) -> str:
 
 def export_web(bundle_dir: str | Path, out_dir: str | Path, weights: str = "float32") -> WebExport:
     """Write the phone page of ``bundle_dir`` into ``out_dir`` (created; files replaced)."""
+    out = checked_out_dir(bundle_dir, out_dir)
     clang = wasm_toolchain()
     bundle = Bundle.open(bundle_dir)
-    out = Path(out_dir)
     with tempfile.TemporaryDirectory(prefix="harlite-web-") as work:
         core = export_c(bundle_dir, Path(work) / "c", weights)
         shutil.copy(WEB / "harlite_web.c", core.out_dir / "harlite_web.c")

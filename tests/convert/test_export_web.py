@@ -91,6 +91,20 @@ def assert_same_windows(python: list[dict], web: list[dict]) -> None:
         assert diff <= FLOAT_TOLERANCE, (a, b)
 
 
+@pytest.mark.parametrize("kind", ["web", "c"])
+def test_out_inside_the_bundle_is_refused_before_anything_is_written(kind, tmp_path):
+    from harlite.convert.export_c import export_c
+    from harlite.convert.export_web import export_web
+
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    export = export_web if kind == "web" else export_c
+    for out in (bundle, bundle / "page"):
+        with pytest.raises(HarliteError, match="is inside the bundle"):
+            export(bundle, out)
+    assert list(bundle.iterdir()) == []
+
+
 @pytest.mark.parametrize("via", ["push", "android", "ios"])
 def test_demo_recording_through_the_page(page, driver, demo_csv, via):
     assert_same_windows(stream_windows(demo_csv), page_windows(driver, page, demo_csv, via))
