@@ -221,6 +221,7 @@ def test_one_stream_per_process(android, tmp_path):
     assert "closed: this Harlite is closed" in out
     assert "bad settings: smoothSize must be 1..16" in out
     assert "reopened [WALKING," in out and "LAYING] 0" in out
+    assert "no values: sensor type 4: 3 values (x, y, z) expected, got null" in out
 
 
 @pytest.mark.skipif(shutil.which("cmake") is None, reason="no cmake here")

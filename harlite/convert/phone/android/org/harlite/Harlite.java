@@ -100,9 +100,9 @@ public final class Harlite implements AutoCloseable {
      */
     public List<Prediction> onSensorEvent(int sensorType, long timestampNs, float[] values) {
         boolean used = sensorType == TYPE_ACCELEROMETER || sensorType == TYPE_GYROSCOPE;
-        if (used && values.length < 3) {
+        if (used && (values == null || values.length < 3)) {
             throw new IllegalArgumentException("sensor type " + sensorType + ": 3 values (x, y, z)"
-                    + " expected, got " + values.length);
+                    + " expected, got " + (values == null ? "null" : values.length));
         }
         if (sensorType == TYPE_ACCELEROMETER) {
             return onAccelerometer(timestampNs, values[0], values[1], values[2]);
