@@ -3,6 +3,10 @@
 
 #include "harlite_phone.h"
 
+#if HARLITE_PHONE_MAX_WAITING < 1 || HARLITE_PHONE_GYRO_KEPT < 1
+#error "HARLITE_PHONE_MAX_WAITING and HARLITE_PHONE_GYRO_KEPT must be at least 1"
+#endif
+
 #define ACC_SCALE (1.0 / 9.80665)  /* m/s^2 to g: sensorcsv.py's ACC_UNITS["m/s2"] */
 #define NS_TO_S 1e-9                /* sensorcsv.py's TIME_UNITS["ns"] */
 #define MARGIN_NS (HARLITE_PHONE_EDGE_MARGIN_S / NS_TO_S)
