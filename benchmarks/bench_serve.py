@@ -36,8 +36,8 @@ sys.path.insert(0, str(ROOT))
 from common import save  # noqa: E402
 
 from harlite.serve.replay import sensor_logger_messages  # noqa: E402
+from tests.runtime.test_push import demo_rows  # noqa: E402
 from tests.serve_tools import ServerProcess, read_events, request  # noqa: E402
-from tests.test_push import demo_rows  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
