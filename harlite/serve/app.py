@@ -387,12 +387,15 @@ async def phone(request: web.Request) -> web.Response:
                 **({"Refresh": "5"} if page.building else {}),  # until it is there
             },
         )
+    try:
+        body = (page.folder / name).read_bytes()
+    except OSError:  # the cache was cleared under the server: built again on the next request
+        page.folder = None
+        return error(503, "the phone page left the cache: reload to have it built again")
     headers = {"Content-Security-Policy": PHONE_CSP}
     if name in DOWNLOADS:
         headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    return web.Response(
-        body=(page.folder / name).read_bytes(), content_type=FILES[name], headers=headers
-    )
+    return web.Response(body=body, content_type=FILES[name], headers=headers)
 
 
 PHONE_WAIT = """<!doctype html><meta charset="utf-8">

@@ -73,8 +73,9 @@ class PhonePage:
     task: asyncio.Task | None = None
 
     def start_building(self) -> None:
-        """Build the page in the background, once (a failure is kept until a restart)."""
-        if self.task is None:
+        """Build the page in the background, once (a failure is kept until a restart; a
+        page built that has left the cache since is built again)."""
+        if self.task is None or (self.task.done() and self.failure is None):
             self.building = True
             self.task = asyncio.get_running_loop().create_task(build_page(self))
 

@@ -122,6 +122,28 @@ def test_without_clang_the_page_says_why_and_the_server_serves(tmp_path, monkeyp
     assert not list((tmp_path / "cache").glob("phone/*"))  # no half-built page kept
 
 
+def test_a_page_gone_from_the_cache_is_built_again(cache, tmp_path, monkeypatch):
+    """The cache cleared under a running server: a plain 503, then a new build (here
+    without clang: it says why), never a 500."""
+    folder = tmp_path / "cache"
+    shutil.copytree(cache, folder)
+    monkeypatch.setenv("HARLITE_CACHE_DIR", str(folder))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # the new build fails at once
+    with ServerProcess("lstm") as server:
+        assert get(f"{server.url}/phone/")[0] == 200
+        shutil.rmtree(folder / "phone")
+        status, _, body = get(f"{server.url}/phone/phone.js")
+        assert status == 503 and b"left the cache" in body
+        deadline, text = time.monotonic() + 60, ""
+        while time.monotonic() < deadline and "could not be built" not in text:
+            status, _, reply = get(f"{server.url}/phone/")
+            text = reply.decode()
+            assert status == 503
+            time.sleep(0.5)
+        assert "apt-get install clang" in text
+    assert "Traceback" not in server.stderr
+
+
 @pytest.mark.parametrize(
     ("script", "reason"),
     [
