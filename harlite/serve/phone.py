@@ -26,8 +26,10 @@ from harlite.folders import cache_dir
 
 log = logging.getLogger("harlite.serve")
 
-#: The page's sources, in the conversion room (read as files, never imported from here).
-WEB_SOURCES = Path(harlite.__file__).parent / "convert" / "web"
+#: The conversion room (read as files, never imported from here).
+CONVERT = Path(harlite.__file__).parent / "convert"
+#: The page's sources.
+WEB_SOURCES = CONVERT / "web"
 #: What /phone/ serves, and the type of each.
 FILES = {
     "index.html": "text/html",
@@ -49,9 +51,12 @@ MAX_REASON = 2000
 
 
 def page_key(bundle: Path) -> str:
-    """The cache key of ``bundle``'s page: its manifest, the page's sources, the version."""
+    """The cache key of ``bundle``'s page: its manifest (which holds its files' hashes), the
+    version, and what makes the page: its sources, the C core and the code that exports it
+    (a working copy changes them without a new version)."""
     digest = hashlib.sha256(harlite.__version__.encode())
-    for path in [bundle / "manifest.json", *sorted(WEB_SOURCES.iterdir())]:
+    makers = [*WEB_SOURCES.iterdir(), *(CONVERT / "c").iterdir(), *CONVERT.glob("*.py")]
+    for path in [bundle / "manifest.json", *sorted(makers)]:
         if path.is_file():
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:20]
