@@ -3,10 +3,10 @@
 The server does no conversion itself (it runs on the device, without the training tools):
 on the first request for the page it runs ``harlite export web`` in a child process, in the
 background (a server nobody opens the page of spends nothing on it), and keeps the page in
-the user's cache folder under a key of the bundle's manifest, the page's sources and
-harlite's version, so the next start finds it at once. Where the export cannot be made (no
-TensorFlow to read the weights, no clang for wasm32), ``/phone/`` says why, and the rest of
-the server runs as ever.
+the user's cache folder under a key of the bundle's manifest, the page's and the C core's
+sources and harlite's version, so the next start finds it at once. Where the export cannot
+be made (no TensorFlow to read the weights, no clang for wasm32), ``/phone/`` says why, and
+the rest of the server runs as ever.
 """
 
 from __future__ import annotations
