@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -206,12 +207,16 @@ def test_check_ports_script(tmp_path, demo_csv):
     pytest.importorskip("tensorflow")
     short = tmp_path / "short.csv"
     short.write_text("\n".join(demo_csv.read_text().splitlines()[:1500]) + "\n")
+    # the script runs `harlite` and `python`: this interpreter's, activated or not
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     done = subprocess.run(
-        [REPO / "tools" / "check-ports.sh", "lstm", short], capture_output=True, text=True
+        [REPO / "tools" / "check-ports.sh", "lstm", short], capture_output=True, text=True, env=env
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "host-c: 22/22 windows with harlite stream's label" in done.stdout
-    assert "jvm:" in done.stdout
+    assert "jvm:" in done.stdout and "web:" in done.stdout
+    if shutil.which("clang") and shutil.which("chromedriver"):
+        assert "web: 22/22 windows with harlite stream's label" in done.stdout
     if shutil.which("javac"):  # checked after the run: the script installs a JDK as root
         assert "jvm: 22/22 windows with harlite stream's label" in done.stdout
     assert "cortex-m:" in done.stdout

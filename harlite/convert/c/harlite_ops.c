@@ -209,7 +209,7 @@ static void matvec2(float *out0, float *out1, const hl_weight *P, const float *s
  * least largest relative error on that interval: 7.5e-8, 2.1e-7 with float rounding), 2^k
  * put into the exponent bits. x is clamped to [-86, 86] (2^k stays a normal float's
  * exponent). The sigmoid and tanh built on it stay within 2e-7 of the exact values
- * (absolute; tests/test_export_c.py measures it). */
+ * (absolute; tests/convert/test_export_c.py measures it). */
 static float exp_approx(float x) {
     x = x < -86.0f ? -86.0f : (x > 86.0f ? 86.0f : x);
     /* k = round(x / ln 2): truncating a positive number (no libm call; safe with -ffast-math) */
