@@ -371,6 +371,7 @@
     }
     sender.on = true;
     sender.header = true;
+    sender.queue = []; // what a stopped sending left unsent belongs to its own session
     sender.windows = [];
     if (harlite.loaded) harlite.reset(); // the server's windows start with the page's
     sender.session = `page-${Date.now().toString(36)}`;
