@@ -117,7 +117,8 @@ class PhonePage:
     async def _export(self, folder: Path) -> None:
         """``harlite export web`` into ``folder``, or :class:`_ExportFailed` saying why not."""
         with atomic_dir(folder) as work:
-            command = [sys.executable, "-m", "harlite.cli", "export", "web", str(self.bundle),
+            bundle = str(self.bundle.resolve())  # never read as an option ("-x")
+            command = [sys.executable, "-m", "harlite.cli", "export", "web", bundle,
                        "--out", str(work)]  # fmt: skip
             process = await asyncio.create_subprocess_exec(
                 *command,
