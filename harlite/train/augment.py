@@ -36,13 +36,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from harlite.runtime.signal.placement import POCKET, WAIST
 from harlite.train.config import TrainConfig
 from harlite.train.tf_setup import tensorflow
 
-#: The placement the public data sets' phones had, from which others are simulated.
-WAIST = "waist"
-#: Recordings from a trouser pocket, turned into the pocket's other orientations.
-POCKET = "pocket"
+# WAIST: the placement the public data sets' phones had, from which others are simulated;
+# POCKET: recordings from a trouser pocket, turned into the pocket's other orientations. The
+# names are the runtime's (one source: harlite.runtime.signal.placement).
 #: Classes whose windows may be shown in a hand (the body moves; the grip tells nothing).
 MOVING_CLASSES = ("WALKING", "WALKING_UPSTAIRS", "WALKING_DOWNSTAIRS")
 #: Classes with the thigh horizontal while the body is upright.

@@ -11,6 +11,7 @@ import numpy as np
 
 from harlite.errors import DataError
 from harlite.folders import cache_dir as user_cache_dir
+from harlite.runtime.signal.placement import WAIST
 from harlite.runtime.signal.preprocessing import FilterDesign
 from harlite.runtime.spec import HOP_SAMPLES, SAMPLE_RATE_HZ, WINDOW_SAMPLES
 from harlite.train import hapt, recording_set, uci_har
@@ -25,8 +26,6 @@ HAPT = "hapt"
 UCI_HAR = "uci-har"
 RECORDINGS = "recordings"
 MIXTURE = "mixture"
-#: Where the phone was in the public data sets' recordings.
-WAIST = "waist"
 #: The share of a recordings folder's subjects held out for validation by default.
 VAL_SHARE = 0.2
 
