@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from harlite.cli.options import bundle_path, echo_err
+from harlite.cli.options import echo_err, export_options
 
 
 @click.group()
@@ -15,20 +15,9 @@ def export() -> None:
 
 
 @export.command("c")
-@click.argument("bundle", callback=lambda ctx, param, value: bundle_path(value))
-@click.option(
-    "--out",
-    "out_dir",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder to write the C library, stream program and Makefile into.",
-)
-@click.option(
-    "--weights",
-    type=click.Choice(["float32", "int8"]),
-    default="float32",
-    show_default=True,
-    help="Weights as float32, or int8 with a float scale per output channel (arithmetic in "
+@export_options(
+    "the C library, stream program and Makefile",
+    "Weights as float32, or int8 with a float scale per output channel (arithmetic in "
     "float, like the dynamic artefact; about a quarter of the flash).",
 )
 def export_c_command(bundle: Path, out_dir: Path, weights: str) -> None:
@@ -49,20 +38,9 @@ def export_c_command(bundle: Path, out_dir: Path, weights: str) -> None:
 
 
 @export.command("web")
-@click.argument("bundle", callback=lambda ctx, param, value: bundle_path(value))
-@click.option(
-    "--out",
-    "out_dir",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder to write the page (index.html, scripts, style, harlite.wasm) into.",
-)
-@click.option(
-    "--weights",
-    type=click.Choice(["float32", "int8"]),
-    default="float32",
-    show_default=True,
-    help="Weights as float32, or int8 with a float scale per output channel.",
+@export_options(
+    "the page (index.html, scripts, style, harlite.wasm)",
+    "Weights as float32, or int8 with a float scale per output channel.",
 )
 def export_web_command(bundle: Path, out_dir: Path, weights: str) -> None:
     """BUNDLE (a bundle folder or a shipped model's name) as a static page that classifies

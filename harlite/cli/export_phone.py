@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from harlite.cli.options import bundle_path, echo_err
+from harlite.cli.options import echo_err, export_options
 
 NEXT_STEP = {
     "android": "add it to an app as a library module: {out}/README.md",
@@ -16,21 +16,7 @@ NEXT_STEP = {
 
 def _phone_command(platform: str, what: str) -> click.Command:
     @click.command(platform)
-    @click.argument("bundle", callback=lambda ctx, param, value: bundle_path(value))
-    @click.option(
-        "--out",
-        "out_dir",
-        required=True,
-        type=click.Path(file_okay=False, path_type=Path),
-        help=f"Folder to write the {what} into.",
-    )
-    @click.option(
-        "--weights",
-        type=click.Choice(["float32", "int8"]),
-        default="float32",
-        show_default=True,
-        help="The core's weights, as for harlite export c.",
-    )
+    @export_options(f"the {what}", "The core's weights, as for harlite export c.")
     def command(bundle: Path, out_dir: Path, weights: str) -> None:
         from harlite.convert import export_phone
 

@@ -192,6 +192,32 @@ def _smoothing(ctx: click.Context, param: click.Parameter, value: str | None):
     return value
 
 
+def export_options(what: str, weights_help: str):
+    """The options every ``harlite export`` command takes: BUNDLE, ``--out`` (a folder for
+    ``what``) and ``--weights``."""
+
+    def apply(command):
+        command = click.option(
+            "--weights",
+            type=click.Choice(["float32", "int8"]),
+            default="float32",
+            show_default=True,
+            help=weights_help,
+        )(command)
+        command = click.option(
+            "--out",
+            "out_dir",
+            required=True,
+            type=click.Path(file_okay=False, path_type=Path),
+            help=f"Folder to write {what} into.",
+        )(command)
+        return click.argument("bundle", callback=lambda ctx, param, value: bundle_path(value))(
+            command
+        )
+
+    return apply
+
+
 min_bout_option = click.option(
     "--min-bout",
     "min_bout_s",
