@@ -131,9 +131,8 @@ def test_placement_and_smoothing_settings(android, demo_csv):
 @pytest.mark.shared_data
 def test_real_recordings_give_the_stream_windows(android, shared_difronzo, shared_hapt, tmp_path):
     """A pocket recording at 45–47 Hz and a whole HAPT experiment at 50 Hz."""
-    from harlite.train.recordings import write_stream_csv
-
     from harlite.train.hapt import list_experiments, read_experiment, require_raw_dir
+    from harlite.train.hapt_export import write_stream_csv
 
     hapt = tmp_path / "hapt.csv"
     write_stream_csv(hapt, read_experiment(list_experiments(require_raw_dir(shared_hapt))[0]))
@@ -188,8 +187,7 @@ def test_two_sensors_at_their_own_instants(android, demo_csv, tmp_path, gyro_ahe
     reads the same events from a Sensor Logger export; also when the gyroscope's events come
     1.5 s before the accelerometer's of the same time."""
     pytest.importorskip("onnxruntime")
-    from harlite.runtime.app_exports import SensorLoggerSource
-
+    from harlite.runtime.io.app_exports import SensorLoggerSource
     from harlite.runtime.stream import StreamClassifier
 
     acc, gyro = sensor_events(demo_csv, 7_000_000, 20, -50)

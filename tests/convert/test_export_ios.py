@@ -126,8 +126,7 @@ def test_the_runtime_reads_an_iphone_the_same_way(package, demo_csv, tmp_path):
     acceleration, Gravity.csv, m/s², Core Motion's sign; Metadata.csv: platform ios), which
     the runtime negates: the windows of the C entry point."""
     pytest.importorskip("onnxruntime")
-    from harlite.runtime.app_exports import SensorLoggerSource
-
+    from harlite.runtime.io.app_exports import SensorLoggerSource
     from harlite.runtime.stream import StreamClassifier
 
     rows = np.genfromtxt(demo_csv, delimiter=",", skip_header=1, usecols=range(7))
