@@ -12,7 +12,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from warnings import warn
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -37,6 +36,7 @@ from harlite.runtime.signal.windower import (
     UNLABELLED,
     WINDOW_LABEL_RULES,
     LabelledWindows,
+    LastResultViews,
     StreamWindower,
     WindowedRows,
 )
@@ -241,7 +241,12 @@ class PushResult:
         )
 
 
-class StreamClassifier:
+def _from_windower(name: str, doc: str) -> property:
+    """A read-only attribute of the classifier that is its windower's."""
+    return property(lambda self: getattr(self.windower, name), doc=doc)
+
+
+class StreamClassifier(LastResultViews):
     """Classify a stream of (time, acc xyz, gyro xyz) samples with a bundle's model.
 
     Args:
@@ -351,30 +356,6 @@ class StreamClassifier:
         self._last = PushResult([], step.rejected, step.warnings + extra)
         return self._last
 
-    @property
-    def last_rejected(self) -> list[tuple[int, str]]:
-        """Deprecated (goes in the next release): the last push's or flush's
-        :attr:`PushResult.rejected`, which they return."""
-        _deprecated("last_rejected", "rejected")
-        return self._last.rejected
-
-    @last_rejected.setter
-    def last_rejected(self, value: list) -> None:  # the drain of 0.1 (``= []`` after reading)
-        _deprecated("last_rejected", "rejected")
-        self._last = replace(self._last, rejected=list(value))
-
-    @property
-    def new_warnings(self) -> list[str]:
-        """Deprecated (goes in the next release): the last push's or flush's
-        :attr:`PushResult.warnings`, which they return."""
-        _deprecated("new_warnings", "warnings")
-        return self._last.warnings
-
-    @new_warnings.setter
-    def new_warnings(self, value: list) -> None:  # the drain of 0.1 (``= []`` after reading)
-        _deprecated("new_warnings", "warnings")
-        self._last = replace(self._last, warnings=list(value))
-
     def check(self, rows: np.ndarray) -> list[tuple[int, str]]:
         """The rows :meth:`push` would refuse at once (see
         :meth:`~harlite.runtime.signal.windower.StreamWindower.check`)."""
@@ -403,27 +384,27 @@ class StreamClassifier:
         return self.windower.labels
 
     # The stream's tallies, kept by the windower.
-    samples = property(lambda self: self.windower.samples, doc="Accepted input samples.")
-    rejected = property(lambda self: self.windower.rejected, doc="Refused samples by reason.")
-    gaps = property(lambda self: self.windower.gaps, doc="Pauses that restarted the windows.")
-    resyncs = property(lambda self: self.windower.resyncs, doc="Times the clock went back.")
-    duration_s = property(lambda self: self.windower.duration_s, doc="Seconds accepted.")
-    input_rate_hz = property(lambda self: self.windower.input_rate_hz, doc="Input rate (Hz).")
-    hop_seconds = property(lambda self: self.windower.hop_seconds, doc="Time between windows.")
-    max_gap_s = property(lambda self: self.windower.max_gap_s, doc="Longest pause bridged.")
-    first_time = property(lambda self: self.windower.first_time, doc="This stretch's start.")
-    last_time = property(lambda self: self.windower.last_time, doc="Last accepted time.")
-    origin_time = property(lambda self: self.windower.origin_time, doc="First accepted time.")
+    samples = _from_windower("samples", "Accepted input samples.")
+    rejected = _from_windower("rejected", "Refused samples by reason.")
+    gaps = _from_windower("gaps", "Pauses that restarted the windows.")
+    resyncs = _from_windower("resyncs", "Times the clock went back.")
+    duration_s = _from_windower("duration_s", "Seconds accepted.")
+    input_rate_hz = _from_windower("input_rate_hz", "Input rate (Hz).")
+    hop_seconds = _from_windower("hop_seconds", "Time between windows.")
+    max_gap_s = _from_windower("max_gap_s", "Longest pause bridged.")
+    first_time = _from_windower("first_time", "This stretch's start.")
+    last_time = _from_windower("last_time", "Last accepted time.")
+    origin_time = _from_windower("origin_time", "First accepted time.")
     # The windower's settings, read as the classifier's own before 0.2 (it inherited them).
-    window = property(lambda self: self.windower.window, doc="Window length in samples.")
-    hop = property(lambda self: self.windower.hop, doc="Samples between window starts.")
-    sample_rate_hz = property(lambda self: self.windower.sample_rate_hz, doc="Model rate (Hz).")
-    design = property(lambda self: self.windower.design, doc="The filter bank's settings.")
-    window_label = property(lambda self: self.windower.window_label, doc="Window label rule.")
-    label_map = property(lambda self: self.windower.label_map, doc="Input labels → model's.")
-    allow_low_rate = property(lambda self: self.windower.allow_low_rate, doc="Below 10 Hz ok.")
-    validated_rates_hz = property(
-        lambda self: self.windower.validated_rates_hz, doc="Input rates the model was trained on."
+    window = _from_windower("window", "Window length in samples.")
+    hop = _from_windower("hop", "Samples between window starts.")
+    sample_rate_hz = _from_windower("sample_rate_hz", "Model rate (Hz).")
+    design = _from_windower("design", "The filter bank's settings.")
+    window_label = _from_windower("window_label", "Window label rule.")
+    label_map = _from_windower("label_map", "Input labels → model's.")
+    allow_low_rate = _from_windower("allow_low_rate", "Below 10 Hz ok.")
+    validated_rates_hz = _from_windower(
+        "validated_rates_hz", "Input rates the model was trained on."
     )
 
     def _classified(self, step: WindowedRows) -> PushResult:
@@ -467,12 +448,3 @@ class StreamClassifier:
             )
             self.windows += 1
         return predictions
-
-
-def _deprecated(old: str, field_name: str) -> None:
-    warn(
-        f"StreamClassifier.{old} is deprecated and goes in the next release: push() and "
-        f"flush() return it (.{field_name} of the PushResult)",
-        DeprecationWarning,
-        stacklevel=3,
-    )

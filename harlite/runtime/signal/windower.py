@@ -14,6 +14,7 @@ import operator
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 from warnings import warn
 
 import numpy as np
@@ -115,7 +116,45 @@ class WindowedRows:
         return NotImplemented
 
 
-class StreamWindower:
+class LastResultViews:
+    """0.1's drained attributes, ``last_rejected`` and ``new_warnings``, as deprecated views
+    of what the last push or flush returned (``self._last``); they go in the next release.
+    Setting one (0.1's ``= []`` after reading) replaces that part of the view."""
+
+    _last: WindowedRows | Any
+
+    @property
+    def last_rejected(self) -> list[tuple[int, str]]:
+        """Deprecated: the last push's or flush's ``rejected``, which they return."""
+        self._deprecated("last_rejected", "rejected")
+        return self._last.rejected
+
+    @last_rejected.setter
+    def last_rejected(self, value: list) -> None:
+        self._deprecated("last_rejected", "rejected")
+        self._last = replace(self._last, rejected=list(value))
+
+    @property
+    def new_warnings(self) -> list[str]:
+        """Deprecated: the last push's or flush's ``warnings``, which they return."""
+        self._deprecated("new_warnings", "warnings")
+        return self._last.warnings
+
+    @new_warnings.setter
+    def new_warnings(self, value: list) -> None:
+        self._deprecated("new_warnings", "warnings")
+        self._last = replace(self._last, warnings=list(value))
+
+    def _deprecated(self, old: str, field_name: str) -> None:
+        warn(
+            f"{type(self).__name__}.{old} is deprecated and goes in the next release: push() "
+            f"and flush() return it (.{field_name} of the {type(self._last).__name__})",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+
+
+class StreamWindower(LastResultViews):
     """Samples (time, acc xyz, gyro xyz) in; labelled model windows out.
 
     Args:
@@ -301,30 +340,6 @@ class StreamWindower:
         self._last = WindowedRows([], sorted(refused), warnings)
         return self._last
 
-    @property
-    def last_rejected(self) -> list[tuple[int, str]]:
-        """Deprecated (goes in the next release): the last push's or flush's
-        :attr:`WindowedRows.rejected`, which they return."""
-        _deprecated("StreamWindower.last_rejected", "rejected")
-        return self._last.rejected
-
-    @last_rejected.setter
-    def last_rejected(self, value: list) -> None:  # the drain of 0.1 (``= []`` after reading)
-        _deprecated("StreamWindower.last_rejected", "rejected")
-        self._last = replace(self._last, rejected=list(value))
-
-    @property
-    def new_warnings(self) -> list[str]:
-        """Deprecated (goes in the next release): the last push's or flush's
-        :attr:`WindowedRows.warnings`, which they return."""
-        _deprecated("StreamWindower.new_warnings", "warnings")
-        return self._last.warnings
-
-    @new_warnings.setter
-    def new_warnings(self, value: list) -> None:  # the drain of 0.1 (``= []`` after reading)
-        _deprecated("StreamWindower.new_warnings", "warnings")
-        self._last = replace(self._last, warnings=list(value))
-
     def _unknown_labels_warning(self) -> str:
         """The input's labels (after the label map) match none of the model's."""
         found = list(self._unknown_labels)
@@ -437,15 +452,6 @@ class StreamWindower:
         true_codes = window_labels(label_batch.data[:, :, 0], self.window_label)
         restarted, self._restarted = self._restarted, False
         return LabelledWindows(batch, true_codes, restarted)
-
-
-def _deprecated(old: str, field_name: str) -> None:
-    warn(
-        f"{old} is deprecated and goes in the next release: push() and flush() return it "
-        f"(.{field_name} of what they return)",
-        DeprecationWarning,
-        stacklevel=3,
-    )
 
 
 @dataclass(frozen=True)
