@@ -7,7 +7,8 @@ integer int8) and runs them, through the device runtime, on the people the fold 
 - ``keras``: the Keras model's own answer; ``float32``/``int8``: the artefacts' answers as
   ``harlite stream`` gives them (the placement rule run over each recording in time order);
 - ``unlike_training``: how the runtime's "unlike training" check (the fold's own training
-  domain) flags the held-out windows the stream answers wrongly and those it answers right.
+  domain) and its "unsure" flag (top probability below the runtime's floor) flag the
+  held-out windows the stream answers wrongly and those it answers right.
 
 Writes ``benchmarks/results/crossval_PRESET.json`` with ``--save``; ``python
 tools/figures.py`` shows it in the README and docs.
@@ -31,6 +32,7 @@ sys.path.insert(0, str(REPO))
 
 from harlite.atomic import write_text_atomic  # noqa: E402
 from harlite.runtime.model.bundle import Bundle  # noqa: E402
+from harlite.runtime.model.unsure import UNSURE_BELOW, unsure  # noqa: E402
 from harlite.runtime.signal.domain_check import TrainingDomain  # noqa: E402
 from harlite.train.crossval import cross_validate, save_predictions  # noqa: E402
 from harlite.train.crossval_report import (  # noqa: E402
@@ -79,7 +81,8 @@ def artefact_predictions(fold_dir: Path, data: Path, windows) -> dict[str, np.nd
 
 
 def unlike_training(folder: Path, flags: list[dict[str, np.ndarray]]) -> dict:
-    """Per placement: the share of wrongly and of rightly answered windows flagged."""
+    """Per placement: the share of wrongly and of rightly answered windows the runtime flags:
+    as unlike training (gravity), as unsure (top probability), and either."""
     held = HeldOut.load(folder, "predictions_float32.npz").with_placement_rule()
     unlike = np.zeros(len(held.y), bool)
     keys = np.stack([held.subject, held.experiment, held.start], axis=1)
@@ -87,16 +90,16 @@ def unlike_training(folder: Path, flags: list[dict[str, np.ndarray]]) -> dict:
     for fold in flags:
         for flag, key in zip(fold["unlike"], fold["key"].tolist(), strict=True):
             unlike[index[tuple(key)]] = flag
+    hesitant = unsure(held.probabilities)
     wrong = held.predicted != held.y
     out = {}
     for placement in sorted({str(p) for p in held.placement}):
         mine = held.placement == placement
-        out[placement] = {
-            "wrong_windows": int((mine & wrong).sum()),
-            "flagged_of_wrong": _share(unlike[mine & wrong]),
-            "right_windows": int((mine & ~wrong).sum()),
-            "flagged_of_right": _share(unlike[mine & ~wrong]),
-        }
+        out[placement] = {"wrong_windows": int((mine & wrong).sum()),
+                          "right_windows": int((mine & ~wrong).sum())}  # fmt: skip
+        for name, flagged in (("", unlike), ("unsure_", hesitant), ("either_", unlike | hesitant)):
+            out[placement][f"{name}flagged_of_wrong"] = _share(flagged[mine & wrong])
+            out[placement][f"{name}flagged_of_right"] = _share(flagged[mine & ~wrong])
     return out
 
 
@@ -150,6 +153,7 @@ def main() -> None:
             for name in ARTIFACTS
         },
         "unlike_training": unlike_training(out, flags),
+        "unsure_below": UNSURE_BELOW,
         "seconds": round(time.perf_counter() - started, 1),
     }
     print(json.dumps({k: result[k] for k in ("float32", "int8")}, indent=1)[:3000])

@@ -12,8 +12,10 @@ Blocks:
 - ``crossval``: per shipped model, the cross-validated table (benchmarks/bench_crossval.py):
   per placement and class, mean ± sd over people and the worst person, as the device answers
   (float32 artefact, the stream's placement rule), with int8 beside float32.
-- ``crossval-unlike``: how the runtime's "unlike training" check flags the windows the
-  stream answers wrongly and rightly, per placement.
+- ``crossval-unlike``: how the runtime's "unlike training" check and its "unsure" flag mark
+  the windows the stream answers wrongly and rightly, per placement.
+- ``crossval-recipes``: every cross-validated recipe side by side (each
+  ``crossval_*.json``), the weak classes first: how the shipped settings were chosen.
 - ``mcu``: the exported C library on a Cortex-M4F under emulation (benchmarks/bench_mcu.py):
   flash, RAM, stack, instructions and time per window, and the issue's goals for lstm.
 - ``c-speed``: the exported C forward pass on this host beside TFLite, ONNX Runtime and
@@ -87,6 +89,10 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}"
 
 
+def _share(value: float | None) -> str:
+    return "–" if value is None else f"{_pct(value)}%"
+
+
 def _cell(figure: dict | None) -> str:
     if not figure or figure.get("mean") is None:
         return "–"
@@ -139,19 +145,68 @@ def crossval_table() -> str:
 
 
 def crossval_unlike() -> str:
-    """The "unlike training" check's hit rate on the held-out windows."""
+    """How the runtime flags the held-out windows it answers wrongly and rightly: "unlike
+    training" (gravity), "unsure" (top probability) and either."""
     lines = [
-        "| model | placement | wrong windows | flagged of wrong | right windows "
-        "| flagged of right |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| model | placement | wrong windows | right windows | unlike training: of wrong "
+        "/ of right | unsure: of wrong / of right | either: of wrong / of right |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, shown in SHOWN.items():
         result = _load(name)
         for placement, f in (result or {}).get("unlike_training", {}).items():
+            pairs = [
+                f"{_share(f.get(k + 'flagged_of_wrong'))} / {_share(f.get(k + 'flagged_of_right'))}"
+                for k in ("", "unsure_", "either_")
+            ]
             lines.append(
-                f"| {shown} | {placement} | {f['wrong_windows']} | {_pct(f['flagged_of_wrong'])}% "
-                f"| {f['right_windows']} | {_pct(f['flagged_of_right'])}% |"
+                f"| {shown} | {placement} | {f['wrong_windows']} | {f['right_windows']} | "
+                + " | ".join(pairs)
+                + " |"
             )
+    return "\n".join(lines) + "\n"
+
+
+#: The classes a recipe is judged on first, per placement (the issue's weak spots).
+RECIPE_COLUMNS = (
+    ("pocket", None),
+    ("pocket", "WALKING_UPSTAIRS"),
+    ("pocket", "WALKING_DOWNSTAIRS"),
+    ("pocket", "SITTING"),
+    ("waist", None),
+    ("waist", "SITTING"),
+    ("waist", "STANDING"),
+)
+
+
+def _mean_worst(result: dict, placement: str, label: str | None) -> str:
+    figures = result["float32"].get(placement)
+    if figures is None:
+        return "–"
+    figure = figures["accuracy"] if label is None else figures["classes"].get(label)
+    if not figure or figure.get("mean") is None:
+        return "–"
+    return f"{_pct(figure['mean'])} (min {_pct(figure['worst'])})"
+
+
+def crossval_recipes() -> str:
+    """Every recipe cross-validated (each ``crossval_*.json``), side by side: how the shipped
+    settings were chosen."""
+    header = ["results", "preset", "data", "settings changed"]
+    header += [f"{p} {SHORT.get(c, c.lower())}" if c else p for p, c in RECIPE_COLUMNS]
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for path in sorted(RESULTS.glob("crossval_*.json")):
+        result = json.loads(path.read_text())
+        settings = ", ".join(f"{k}={v}" for k, v in sorted(result.get("overrides", {}).items()))
+        cells = [f"`{path.name}`", f"`{result['preset']}`", Path(result["data"]).name,
+                 settings or "(the preset's)"]  # fmt: skip
+        cells += [_mean_worst(result, placement, label) for placement, label in RECIPE_COLUMNS]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "Mean over people (min: the worst person), percent, float32 through the device runtime "
+        "with the stream's placement rule; each file's `command` reruns it.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -629,6 +684,7 @@ def rooms_picture(edges: dict[str, set[str]] | None = None) -> str:
 RENDERERS: dict[str, Callable[[], str]] = {
     "crossval": crossval_table,
     "crossval-unlike": crossval_unlike,
+    "crossval-recipes": crossval_recipes,
     "mcu": mcu_table,
     "c-speed": c_speed_table,
     "speed": speed_table,

@@ -25,6 +25,7 @@ from harlite.runtime.activity import (
     has_wall_clock,
 )
 from harlite.runtime.model.bundle import sha256_file
+from harlite.runtime.model.unsure import UNSURE_BELOW
 from harlite.runtime.rows import LISTED_BAD_ROWS as LISTED_BAD_ROWS
 from harlite.runtime.rows import ParsedRows, RowCounts
 from harlite.runtime.shutdown import begin_shutdown, interrupts_end_the_run
@@ -71,6 +72,7 @@ class StreamSummary:
     resyncs: int = 0
     out_of_distribution_windows: int | None = None
     out_of_distribution_note: str | None = None
+    unsure_windows: int | None = None
     warnings: list[str] | None = None
     truncated: bool | None = None
     truncated_reason: str | None = None
@@ -132,6 +134,11 @@ class StreamSummary:
             lines.append(
                 f"  unlike training {self.out_of_distribution_windows} of {self.windows} windows"
                 + (f" ({self.out_of_distribution_note})" if self.out_of_distribution_note else "")
+            )
+        if self.unsure_windows:
+            lines.append(
+                f"  unsure {self.unsure_windows} of {self.windows} windows (top probability "
+                f"below {UNSURE_BELOW:.0%}: those answers are likely wrong)"
             )
         for warning in self.warnings or []:
             lines.append(f"  warning: {warning}")
@@ -300,6 +307,7 @@ def _summarise(
         out_of_distribution_note=classifier.domain_check.note()
         if classifier.out_of_distribution_windows
         else None,
+        unsure_windows=classifier.unsure_windows,
         warnings=classifier.warnings or None,
     )
     if counts.labelled_input:

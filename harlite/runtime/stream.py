@@ -19,6 +19,7 @@ from numpy.typing import ArrayLike
 from harlite.errors import SettingError
 from harlite.runtime.model.backend_choice import AUTO, BackendChoice, choose_backend
 from harlite.runtime.model.bundle import Bundle
+from harlite.runtime.model.unsure import unsure
 from harlite.runtime.rows import LabelMap
 from harlite.runtime.signal.clock import BACKWARDS, REPEATED
 from harlite.runtime.signal.domain_check import DomainCheck
@@ -152,7 +153,8 @@ class Prediction:
     ``smoothed_label``/``smoothed_confidence`` are set when smoothing is on. ``placement`` is
     where the phone was carried when this window was classified, once known
     (:mod:`harlite.runtime.signal.placement`). ``t_rel`` is ``end_time`` in seconds from the
-    recording's first accepted sample.
+    recording's first accepted sample. ``unsure``: the top probability is below
+    :data:`~harlite.runtime.model.unsure.UNSURE_BELOW`, so the answer is likely wrong.
     """
 
     index: int
@@ -167,6 +169,7 @@ class Prediction:
     smoothed_confidence: float | None = None
     placement: str | None = None
     t_rel: float | None = None
+    unsure: bool = False
 
     def to_dict(self, labels: list[str]) -> dict:
         """Plain JSON types; probabilities keyed by label, rounded to 5 decimals."""
@@ -190,6 +193,8 @@ class Prediction:
             record["true_label"] = self.true_label
         if self.placement is not None:
             record["placement"] = self.placement
+        if self.unsure:
+            record["unsure"] = True
         return record
 
 
@@ -323,6 +328,7 @@ class StreamClassifier(LastResultViews):
         if self.smoother is not None:
             self.smoother.reset()
         self.windows = 0  #: predictions made
+        self.unsure_windows = 0  #: predictions whose answer is unsure (likely wrong)
         if self.domain_check is not None:
             self.domain_check.reset()
         self.placement_rule.reset()
@@ -426,6 +432,8 @@ class StreamClassifier(LastResultViews):
         )
         if self.domain_check is not None:
             warnings += self.domain_check.add(batch.data)
+        hesitant = unsure(probabilities)
+        self.unsure_windows += int(hesitant.sum())
         predictions = []
         for i, probs in enumerate(probabilities):
             best = int(np.argmax(probs))
@@ -444,6 +452,7 @@ class StreamClassifier(LastResultViews):
                     smoothed_confidence=None if smoothed is None else smoothed[1],
                     placement=placements[i],
                     t_rel=float(batch.end_time[i]) - self.origin_time,
+                    unsure=bool(hesitant[i]),
                 )
             )
             self.windows += 1
