@@ -39,6 +39,10 @@ class TrainConfig:
             weight is proportional to its group's window count to the power ``-balance``
             (mean weight 1; 0: every window alike, 1: every group alike). Pocket stairs are a
             few hundred windows beside thousands at the waist.
+        average_epochs: where the last weights are kept (``select=last``, or no validation
+            people), keep instead the mean of the weights after each of the last this many
+            epochs (0: the last epoch's alone). Held-out accuracy wanders by points from one
+            epoch to the next; the mean of late epochs does not depend on where training stops.
         dropout: dropout before the classifier (preset-dependent use).
         unroll: train the recurrent layers as 128 static steps instead of a loop (the same
             numbers; conversion chooses the exported form separately).
@@ -62,6 +66,7 @@ class TrainConfig:
     scale: float = 0.0
     placement_aug: float = 0.0
     balance: float = 0.0
+    average_epochs: int = 0
     dropout: float = 0.0
     unroll: bool = False
     window: int = WINDOW_SAMPLES
@@ -85,6 +90,10 @@ class TrainConfig:
             raise ValueError(f"placement_aug must lie in 0..1, not {self.placement_aug}")
         if not 0 <= self.balance <= 1:
             raise ValueError(f"balance must lie in 0..1, not {self.balance}")
+        if not 0 <= self.average_epochs <= self.epochs:
+            raise ValueError(
+                f"average_epochs must lie in 0..{self.epochs}, not {self.average_epochs}"
+            )
         if self.freeze_epochs < 0:
             raise ValueError(f"freeze_epochs must be 0 or more, not {self.freeze_epochs}")
         if isinstance(self.design, dict):  # as read from JSON

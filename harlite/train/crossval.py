@@ -180,7 +180,7 @@ def cross_validate(
     _write_plan(out, config, str(data), k, folds)
     todo = [f for f in folds if not (out / f.name / PREDICTIONS_FILE).exists()]
     log(f"{k} folds over {sum(len(f.held_out) for f in folds)} people; {len(todo)} to run")
-    if engine == "ray":
+    if engine == "ray" and todo:  # nothing to run: no Ray session to start (or join)
         done = _run_ray(config, str(data), out, todo, address, workers, log)
     else:
         done = [_run_local(config, str(data), out, fold, log) for fold in todo]
@@ -240,6 +240,10 @@ def _write_plan(out: Path, config: TrainConfig, data: str, k: int, folds: list[F
     path = out / PLAN_FILE
     if path.exists():
         old = json.loads(path.read_text())
+        try:  # settings added since it was planned read as their defaults
+            old["config"] = TrainConfig.from_dict(old["config"]).to_dict()
+        except (KeyError, TypeError, ValueError):
+            pass  # unreadable: not the same plan
         if old != plan:
             raise HarliteError(
                 f"{out} holds a cross-validation with other settings or data: choose another --out"

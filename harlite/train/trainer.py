@@ -126,6 +126,7 @@ class _RunRecorder(keras().callbacks.Callback):
         self.epochs_run = 0
         self.keep_last = config.select == "last"
         self._epoch_start = 0.0
+        self.averaged = _WeightMean()
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         self._epoch_start = time.perf_counter()
@@ -136,6 +137,8 @@ class _RunRecorder(keras().callbacks.Callback):
             self.history.setdefault(key, []).append(float(value))
         self.epochs_run = epoch + 1
         self.keep_last = self.keep_last or "val_accuracy" not in logs
+        if self.keep_last and self.epochs_run > self.config.epochs - self.config.average_epochs:
+            self.averaged.add(self.model.get_weights())
         if self.keep_last:
             if self.epochs_run % LAST_SAVE_EVERY == 0:
                 self._save()
@@ -151,12 +154,44 @@ class _RunRecorder(keras().callbacks.Callback):
             self._write_history()
 
     def _save(self) -> None:
-        save_model_atomic(self.model, self.run_dir / MODEL_FILE)
+        if self.keep_last and self.averaged.count:
+            current = self.model.get_weights()
+            self.model.set_weights(self.averaged.mean())
+            save_model_atomic(self.model, self.run_dir / MODEL_FILE)
+            self.model.set_weights(current)
+        else:
+            save_model_atomic(self.model, self.run_dir / MODEL_FILE)
         self.best_epoch = self.epochs_run
 
     def _write_history(self) -> None:
         record = {**self.history, "best_epoch": self.best_epoch, "epochs_run": self.epochs_run}
         write_text_atomic(self.run_dir / HISTORY_FILE, json.dumps(record) + "\n")
+
+
+class _WeightMean:
+    """The running mean of a model's weights over the epochs added (integer weights, such as
+    a normalisation layer's count, keep their latest value)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._sum: list[np.ndarray] = []
+        self._latest: list[np.ndarray] = []
+
+    def add(self, weights: list[np.ndarray]) -> None:
+        """Count one epoch's weights."""
+        if not self.count:
+            self._sum = [np.zeros(w.shape, np.float64) for w in weights]
+        for total, w in zip(self._sum, weights, strict=True):
+            total += w
+        self._latest = weights
+        self.count += 1
+
+    def mean(self) -> list[np.ndarray]:
+        """The mean weights, each in its own dtype."""
+        return [
+            (total / self.count).astype(w.dtype) if np.issubdtype(w.dtype, np.floating) else w
+            for total, w in zip(self._sum, self._latest, strict=True)
+        ]
 
 
 def train(

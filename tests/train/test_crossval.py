@@ -97,7 +97,7 @@ def test_the_stream_answer_applies_the_placement_rule_in_time_order():
     assert summarize(shuffled.with_placement_rule())["pocket"]["classes"]["SITTING"]["mean"] == 1
 
 
-def test_cli_cross_validation_writes_figures_and_resumes(small_hapt, tmp_path):
+def test_cli_cross_validation_writes_figures_and_resumes(small_hapt, tmp_path, monkeypatch):
     pytest.importorskip("tf_keras", reason="training needs the [train] extra")
     from harlite.cli import cli
 
@@ -121,6 +121,17 @@ def test_cli_cross_validation_writes_figures_and_resumes(small_hapt, tmp_path):
     again = CliRunner().invoke(cli, args)  # resumes: every fold is done, none trains again
     assert again.exit_code == 0 and json.loads(again.output)["folds_done"] == 3
     assert (out / "fold01" / "model.keras").stat().st_mtime_ns == stamp
+
+    def no_session(*args, **kwargs):
+        raise AssertionError("a finished cross-validation started (or joined) Ray")
+
+    monkeypatch.setattr("harlite.batch.ray_engine.ray_session", no_session)
+    on_ray = CliRunner().invoke(cli, [*args, "--engine", "ray"])  # nothing left to run
+    assert on_ray.exit_code == 0, on_ray.output
+    plan = json.loads((out / "folds.json").read_text())
+    del plan["config"]["average_epochs"]  # planned before that setting existed: its default
+    (out / "folds.json").write_text(json.dumps(plan))
+    assert CliRunner().invoke(cli, args).exit_code == 0
     other = CliRunner().invoke(cli, [*args[:-1], "--seed", "5", "--quiet"])
     assert other.exit_code != 0 and "other settings" in other.output
 

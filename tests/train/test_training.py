@@ -252,3 +252,26 @@ def test_balance_weighs_rare_groups_up(small_hapt, tmp_path):
     assert weights[3] == pytest.approx(3 * weights[0])
     result = train(tiny_config(epochs=1, balance=0.5), small_hapt, tmp_path / "run")
     assert (result.run_dir / "model.keras").is_file()
+
+
+def test_average_epochs_keeps_the_mean_of_the_late_weights(small_hapt, tmp_path):
+    from harlite.train.models import load_model
+    from harlite.train.trainer import _WeightMean
+
+    mean = _WeightMean()
+    mean.add([np.array([1.0, 2.0], np.float32), np.array(3)])
+    mean.add([np.array([3.0, 4.0], np.float32), np.array(5)])
+    weights, count = mean.mean()
+    assert weights.tolist() == [2.0, 3.0] and weights.dtype == np.float32 and count == 5
+    runs = {
+        n: train(
+            tiny_config(epochs=2, select="last", average_epochs=n), small_hapt, tmp_path / f"{n}"
+        )
+        for n in (0, 1, 2)
+    }
+    kept = {n: load_model(r.run_dir / "model.keras").get_weights() for n, r in runs.items()}
+    for a, b in zip(kept[0], kept[1], strict=True):  # the mean of the last epoch alone
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, b) for a, b in zip(kept[0], kept[2], strict=True))
+    with pytest.raises(ValueError, match=r"average_epochs must lie in 0\.\.2"):
+        tiny_config(epochs=2, average_epochs=3)
