@@ -169,6 +169,7 @@ def ship_crossvalidated(args: argparse.Namespace) -> None:
                 raise SystemExit(f"{run} was trained with other settings than the preset's")
         else:
             train(config, args.data, run)
+        report = json.loads((run / "report.json").read_text())
         target = MODELS_DIR / args.preset
         manifest = convert_model(run, target, args.data, formats=formats)
         training = target / "training"
@@ -181,6 +182,7 @@ def ship_crossvalidated(args: argparse.Namespace) -> None:
             "description": preset.description,
             "trained_on_subjects": sorted({s for fold in results["folds"] for s in fold}),
             "epochs": config.epochs,
+            "train_seconds": report.get("train_seconds"),
             "validation": {
                 "note": f"{results['k']}-fold leave-people-out cross-validation of these "
                 "settings (every training person held out once, answered through the device "

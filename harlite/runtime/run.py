@@ -172,6 +172,7 @@ class _Accounting:
         self.tally = RowCounts()
         self.labelled_input = False
         self.labelled = self.correct = self.smoothed_correct = 0
+        self.unsure = 0  # windows whose answer is unsure
         self.latency_total = 0.0
         self.activity = ActivityLog(contiguous_s)
 
@@ -189,6 +190,7 @@ class _Accounting:
                 self.on_warning(warning)
         for p in result.predictions:
             self.tally.windows += 1
+            self.unsure += p.unsure
             self.latency_total += p.latency_ms
             self.activity.add(p.start_time, p.end_time, p.smoothed_label or p.label)
             if p.true_label is not None:
@@ -307,7 +309,7 @@ def _summarise(
         out_of_distribution_note=classifier.domain_check.note()
         if classifier.out_of_distribution_windows
         else None,
-        unsure_windows=classifier.unsure_windows,
+        unsure_windows=counts.unsure,
         warnings=classifier.warnings or None,
     )
     if counts.labelled_input:

@@ -41,8 +41,11 @@ class TrainConfig:
             few hundred windows beside thousands at the waist.
         average_epochs: where the last weights are kept (``select=last``, or no validation
             people), keep instead the mean of the weights after each of the last this many
-            epochs (0: the last epoch's alone). Held-out accuracy wanders by points from one
-            epoch to the next; the mean of late epochs does not depend on where training stops.
+            epochs run (fewer if fewer ran; 0: the last epoch's alone; with ``select=best``
+            and validation people it does nothing). Held-out accuracy wanders by points from
+            one epoch to the next; the mean of late epochs does not depend on where training
+            stops. Batch normalisation's statistics are averaged like the weights (not
+            re-estimated).
         dropout: dropout before the classifier (preset-dependent use).
         unroll: train the recurrent layers as 128 static steps instead of a loop (the same
             numbers; conversion chooses the exported form separately).
@@ -90,10 +93,8 @@ class TrainConfig:
             raise ValueError(f"placement_aug must lie in 0..1, not {self.placement_aug}")
         if not 0 <= self.balance <= 1:
             raise ValueError(f"balance must lie in 0..1, not {self.balance}")
-        if not 0 <= self.average_epochs <= self.epochs:
-            raise ValueError(
-                f"average_epochs must lie in 0..{self.epochs}, not {self.average_epochs}"
-            )
+        if self.average_epochs < 0:
+            raise ValueError(f"average_epochs must be 0 or more, not {self.average_epochs}")
         if self.freeze_epochs < 0:
             raise ValueError(f"freeze_epochs must be 0 or more, not {self.freeze_epochs}")
         if isinstance(self.design, dict):  # as read from JSON

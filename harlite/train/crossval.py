@@ -16,6 +16,7 @@ interrupted cross-validation resumes where it stopped.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable
@@ -240,10 +241,9 @@ def _write_plan(out: Path, config: TrainConfig, data: str, k: int, folds: list[F
     path = out / PLAN_FILE
     if path.exists():
         old = json.loads(path.read_text())
-        try:  # settings added since it was planned read as their defaults
+        # settings added since it was planned read as their defaults; unreadable: not the same
+        with contextlib.suppress(KeyError, TypeError, ValueError):
             old["config"] = TrainConfig.from_dict(old["config"]).to_dict()
-        except (KeyError, TypeError, ValueError):
-            pass  # unreadable: not the same plan
         if old != plan:
             raise HarliteError(
                 f"{out} holds a cross-validation with other settings or data: choose another --out"

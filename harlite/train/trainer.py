@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,7 +127,7 @@ class _RunRecorder(keras().callbacks.Callback):
         self.epochs_run = 0
         self.keep_last = config.select == "last"
         self._epoch_start = 0.0
-        self.averaged = _WeightMean()
+        self.averaged = _LateWeights(config.average_epochs)
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         self._epoch_start = time.perf_counter()
@@ -137,7 +138,7 @@ class _RunRecorder(keras().callbacks.Callback):
             self.history.setdefault(key, []).append(float(value))
         self.epochs_run = epoch + 1
         self.keep_last = self.keep_last or "val_accuracy" not in logs
-        if self.keep_last and self.epochs_run > self.config.epochs - self.config.average_epochs:
+        if self.keep_last and self.config.average_epochs:
             self.averaged.add(self.model.get_weights())
         if self.keep_last:
             if self.epochs_run % LAST_SAVE_EVERY == 0:
@@ -168,29 +169,31 @@ class _RunRecorder(keras().callbacks.Callback):
         write_text_atomic(self.run_dir / HISTORY_FILE, json.dumps(record) + "\n")
 
 
-class _WeightMean:
-    """The running mean of a model's weights over the epochs added (integer weights, such as
-    a normalisation layer's count, keep their latest value)."""
+class _LateWeights:
+    """A model's weights after each of the last ``n`` epochs added, and their mean (integer
+    weights, such as a normalisation layer's count, keep their latest value)."""
 
-    def __init__(self) -> None:
-        self.count = 0
-        self._sum: list[np.ndarray] = []
-        self._latest: list[np.ndarray] = []
+    def __init__(self, n: int) -> None:
+        self._kept: deque[list[np.ndarray]] = deque(maxlen=n)
+
+    @property
+    def count(self) -> int:
+        """Epochs kept (at most ``n``)."""
+        return len(self._kept)
 
     def add(self, weights: list[np.ndarray]) -> None:
-        """Count one epoch's weights."""
-        if not self.count:
-            self._sum = [np.zeros(w.shape, np.float64) for w in weights]
-        for total, w in zip(self._sum, weights, strict=True):
-            total += w
-        self._latest = weights
-        self.count += 1
+        """Keep one epoch's weights (the oldest kept goes once there are ``n``)."""
+        if self._kept.maxlen:
+            self._kept.append(weights)
 
     def mean(self) -> list[np.ndarray]:
-        """The mean weights, each in its own dtype."""
+        """The mean of the kept weights, each in its own dtype."""
+        latest = self._kept[-1]
         return [
-            (total / self.count).astype(w.dtype) if np.issubdtype(w.dtype, np.floating) else w
-            for total, w in zip(self._sum, self._latest, strict=True)
+            np.mean([kept[i] for kept in self._kept], axis=0, dtype=np.float64).astype(w.dtype)
+            if np.issubdtype(w.dtype, np.floating)
+            else w
+            for i, w in enumerate(latest)
         ]
 
 

@@ -256,22 +256,25 @@ def test_balance_weighs_rare_groups_up(small_hapt, tmp_path):
 
 def test_average_epochs_keeps_the_mean_of_the_late_weights(small_hapt, tmp_path):
     from harlite.train.models import load_model
-    from harlite.train.trainer import _WeightMean
+    from harlite.train.trainer import _LateWeights
 
-    mean = _WeightMean()
-    mean.add([np.array([1.0, 2.0], np.float32), np.array(3)])
-    mean.add([np.array([3.0, 4.0], np.float32), np.array(5)])
-    weights, count = mean.mean()
-    assert weights.tolist() == [2.0, 3.0] and weights.dtype == np.float32 and count == 5
+    late = _LateWeights(2)
+    for value in (9.0, 1.0, 3.0):  # the first is dropped: only the last two count
+        late.add([np.array([value, value + 1], np.float32), np.array(int(value))])
+    weights, count = late.mean()
+    assert weights.tolist() == [2.0, 3.0] and weights.dtype == np.float32 and count == 3
+    assert late.count == 2
     runs = {
         n: train(
             tiny_config(epochs=2, select="last", average_epochs=n), small_hapt, tmp_path / f"{n}"
         )
-        for n in (0, 1, 2)
+        for n in (0, 1, 2, 5)
     }
     kept = {n: load_model(r.run_dir / "model.keras").get_weights() for n, r in runs.items()}
     for a, b in zip(kept[0], kept[1], strict=True):  # the mean of the last epoch alone
         np.testing.assert_array_equal(a, b)
     assert any(not np.array_equal(a, b) for a, b in zip(kept[0], kept[2], strict=True))
-    with pytest.raises(ValueError, match=r"average_epochs must lie in 0\.\.2"):
-        tiny_config(epochs=2, average_epochs=3)
+    for a, b in zip(kept[2], kept[5], strict=True):  # more than ran: every epoch run
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="average_epochs must be 0 or more"):
+        tiny_config(epochs=2, average_epochs=-1)

@@ -1,14 +1,13 @@
 """When the model's own answer is unsure: its top probability below a floor.
 
 The gravity check (:mod:`harlite.runtime.signal.domain_check`) sees a phone carried unlike
-training; it cannot see a window that looks like training and is still answered wrongly (a
-pocket's stairs taken for walking, a seated person for a standing one). Cross-validation
-shows those wrong answers are mostly hesitant: the model spreads its probability over two
-classes. A window whose top probability (after the device's placement rule) is below
-:data:`UNSURE_BELOW` is flagged *unsure*: its answer is likely wrong. The floor was chosen
-on the shipped models' leave-people-out cross-validation so that few right answers are
-flagged; ``benchmarks/results/crossval_*.json`` (``unlike_training``) holds how many wrong
-and right windows it flags, per placement.
+training; it cannot see a window that looks like training and is still answered wrongly.
+Many of those wrong answers are hesitant, the model spreading its probability over two
+classes (a seated person at the waist taken for a standing one); others are confident (a
+pocket's stairs taken for walking). A window whose top probability (after the device's
+placement rule, before any smoothing) is below :data:`UNSURE_BELOW` is flagged *unsure*:
+check its answer. ``benchmarks/results/crossval_*.json`` (``unlike_training``) holds, per
+placement, the share of the cross-validation's wrong and right held-out windows it flags.
 """
 
 from __future__ import annotations
