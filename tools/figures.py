@@ -152,8 +152,13 @@ def crossval_unlike() -> str:
         "/ of right | unsure: of wrong / of right | either: of wrong / of right |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for name, shown in SHOWN.items():
+    names = [
+        *SHOWN,
+        *sorted(p.stem.removeprefix("crossval_") for p in RESULTS.glob("crossval_*.json")),
+    ]
+    for name in dict.fromkeys(names):  # the shipped models first, then the other recipes
         result = _load(name)
+        shown = SHOWN.get(name, f"`crossval_{name}.json` (not shipped)")
         for placement, f in (result or {}).get("unlike_training", {}).items():
             pairs = [
                 f"{_share(f.get(k + 'flagged_of_wrong'))} / {_share(f.get(k + 'flagged_of_right'))}"
