@@ -154,7 +154,7 @@ class Prediction:
     where the phone was carried when this window was classified, once known
     (:mod:`harlite.runtime.signal.placement`). ``t_rel`` is ``end_time`` in seconds from the
     recording's first accepted sample. ``unsure``: the top probability is below
-    :data:`~harlite.runtime.model.unsure.UNSURE_BELOW`, so the answer is likely wrong.
+    :data:`~harlite.runtime.model.unsure.UNSURE_BELOW`: check that answer.
     """
 
     index: int
@@ -328,7 +328,7 @@ class StreamClassifier(LastResultViews):
         if self.smoother is not None:
             self.smoother.reset()
         self.windows = 0  #: predictions made
-        self.unsure_windows = 0  #: predictions whose answer is unsure (likely wrong)
+        self.unsure_windows = 0  #: predictions whose answer is unsure
         if self.domain_check is not None:
             self.domain_check.reset()
         self.placement_rule.reset()

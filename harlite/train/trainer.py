@@ -138,9 +138,9 @@ class _RunRecorder(keras().callbacks.Callback):
             self.history.setdefault(key, []).append(float(value))
         self.epochs_run = epoch + 1
         self.keep_last = self.keep_last or "val_accuracy" not in logs
-        if self.keep_last and self.config.average_epochs:
-            self.averaged.add(self.model.get_weights())
         if self.keep_last:
+            if self.config.average_epochs:
+                self.averaged.add(self.model.get_weights())
             if self.epochs_run % LAST_SAVE_EVERY == 0:
                 self._save()
         elif _score(logs) > self.best_score:
@@ -155,13 +155,12 @@ class _RunRecorder(keras().callbacks.Callback):
             self._write_history()
 
     def _save(self) -> None:
-        if self.keep_last and self.averaged.count:
-            current = self.model.get_weights()
+        current = self.model.get_weights() if self.averaged.count else None
+        if current is not None:  # save the mean of the late epochs, then train on
             self.model.set_weights(self.averaged.mean())
-            save_model_atomic(self.model, self.run_dir / MODEL_FILE)
+        save_model_atomic(self.model, self.run_dir / MODEL_FILE)
+        if current is not None:
             self.model.set_weights(current)
-        else:
-            save_model_atomic(self.model, self.run_dir / MODEL_FILE)
         self.best_epoch = self.epochs_run
 
     def _write_history(self) -> None:
@@ -183,8 +182,7 @@ class _LateWeights:
 
     def add(self, weights: list[np.ndarray]) -> None:
         """Keep one epoch's weights (the oldest kept goes once there are ``n``)."""
-        if self._kept.maxlen:
-            self._kept.append(weights)
+        self._kept.append(weights)
 
     def mean(self) -> list[np.ndarray]:
         """The mean of the kept weights, each in its own dtype."""
