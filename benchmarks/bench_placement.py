@@ -135,7 +135,11 @@ def waist_figures(bundle: Bundle) -> dict:
     validation = json.loads(info_path.read_text()).get("validation", {})
     waist = validation.get("by_placement", {}).get("waist")
     if waist is not None:  # a mixture: the waist part's validation subjects
-        return {"subjects": waist["subjects"], "accuracy_trained_without_them": waist["accuracy"]}
+        return {
+            "subjects": waist["subjects"],
+            "accuracy_trained_without_them": waist["accuracy"],
+            "crossval": validation.get("crossval"),
+        }
     return {
         "subjects": validation.get("subjects"),
         "accuracy_trained_without_them": validation.get("accuracy"),
@@ -157,6 +161,12 @@ def measured_waist(bundle: Bundle) -> dict:
 
 
 ORDER = ("front", "back", "back_inv", "front_inv (front turned 180° about z)")
+
+
+def _crossval_file(figures: dict) -> str:
+    """The cross-validation results the cross-validated model's waist figure comes from."""
+    files = [m.get("waist", {}).get("crossval") for m in figures["models"].values()]
+    return next((f for f in files if f), "crossval_*.json")
 
 
 def _pct(value) -> str:
@@ -203,7 +213,8 @@ def markdown(figures: dict) -> str:
         "the device path builds from the recordings as they are).\n\n"
         "- **Waist**: held-out accuracy on HAPT's people of each model's recipe: on subjects "
         "27–30 trained without them, or, for a cross-validated model (`lstm`), the mean over "
-        "all 21 training subjects each held out once (benchmarks/results/crossval_lstm.json); "
+        "all 21 training subjects each held out once "
+        f"(benchmarks/results/{_crossval_file(figures)}); "
         "the shipped weights then saw every training subject.\n"
         f"- **Pocket**: sp-sw subjects {', '.join(any_pocket['subjects'])}, held out of "
         "training and model selection; a window every "
