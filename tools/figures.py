@@ -183,7 +183,7 @@ def crossval_unlike() -> str:
 
 
 #: The settings the recipes tried differ in (the rest of each run's settings are its preset's).
-RECIPE_SETTINGS = ("placement_aug", "balance", "average_epochs")
+RECIPE_SETTINGS = ("placement_aug", "balance", "average_epochs", "dropout")
 #: The classes a recipe is judged on first, per placement (the issue's weak spots).
 RECIPE_COLUMNS = (
     ("pocket", None),
@@ -222,7 +222,8 @@ def crossval_recipes() -> str:
     lines += [
         "",
         "Mean over people (min: the worst person), percent, float32 through the device runtime "
-        "with the stream's placement rule; each file's `command` reruns it.",
+        "with the stream's placement rule. Each file's `command` made it with the preset as "
+        "it was then (its `config` holds every setting the folds trained with).",
     ]
     return "\n".join(lines) + "\n"
 
