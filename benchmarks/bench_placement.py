@@ -163,10 +163,10 @@ def measured_waist(bundle: Bundle) -> dict:
 ORDER = ("front", "back", "back_inv", "front_inv (front turned 180° about z)")
 
 
-def _crossval_file(figures: dict) -> str:
-    """The cross-validation results the cross-validated model's waist figure comes from."""
-    files = [m.get("waist", {}).get("crossval") for m in figures["models"].values()]
-    return next((f for f in files if f), "crossval_*.json")
+def _crossvalidated(figures: dict) -> str:
+    """The cross-validated models and the results files their waist figures come from."""
+    files = {n: m.get("waist", {}).get("crossval") for n, m in figures["models"].items()}
+    return ", ".join(f"`{n}`: benchmarks/results/{f}" for n, f in files.items() if f) or "none"
 
 
 def _pct(value) -> str:
@@ -212,9 +212,8 @@ def markdown(figures: dict) -> str:
         "(the models' default float32 TFLite artefacts, run by the device runtime on windows "
         "the device path builds from the recordings as they are).\n\n"
         "- **Waist**: held-out accuracy on HAPT's people of each model's recipe: on subjects "
-        "27–30 trained without them, or, for a cross-validated model (`lstm`), the mean over "
-        "all 21 training subjects each held out once "
-        f"(benchmarks/results/{_crossval_file(figures)}); "
+        "27–30 trained without them, or, for a cross-validated model, the mean over "
+        f"all 21 training subjects each held out once ({_crossvalidated(figures)}); "
         "the shipped weights then saw every training subject.\n"
         f"- **Pocket**: sp-sw subjects {', '.join(any_pocket['subjects'])}, held out of "
         "training and model selection; a window every "

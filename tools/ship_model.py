@@ -11,6 +11,11 @@ Either way the result is converted into the shipped bundle; the run's files go i
 bundle's ``training/``.
 
     python tools/ship_model.py PRESET [--data DATA] [--crossval RESULTS] [--final-run RUN]
+    python tools/ship_model.py PRESET --record-crossval RESULTS   # no training
+
+``--record-crossval`` records the cross-validation of a model shipped before it was
+cross-validated in its ``model-info.json`` (``harlite models list`` then shows the held-out
+people's figures, worst person included), keeping the validation run it was shipped with.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from harlite.atomic import write_text_atomic
 from harlite.convert.bundle_writer import convert_model
 from harlite.shipped import MODELS_DIR
 from harlite.train.config import TrainConfig
@@ -73,6 +79,52 @@ def by_placement(run_dir: Path, data: Path) -> dict[str, dict]:
     return figures
 
 
+def crossval_record(results: dict, name: str) -> dict:
+    """The model-info ``validation`` entry of cross-validation results ``name``: per
+    placement, the mean over held-out people and the worst person (float32, as the device
+    answers)."""
+    float32 = results["float32"]
+    return {
+        "note": f"{results['k']}-fold leave-people-out cross-validation of these "
+        "settings (every training person held out once, answered through the device "
+        f"runtime); figures: {name}, means over people",
+        "crossval": name,
+        "accuracy": float32.get("waist", next(iter(float32.values())))["accuracy"]["mean"],
+        "by_placement": {
+            placement: {
+                "accuracy": f["accuracy"]["mean"],
+                "worst": f["accuracy"]["worst"],
+                "subjects": sorted(int(p) for p in f["people"]),
+            }
+            for placement, f in float32.items()
+        },
+    }
+
+
+def record_crossval(preset: str, results_path: Path) -> dict:
+    """Record a cross-validation of an already shipped model's recipe in its model-info,
+    without retraining: its ``validation`` becomes the cross-validation's, and the
+    validation run it was shipped with is kept as ``validation_run``."""
+    results = json.loads(results_path.read_text())
+    if results["preset"] != preset:
+        raise SystemExit(f"{results_path} cross-validated {results['preset']!r}, not {preset!r}")
+    path = MODELS_DIR / preset / "training" / "model-info.json"
+    info = json.loads(path.read_text())
+    if "validation_run" not in info:
+        if "crossval" in info.get("validation", {}):
+            raise SystemExit(f"{preset} was shipped by cross-validation: ship it with --crossval")
+        info["validation_run"] = info.get("validation")
+    record = crossval_record(results, results_path.name)
+    record["note"] += (
+        f"; the shipped weights were trained before it, for {info['epochs']} epochs chosen on "
+        "the validation run (validation_run), the folds for "
+        f"{results['config']['epochs']} keeping the last weights"
+    )
+    info["validation"] = record
+    write_text_atomic(path, json.dumps(info, indent=2) + "\n")
+    return info
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("preset")
@@ -94,7 +146,19 @@ def main() -> None:
         type=Path,
         help="with --crossval: reuse this finished run on every training person",
     )
+    parser.add_argument(
+        "--record-crossval",
+        type=Path,
+        metavar="RESULTS",
+        help="no training: record these cross-validation results of the preset's recipe in "
+        "the shipped model's model-info (for a model shipped before it was cross-validated)",
+    )
     args = parser.parse_args()
+    if args.record_crossval:
+        print(
+            json.dumps(record_crossval(args.preset, args.record_crossval)["validation"], indent=2)
+        )
+        return
     if args.crossval:
         ship_crossvalidated(args)
         return
@@ -176,28 +240,13 @@ def ship_crossvalidated(args: argparse.Namespace) -> None:
         training.mkdir()
         for name in TRAINING_FILES:
             shutil.copy(run / name, training / name)
-        float32 = results["float32"]
         info = {
             "name": args.preset,
             "description": preset.description,
             "trained_on_subjects": sorted({s for fold in results["folds"] for s in fold}),
             "epochs": config.epochs,
             "train_seconds": report.get("train_seconds"),
-            "validation": {
-                "note": f"{results['k']}-fold leave-people-out cross-validation of these "
-                "settings (every training person held out once, answered through the device "
-                f"runtime); figures: {args.crossval.name}, means over people",
-                "crossval": args.crossval.name,
-                "accuracy": float32.get("waist", next(iter(float32.values())))["accuracy"]["mean"],
-                "by_placement": {
-                    placement: {
-                        "accuracy": f["accuracy"]["mean"],
-                        "worst": f["accuracy"]["worst"],
-                        "subjects": sorted(int(p) for p in f["people"]),
-                    }
-                    for placement, f in float32.items()
-                },
-            },
+            "validation": crossval_record(results, args.crossval.name),
             "shipped_artifacts": {
                 name: {"size": entry["size"]} for name, entry in manifest["artifacts"].items()
             },

@@ -47,7 +47,7 @@ def _model_lines(entry: dict) -> list[str]:
     elif placements:
         lines.append(f"{'':<12} trained for: {', '.join(placements)} (docs/placement.md)")
     by_placement = entry.get("by_placement") or {}
-    if len(by_placement) > 1:
+    if len(by_placement) > 1 or (by_placement and entry.get("crossval")):
         each = ", ".join(
             f"{name} {v['accuracy']:.2%}"
             + (f" (worst {v['worst']:.2%})" if v.get("worst") is not None else "")

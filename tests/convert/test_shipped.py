@@ -32,6 +32,9 @@ def test_models_list_and_path():
             assert len(entry["val_subjects"]) == 21
         else:
             assert entry["val_subjects"] == [27, 28, 29, 30]
+    listed = CliRunner().invoke(cli, ["models", "list"]).output
+    crossvalidated = [e for e in entries.values() if e["crossval"]]
+    assert listed.count("held out: ") == len(crossvalidated) >= 1  # each with its worst person
     path = CliRunner().invoke(cli, ["models", "path", "lstm"]).output.strip()
     assert Bundle.open(path).manifest["model"]["preset"] == "lstm"
     missing = CliRunner().invoke(cli, ["models", "path", "nope"])

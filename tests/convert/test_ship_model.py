@@ -1,0 +1,58 @@
+"""tools/ship_model.py --record-crossval: a model shipped before its recipe was
+cross-validated gets the held-out people's figures in its model-info, without retraining."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+
+import pytest
+
+from harlite.shipped import MODELS_DIR
+from tests.conftest import REPO
+
+RESULTS = REPO / "benchmarks" / "results"
+
+
+@pytest.fixture
+def ship_model(tmp_path, monkeypatch):
+    """tools/ship_model.py loaded as a module, its models folder a copy of cnn's record."""
+    spec = importlib.util.spec_from_file_location("ship_model", REPO / "tools" / "ship_model.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    (tmp_path / "cnn" / "training").mkdir(parents=True)
+    info = json.loads((MODELS_DIR / "cnn" / "training" / "model-info.json").read_text())
+    info.pop("validation_run", None)
+    info["validation"] = {"subjects": [27, 28, 29, 30], "accuracy": 0.96}
+    (tmp_path / "cnn" / "training" / "model-info.json").write_text(json.dumps(info))
+    monkeypatch.setattr(module, "MODELS_DIR", tmp_path)
+    return module
+
+
+def test_recording_a_crossval_keeps_the_validation_run(ship_model, tmp_path):
+    results = RESULTS / "crossval_cnn.json"
+    info = ship_model.record_crossval("cnn", results)
+    cv = json.loads(results.read_text())["float32"]["waist"]["accuracy"]
+    assert info["validation"]["crossval"] == "crossval_cnn.json"
+    assert info["validation"]["by_placement"]["waist"]["worst"] == cv["worst"]
+    assert len(info["validation"]["by_placement"]["waist"]["subjects"]) == 21
+    assert info["validation_run"] == {"subjects": [27, 28, 29, 30], "accuracy": 0.96}
+    again = ship_model.record_crossval("cnn", results)  # a second recording keeps the run
+    assert again["validation_run"] == info["validation_run"]
+    written = json.loads((tmp_path / "cnn" / "training" / "model-info.json").read_text())
+    assert written == again
+
+
+def test_another_presets_crossval_is_refused(ship_model, tmp_path):
+    other = tmp_path / "crossval_lstm.json"
+    shutil.copy(RESULTS / "crossval_lstm.json", other)
+    with pytest.raises(SystemExit, match="cross-validated 'lstm', not 'cnn'"):
+        ship_model.record_crossval("cnn", other)
+
+
+def test_a_model_shipped_by_crossval_is_not_recorded_over(ship_model, tmp_path):
+    path = tmp_path / "cnn" / "training" / "model-info.json"
+    path.write_text(json.dumps({"epochs": 150, "validation": {"crossval": "crossval_cnn.json"}}))
+    with pytest.raises(SystemExit, match="shipped by cross-validation"):
+        ship_model.record_crossval("cnn", RESULTS / "crossval_cnn.json")
