@@ -65,7 +65,13 @@ def run(method: str, train: WindowSet, held: WindowSet, epochs: int, seed: int) 
         ).override(select="last", val_subjects=())
     else:
         config = get_preset("lstm").config(
-            seed=seed, epochs=epochs, batch_size=32, val_subjects=(), select="last"
+            seed=seed,
+            epochs=epochs,
+            batch_size=32,
+            val_subjects=(),
+            select="last",
+            balance=0.0,
+            average_epochs=0,
         )
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()

@@ -129,12 +129,14 @@ def pocket_figures(bundle: Bundle, hop: int) -> dict:
 
 
 def waist_figures(bundle: Bundle) -> dict:
+    """The held-out waist accuracy of ``bundle``'s recipe, as its training record gives it:
+    the cross-validation's (a results file named) or the validation run's (27–30)."""
     info_path = bundle.path / "training" / "model-info.json"
     if not info_path.is_file():
         return {}
     validation = json.loads(info_path.read_text()).get("validation", {})
     waist = validation.get("by_placement", {}).get("waist")
-    if waist is not None:  # a mixture: the waist part's validation subjects
+    if waist is not None:  # per placement: a mixture's or a cross-validation's waist people
         return {
             "subjects": waist["subjects"],
             "accuracy_trained_without_them": waist["accuracy"],

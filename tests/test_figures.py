@@ -4,6 +4,7 @@ block is up to date with benchmarks/results/."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
 
@@ -74,3 +75,35 @@ def test_the_rooms_picture_draws_a_cycle_as_one_box_and_leaves_out_implied_impor
     rooms = figures.room_graph()
     assert {"runtime/signal", "runtime/io", "runtime/model", "cli"} <= set(rooms)
     assert not rooms["runtime/signal"] & {"train", "convert", "cli", "serve", "batch"}
+
+
+def _model_info(models, name: str, crossval: str | None) -> None:
+    folder = models / name / "training"
+    folder.mkdir(parents=True)
+    validation = {"crossval": crossval} if crossval else {"subjects": [27, 28, 29, 30]}
+    (folder / "model-info.json").write_text(json.dumps({"validation": validation}))
+
+
+def test_the_tables_list_what_the_shipped_models_record(tmp_path):
+    figures = figures_module()
+    _model_info(tmp_path, "cnn", "crossval_cnn.json")
+    _model_info(tmp_path, "lstm", "crossval_lstm-new.json")
+    _model_info(tmp_path, "resbilstm", None)  # never cross-validated: left out
+    crossvals = figures.shipped_crossvals(tmp_path)
+    assert crossvals == {"lstm": "lstm-new", "cnn": "cnn"}  # the default first
+    assert list(figures.shown(crossvals).items()) == [
+        ("lstm-new", "`lstm` (default)"),
+        ("lstm", "`lstm`, previous default (replaced)"),
+        ("lstm-waist-only", "`lstm`, waist-only recipe (replaced)"),
+        ("cnn", "`cnn`"),
+    ]
+    back = figures.shown({"lstm": "lstm"})  # the previous default shipped again
+    assert back["lstm"] == "`lstm` (default)" and next(iter(back)) == "lstm"
+
+
+def test_two_shipped_models_naming_one_crossval_are_refused(tmp_path):
+    figures = figures_module()
+    _model_info(tmp_path, "cnn", "crossval_cnn.json")
+    _model_info(tmp_path, "lstm", "crossval_cnn.json")
+    with pytest.raises(SystemExit, match="same cross-validation"):
+        figures.shipped_crossvals(tmp_path)

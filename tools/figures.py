@@ -71,32 +71,55 @@ _NOT_PROSE = re.compile(
 )
 
 
-def _default_crossval() -> str:
-    """The cross-validation the shipped default was chosen by, as its model-info records it."""
-    info = REPO / "harlite" / "models" / "lstm" / "training" / "model-info.json"
-    file = json.loads(info.read_text())["validation"]["crossval"]
-    return file.removeprefix("crossval_").removesuffix(".json")
-
-
-#: The results the tables list, in order, with their names there: the shipped models, and
-#: the recipes the default replaced (measured the same way, side by side).
-SHOWN = {
-    _default_crossval(): "`lstm` (default)",
+#: The model ``harlite stream`` runs when given none.
+DEFAULT_MODEL = "lstm"
+#: The recipes the default replaced, measured the same way (shown beside it), with their names.
+REPLACED = {
     "lstm": "`lstm`, previous default (replaced)",
     "lstm-waist-only": "`lstm`, waist-only recipe (replaced)",
-    "cnn": "`cnn`",
-    "resbilstm": "`resbilstm`",
 }
-#: The shipped models among them (the README's table).
-SHIPPED = (_default_crossval(), "cnn", "resbilstm")
+
+
+def shipped_crossvals(models: Path = REPO / "harlite" / "models") -> dict[str, str]:
+    """Each shipped model's cross-validation results name (``crossval_NAME.json``: NAME), as
+    its ``model-info.json`` records it, the default first; models never cross-validated
+    are left out."""
+    found = {}
+    for info in sorted(models.glob("*/training/model-info.json")):
+        file = json.loads(info.read_text()).get("validation", {}).get("crossval")
+        if file:
+            found[info.parents[1].name] = file.removeprefix("crossval_").removesuffix(".json")
+    if len(set(found.values())) < len(found):
+        raise SystemExit(f"two shipped models name the same cross-validation: {found}")
+    return dict(sorted(found.items(), key=lambda item: item[0] != DEFAULT_MODEL))
+
+
+def shown(crossvals: dict[str, str]) -> dict[str, str]:
+    """The results the tables list, in order, with their names there: the default, the
+    recipes it replaced, the other shipped models."""
+    names = {name: f"`{model}`" for model, name in crossvals.items()}
+    if DEFAULT_MODEL in crossvals:
+        names[crossvals[DEFAULT_MODEL]] += " (default)"
+    first = dict(list(names.items())[: DEFAULT_MODEL in crossvals])
+    replaced = {name: text for name, text in REPLACED.items() if name not in names}
+    return {**first, **replaced, **names}
+
+
+CROSSVALS = shipped_crossvals()
+SHOWN = shown(CROSSVALS)
 CLASSES = ("WALKING", "WALKING_UPSTAIRS", "WALKING_DOWNSTAIRS", "SITTING", "STANDING", "LAYING")
 SHORT = {"WALKING_UPSTAIRS": "stairs up", "WALKING_DOWNSTAIRS": "stairs down"}
 _BLOCK = re.compile(r"(<!-- figures: ([\w-]+) -->\n)(.*?)(<!-- /figures -->)", re.DOTALL)
 
 
 def _load(name: str) -> dict | None:
+    """``crossval_NAME.json``; None where it is missing, unless a shipped model names it."""
     path = RESULTS / f"crossval_{name}.json"
-    return json.loads(path.read_text()) if path.exists() else None
+    if path.exists():
+        return json.loads(path.read_text())
+    if name in CROSSVALS.values():
+        raise SystemExit(f"{path}: a shipped model's model-info names it, but it is missing")
+    return None
 
 
 def _pct(value: float | None) -> str:
@@ -108,13 +131,22 @@ def _share(value: float | None) -> str:
 
 
 def _cell(figure: dict | None) -> str:
+    """Mean ± sd over people (min: the worst person)."""
     if not figure or figure.get("mean") is None:
         return "–"
     return f"{_pct(figure['mean'])} ± {_pct(figure['sd'])} (min {_pct(figure['worst'])})"
 
 
-def crossval_table() -> str:
-    """Per shipped model and placement: accuracy and per-class recall over people."""
+def _mean_worst(figure: dict | None) -> str:
+    """Mean over people (min: the worst person)."""
+    if not figure or figure.get("mean") is None:
+        return "–"
+    return f"{_pct(figure['mean'])} (min {_pct(figure['worst'])})"
+
+
+def _class_table(names: dict[str, str], cell: Callable, int8: bool) -> tuple[list[str], list]:
+    """Rows per results file and placement (accuracy, each class's recall), the results
+    found; ``int8`` adds the int8 − float32 column."""
     header = [
         "model",
         "placement",
@@ -122,26 +154,33 @@ def crossval_table() -> str:
         "accuracy",
         *(SHORT.get(c, c.lower()) for c in CLASSES),
     ]
-    header.append("int8 − float32 (points)")
+    header += ["int8 − float32 (points)"] if int8 else []
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     found = []
-    for name, shown in SHOWN.items():
+    for name, shown_as in names.items():
         result = _load(name)
-        if result is None:
-            continue
-        found.append(result)
-        for placement, figures in result["float32"].items():
-            int8 = result["int8"][placement]["accuracy"]["mean"]
-            delta = 100 * (int8 - figures["accuracy"]["mean"])
-            cells = [
-                shown,
-                placement,
-                str(figures["accuracy"]["people"]),
-                _cell(figures["accuracy"]),
-                *(_cell(figures["classes"].get(label)) for label in CLASSES),
-                f"{delta:+.2f}",
-            ]
+        found += [result] if result else []
+        for placement, figures in (result or {}).get("float32", {}).items():
+            accuracy = figures["accuracy"]
+            cells = [shown_as, placement, str(accuracy["people"]), cell(accuracy),
+                     *(cell(figures["classes"].get(label)) for label in CLASSES)]  # fmt: skip
+            if int8:
+                delta = 100 * (result["int8"][placement]["accuracy"]["mean"] - accuracy["mean"])
+                cells.append(f"{delta:+.2f}")
             lines.append("| " + " | ".join(cells) + " |")
+    return lines, found
+
+
+def _shown_command(command: str) -> str:
+    """A results file's command without its output folder (where the folds' runs were kept
+    does not change the figures)."""
+    return re.sub(r" --out \S+", "", command)
+
+
+def crossval_table() -> str:
+    """Per shipped model (and the recipes the default replaced) and placement: accuracy and
+    per-class recall over people, int8 beside float32."""
+    lines, found = _class_table(SHOWN, _cell, int8=True)
     if not found:
         return "(no cross-validation results yet: run benchmarks/bench_crossval.py --save)\n"
     folds = sorted({r["k"] for r in found})
@@ -151,42 +190,30 @@ def crossval_table() -> str:
         f"from {'/'.join(map(str, folds))}-fold leave-people-out cross-validation: each "
         "person's windows were answered by the model trained without them, through the "
         "device runtime (float32 TFLite, the stream's placement rule). A class counts for "
-        f"people with at least {found[0]['min_class_windows']} windows of it. Commands: "
-        + "; ".join(f"`{r['command']}`" for r in found)
+        f"people with at least {found[0]['min_class_windows']} windows of it. Commands, as "
+        "run with the preset of the time (each results file's `config` holds every setting): "
+        + "; ".join(f"`{_shown_command(r['command'])}`" for r in found)
         + ".",
     ]
     return "\n".join(lines) + "\n"
 
 
-def _mean_min(figure: dict | None) -> str:
-    if not figure or figure.get("mean") is None:
-        return "–"
-    return f"{_pct(figure['mean'])} ({_pct(figure['worst'])})"
-
-
 def crossval_shipped() -> str:
     """The README's table: each shipped model per placement and class, the mean over
-    held-out people and the worst person."""
-    header = [
-        "model",
-        "placement",
-        "people",
-        "accuracy",
-        *(SHORT.get(c, c.lower()) for c in CLASSES),
-    ]
-    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    for name in SHIPPED:
-        result = _load(name)
-        for placement, figures in (result or {}).get("float32", {}).items():
-            cells = [SHOWN[name], placement, str(figures["accuracy"]["people"]),
-                     _mean_min(figures["accuracy"]),
-                     *(_mean_min(figures["classes"].get(label)) for label in CLASSES)]  # fmt: skip
-            lines.append("| " + " | ".join(cells) + " |")
+    held-out people and the worst person; the shipped models not cross-validated named."""
+    lines, _ = _class_table({name: SHOWN[name] for name in CROSSVALS.values()}, _mean_worst, False)
+    models = REPO / "harlite" / "models"
+    missing = sorted(
+        p.name
+        for p in models.iterdir()
+        if (p / "manifest.json").is_file() and p.name not in CROSSVALS
+    )
     lines += [
         "",
-        "Percent of each held-out person's windows, mean over people (the worst person in "
-        "brackets), leave-people-out cross-validation, as the device answers; spread, int8 "
-        "and the commands: [docs/figures.md](docs/figures.md).",
+        "Percent of each held-out person's windows, mean over people (min: the worst person), "
+        "leave-people-out cross-validation, as the device answers; spread, int8 and the "
+        "commands: [docs/figures.md](docs/figures.md)."
+        + (f" Not cross-validated yet: {', '.join(f'`{m}`' for m in missing)}." if missing else ""),
     ]
     return "\n".join(lines) + "\n"
 
@@ -233,14 +260,11 @@ RECIPE_COLUMNS = (
 )
 
 
-def _mean_worst(result: dict, placement: str, label: str | None) -> str:
+def _recipe_cell(result: dict, placement: str, label: str | None) -> str:
     figures = result["float32"].get(placement)
     if figures is None:
         return "–"
-    figure = figures["accuracy"] if label is None else figures["classes"].get(label)
-    if not figure or figure.get("mean") is None:
-        return "–"
-    return f"{_pct(figure['mean'])} (min {_pct(figure['worst'])})"
+    return _mean_worst(figures["accuracy"] if label is None else figures["classes"].get(label))
 
 
 def crossval_recipes() -> str:
@@ -254,7 +278,7 @@ def crossval_recipes() -> str:
         # a setting older results lack did not exist yet: it was off
         settings = " / ".join(f"{result['config'].get(k) or 0:g}" for k in RECIPE_SETTINGS)
         cells = [f"`{path.name}`", f"`{result['preset']}`", Path(result["data"]).name, settings]
-        cells += [_mean_worst(result, placement, label) for placement, label in RECIPE_COLUMNS]
+        cells += [_recipe_cell(result, placement, label) for placement, label in RECIPE_COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
     lines += [
         "",
@@ -635,7 +659,8 @@ def finetune_table() -> str:
 def headline() -> str:
     """The README's few figures, each from its results file (docs/figures.md has them all)."""
     speed, stream, acc = _figures("speed"), _figures("stream"), _figures("stream_accuracy")
-    serve, cv = _figures("serve"), _load(_default_crossval())
+    serve = _figures("serve")
+    cv = _load(CROSSVALS[DEFAULT_MODEL]) if DEFAULT_MODEL in CROSSVALS else None
     if None in (speed, stream, acc, serve, cv):
         return "(results missing: see benchmarks/README.md)\n"
     people = ", ".join(

@@ -3,7 +3,9 @@
 With ``--crossval RESULTS`` (the way every shipped model is chosen now): the figures are the
 cross-validation's (``benchmarks/bench_crossval.py --save``: every person held out once,
 per placement, class and person), and the preset's settings are trained on every training
-person for the preset's epochs, keeping the last weights, as each fold did.
+person for the preset's epochs, keeping the last weights (or the mean of the last epochs'
+with ``average_epochs``), as each fold did. Results whose recipe is not the preset's today
+(made before the preset changed) are refused.
 
 Without it (the earlier way): 1. train on 17 subjects, validating on subjects 27–30, for
 the figures and the number of epochs; 2. train on all 21 subjects for that many epochs.
@@ -39,6 +41,7 @@ from harlite.train.models import get_preset, load_model
 from harlite.train.trainer import TrainResult, train
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "hapt"
+RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 TRAINING_FILES = ("config.json", "history.json", "history.png")
 VALIDATION_FILES = ("report.json", "report.txt", "confusion.png")
 
@@ -101,27 +104,61 @@ def crossval_record(results: dict, name: str) -> dict:
     }
 
 
+#: The settings that make a recipe; the rest say how one run was held out and kept.
+RUN_SETTINGS = ("epochs", "seed", "val_subjects", "patience", "select", "unroll", "labels")
+
+
+def recipe_differences(ran: dict, other: dict) -> dict[str, tuple]:
+    """The recipe settings in which two runs' configs differ, as {setting: (ran, other)};
+    a setting an older config lacks did not exist yet, so it was off (0)."""
+
+    def value(config: dict, key: str):
+        return 0 if config.get(key) is None else config[key]
+
+    keys = sorted((set(ran) | set(other)) - set(RUN_SETTINGS))
+    return {k: (value(ran, k), value(other, k)) for k in keys if value(ran, k) != value(other, k)}
+
+
+def load_results(path: Path, preset: str) -> dict:
+    """Cross-validation results of ``preset`` from benchmarks/results/, or a clear exit."""
+    if path.resolve().parent != RESULTS.resolve():
+        raise SystemExit(f"{path}: cross-validation results live in {RESULTS}")
+    try:
+        results = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"{path}: {error}") from None
+    if results.get("preset") != preset:
+        raise SystemExit(f"{path} cross-validated {results.get('preset')!r}, not {preset!r}")
+    if not results.get("float32"):
+        raise SystemExit(f"{path} holds no figures")
+    return results
+
+
 def record_crossval(preset: str, results_path: Path) -> dict:
     """Record a cross-validation of an already shipped model's recipe in its model-info,
     without retraining: its ``validation`` becomes the cross-validation's, and the
-    validation run it was shipped with is kept as ``validation_run``."""
-    results = json.loads(results_path.read_text())
-    if results["preset"] != preset:
-        raise SystemExit(f"{results_path} cross-validated {results['preset']!r}, not {preset!r}")
-    path = MODELS_DIR / preset / "training" / "model-info.json"
-    info = json.loads(path.read_text())
+    validation run it was shipped with is kept as ``validation_run``. Refused where the
+    recipes differ or the model was shipped by cross-validation."""
+    results = load_results(results_path, preset)
+    training = MODELS_DIR / preset / "training"
+    info = json.loads((training / "model-info.json").read_text())
+    shipped = json.loads((training / "config.json").read_text())
+    differ = recipe_differences(results["config"], shipped)
+    if differ:
+        raise SystemExit(f"{results_path} cross-validated another recipe: {differ}")
     if "validation_run" not in info:
         if "crossval" in info.get("validation", {}):
             raise SystemExit(f"{preset} was shipped by cross-validation: ship it with --crossval")
         info["validation_run"] = info.get("validation")
     record = crossval_record(results, results_path.name)
+    kept = results["config"].get("average_epochs") or 0
     record["note"] += (
-        f"; the shipped weights were trained before it, for {info['epochs']} epochs chosen on "
-        "the validation run (validation_run), the folds for "
-        f"{results['config']['epochs']} keeping the last weights"
+        f"; the shipped weights were trained before it ({info['epochs']} epochs, "
+        f"validation_run), each fold for {results['config']['epochs']} epochs keeping "
+        + (f"the mean of the last {kept} epochs' weights" if kept else "the last weights")
     )
     info["validation"] = record
-    write_text_atomic(path, json.dumps(info, indent=2) + "\n")
+    write_text_atomic(training / "model-info.json", json.dumps(info, indent=2) + "\n")
     return info
 
 
@@ -155,13 +192,17 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.record_crossval:
-        print(
-            json.dumps(record_crossval(args.preset, args.record_crossval)["validation"], indent=2)
-        )
-        return
-    if args.crossval:
+        info = record_crossval(args.preset, args.record_crossval)
+        print(json.dumps(info["validation"], indent=2))
+    elif args.crossval:
         ship_crossvalidated(args)
-        return
+    else:
+        ship_validated(args)
+
+
+def ship_validated(args: argparse.Namespace) -> None:
+    """The earlier way: a validation run on HAPT's subjects 27-30 for the figures and the
+    epochs, then that many epochs on every training subject."""
     preset = get_preset(args.preset)
     config = preset.config()
     formats = tuple(args.formats.split(","))
@@ -221,8 +262,11 @@ def ship_crossvalidated(args: argparse.Namespace) -> None:
     """Train (or reuse) the preset on every training person and ship it with the
     cross-validation's figures."""
     preset = get_preset(args.preset)
-    results = json.loads(args.crossval.read_text())
+    results = load_results(args.crossval, args.preset)
     config = preset.config(**results.get("overrides", {}))
+    differ = recipe_differences(results["config"], config.to_dict())
+    if differ:  # the preset changed since: its settings are not what was cross-validated
+        raise SystemExit(f"{args.crossval} cross-validated another recipe: {differ}")
     config = config.override(val_subjects=(), select="last", patience=0)
     formats = tuple(args.formats.split(","))
     with tempfile.TemporaryDirectory() as work:

@@ -29,9 +29,9 @@ def models_list(as_json: bool) -> None:
     if entries:
         click.echo(
             "(cross-validated: the mean over people each held out once, the worst person in "
-            "brackets, benchmarks/results/crossval_NAME.json; validation: one run with HAPT's "
-            "waist subjects 27-30 held out. Either way the shipped weights were then trained "
-            "on every training subject.)"
+            "brackets, from the file named, in benchmarks/results/; validation: one run with "
+            "HAPT's waist subjects 27-30 held out. Either way the shipped weights were then "
+            "trained on every training subject.)"
         )
 
 
@@ -53,7 +53,8 @@ def _model_lines(entry: dict) -> list[str]:
             + (f" (worst {v['worst']:.2%})" if v.get("worst") is not None else "")
             for name, v in by_placement.items()
         )
-        lines.append(f"{'':<12} held out: {each}")
+        source = f" ({entry['crossval']})" if entry.get("crossval") else ""
+        lines.append(f"{'':<12} held out: {each}{source}")
     return lines
 
 

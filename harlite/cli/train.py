@@ -89,7 +89,8 @@ def parse_fold(ctx: click.Context, param: click.Parameter, value: str | None):
     "--folds",
     type=click.IntRange(min=2),
     help="Cross-validate: train K models, each holding out a K-th of the training people "
-    "(each placement's people spread over the folds), each keeping its last weights; write "
+    "(each placement's people spread over the folds), each keeping its last weights (or "
+    "the mean of the last epochs' with the preset's average_epochs); write "
     "OUT/cv.json and OUT/cv.md with figures per placement, class and person, worst person "
     "included (docs/crossval.md). Finished folds are kept: run again to resume.",
 )

@@ -107,7 +107,8 @@ def person_groups(data: str | Path, windows: WindowSet) -> dict[int, str]:
 
 
 def fold_config(config: TrainConfig, fold: Fold) -> TrainConfig:
-    """The settings a fold trains with: the fold's people held out, the last weights kept."""
+    """The settings a fold trains with: the fold's people held out, the last weights kept
+    (the mean of the last epochs' with ``average_epochs``)."""
     return config.override(val_subjects=fold.held_out, select="last", patience=0)
 
 

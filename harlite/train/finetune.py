@@ -29,9 +29,12 @@ FINE_TUNE_DEFAULTS: dict[str, Any] = {
     "lr": 0.001,
     "freeze_epochs": 10,
     "patience": 20,
-    # a few minutes of your own recordings: keep the best validation epoch (the default
-    # model's recipe keeps its last, chosen by cross-validation on far more people)
+    # a few minutes of your own recordings: keep the best validation epoch, every window
+    # weighing alike (the default model's loss balancing and averaging of late epochs were
+    # chosen by cross-validation on its own, far larger data; not measured for fine-tuning)
     "select": "best",
+    "balance": 0.0,
+    "average_epochs": 0,
 }
 
 

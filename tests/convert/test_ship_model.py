@@ -3,6 +3,7 @@ cross-validated gets the held-out people's figures in its model-info, without re
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import shutil
@@ -26,6 +27,7 @@ def ship_model(tmp_path, monkeypatch):
     info.pop("validation_run", None)
     info["validation"] = {"subjects": [27, 28, 29, 30], "accuracy": 0.96}
     (tmp_path / "cnn" / "training" / "model-info.json").write_text(json.dumps(info))
+    shutil.copy(MODELS_DIR / "cnn" / "training" / "config.json", tmp_path / "cnn" / "training")
     monkeypatch.setattr(module, "MODELS_DIR", tmp_path)
     return module
 
@@ -44,11 +46,26 @@ def test_recording_a_crossval_keeps_the_validation_run(ship_model, tmp_path):
     assert written == again
 
 
-def test_another_presets_crossval_is_refused(ship_model, tmp_path):
-    other = tmp_path / "crossval_lstm.json"
-    shutil.copy(RESULTS / "crossval_lstm.json", other)
+def test_another_presets_or_recipes_crossval_is_refused(ship_model, tmp_path):
     with pytest.raises(SystemExit, match="cross-validated 'lstm', not 'cnn'"):
-        ship_model.record_crossval("cnn", other)
+        ship_model.record_crossval("cnn", RESULTS / "crossval_lstm.json")
+    mixture = RESULTS / "crossval_cnn-anywhere-balance.json"  # not the waist-only cnn shipped
+    with pytest.raises(SystemExit, match=r"another recipe: .*placement_aug"):
+        ship_model.record_crossval("cnn", mixture)
+    elsewhere = tmp_path / "crossval_cnn.json"
+    shutil.copy(RESULTS / "crossval_cnn.json", elsewhere)
+    with pytest.raises(SystemExit, match="live in"):
+        ship_model.record_crossval("cnn", elsewhere)
+    with pytest.raises(SystemExit, match=r"crossval_nope\.json"):
+        ship_model.record_crossval("cnn", RESULTS / "crossval_nope.json")
+
+
+def test_shipping_results_of_another_recipe_than_the_presets_is_refused(ship_model):
+    """The previous default's results, made before the preset changed, would train today's
+    recipe under their figures: refused before any training."""
+    args = argparse.Namespace(preset="lstm", crossval=RESULTS / "crossval_lstm.json")
+    with pytest.raises(SystemExit, match=r"another recipe: .*balance"):
+        ship_model.ship_crossvalidated(args)
 
 
 def test_a_model_shipped_by_crossval_is_not_recorded_over(ship_model, tmp_path):

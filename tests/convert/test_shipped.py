@@ -33,8 +33,11 @@ def test_models_list_and_path():
         else:
             assert entry["val_subjects"] == [27, 28, 29, 30]
     listed = CliRunner().invoke(cli, ["models", "list"]).output
+    held_out = [line for line in listed.splitlines() if "held out: " in line]
     crossvalidated = [e for e in entries.values() if e["crossval"]]
-    assert listed.count("held out: ") == len(crossvalidated) >= 1  # each with its worst person
+    assert len(held_out) == len(crossvalidated) >= 1
+    for line, entry in zip(held_out, crossvalidated, strict=True):  # in the models' order
+        assert "(worst " in line and line.endswith(f"({entry['crossval']})")
     path = CliRunner().invoke(cli, ["models", "path", "lstm"]).output.strip()
     assert Bundle.open(path).manifest["model"]["preset"] == "lstm"
     missing = CliRunner().invoke(cli, ["models", "path", "nope"])
