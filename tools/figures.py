@@ -71,6 +71,8 @@ _NOT_PROSE = re.compile(
 )
 
 
+#: The shipped models' folders.
+MODELS = REPO / "harlite" / "models"
 #: The model ``harlite stream`` runs when given none.
 DEFAULT_MODEL = "lstm"
 #: The recipes the default replaced, measured the same way (shown beside it), with their names.
@@ -80,7 +82,7 @@ REPLACED = {
 }
 
 
-def shipped_crossvals(models: Path = REPO / "harlite" / "models") -> dict[str, str]:
+def shipped_crossvals(models: Path = MODELS) -> dict[str, str]:
     """Each shipped model's cross-validation results name (``crossval_NAME.json``: NAME), as
     its ``model-info.json`` records it, the default first; models never cross-validated
     are left out."""
@@ -97,12 +99,13 @@ def shipped_crossvals(models: Path = REPO / "harlite" / "models") -> dict[str, s
 def shown(crossvals: dict[str, str]) -> dict[str, str]:
     """The results the tables list, in order, with their names there: the default, the
     recipes it replaced, the other shipped models."""
-    names = {name: f"`{model}`" for model, name in crossvals.items()}
-    if DEFAULT_MODEL in crossvals:
-        names[crossvals[DEFAULT_MODEL]] += " (default)"
-    first = dict(list(names.items())[: DEFAULT_MODEL in crossvals])
+    names = {
+        name: f"`{model}`" + (" (default)" if model == DEFAULT_MODEL else "")
+        for model, name in crossvals.items()
+    }
+    default = {name: names[name] for name in [crossvals.get(DEFAULT_MODEL)] if name}
     replaced = {name: text for name, text in REPLACED.items() if name not in names}
-    return {**first, **replaced, **names}
+    return {**default, **replaced, **names}
 
 
 CROSSVALS = shipped_crossvals()
@@ -202,10 +205,9 @@ def crossval_shipped() -> str:
     """The README's table: each shipped model per placement and class, the mean over
     held-out people and the worst person; the shipped models not cross-validated named."""
     lines, _ = _class_table({name: SHOWN[name] for name in CROSSVALS.values()}, _mean_worst, False)
-    models = REPO / "harlite" / "models"
     missing = sorted(
         p.name
-        for p in models.iterdir()
+        for p in MODELS.iterdir()
         if (p / "manifest.json").is_file() and p.name not in CROSSVALS
     )
     lines += [
