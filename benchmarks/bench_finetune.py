@@ -72,6 +72,8 @@ def run(method: str, train: WindowSet, held: WindowSet, epochs: int, seed: int) 
             select="last",
             balance=0.0,
             average_epochs=0,
+            pocket_mirror=0.0,
+            thigh_turn_deg=0.0,
         )
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()

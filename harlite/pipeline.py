@@ -412,6 +412,10 @@ def _training_notes(state: PipelineState) -> list[str]:
             f"rotated up to {config.rotation_deg:g}°" if config.rotation_deg else "",
             f"scaled by up to ±{config.scale:.0%}" if config.scale else "",
             "moved to other placements" if config.placement_aug else "",
+            "mirrored to the other leg" if config.pocket_mirror else "",
+            f"turned about the thigh up to {config.thigh_turn_deg:g}°"
+            if config.thigh_turn_deg
+            else "",
             f"with dropout {config.dropout:g}" if config.dropout else "",
         ]
         changes = ", ".join(a for a in augmentation if a) or "augmented"

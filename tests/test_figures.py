@@ -93,11 +93,12 @@ def test_the_tables_list_what_the_shipped_models_record(tmp_path):
     assert crossvals == {"lstm": "lstm-new", "cnn": "cnn"}  # the default first
     assert list(figures.shown(crossvals).items()) == [
         ("lstm-new", "`lstm` (default)"),
-        ("lstm", "`lstm`, previous default (replaced)"),
+        ("lstm-balance1-average", "`lstm`, previous default (replaced)"),
+        ("lstm", "`lstm`, first pocket default (replaced)"),
         ("lstm-waist-only", "`lstm`, waist-only recipe (replaced)"),
         ("cnn", "`cnn`"),
     ]
-    back = figures.shown({"lstm": "lstm"})  # the previous default shipped again
+    back = figures.shown({"lstm": "lstm"})  # a replaced default shipped again
     assert back["lstm"] == "`lstm` (default)" and next(iter(back)) == "lstm"
 
 

@@ -77,7 +77,8 @@ MODELS = REPO / "harlite" / "models"
 DEFAULT_MODEL = "lstm"
 #: The recipes the default replaced, measured the same way (shown beside it), with their names.
 REPLACED = {
-    "lstm": "`lstm`, previous default (replaced)",
+    "lstm-balance1-average": "`lstm`, previous default (replaced)",
+    "lstm": "`lstm`, first pocket default (replaced)",
     "lstm-waist-only": "`lstm`, waist-only recipe (replaced)",
 }
 
@@ -249,7 +250,14 @@ def crossval_unlike() -> str:
 
 
 #: The settings the recipes tried differ in (the rest of each run's settings are its preset's).
-RECIPE_SETTINGS = ("placement_aug", "balance", "average_epochs", "dropout")
+RECIPE_SETTINGS = (
+    "placement_aug",
+    "balance",
+    "average_epochs",
+    "dropout",
+    "pocket_mirror",
+    "thigh_turn_deg",
+)
 #: The classes a recipe is judged on first, per placement (the issue's weak spots).
 RECIPE_COLUMNS = (
     ("pocket", None),

@@ -36,7 +36,7 @@ def training_windows(data_dir: str | Path, config: TrainConfig) -> WindowSet:
 def augmented(windows: WindowSet, config: TrainConfig, seed: int = 0) -> np.ndarray:
     """One augmented draw of every window (as training draws them), in order."""
     tf = tensorflow()
-    if not (config.rotation_deg or config.scale or config.placement_aug) or not len(windows):
+    if not config.augments or not len(windows):
         return windows.X
     tf.random.set_seed(seed)
     augment = augmenter(config)

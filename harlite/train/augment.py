@@ -9,6 +9,11 @@ draws new ones):
   is turned, each epoch, into one of the four ways a phone sits there (as it was, upside
   down: half a turn about the screen's normal, screen facing the other way: half a turn about
   the phone's long axis, or both): real thigh motion in every pocket orientation.
+- **The other leg and round the thigh** (``pocket_mirror``, ``thigh_turn_deg``): a pocket
+  window mirrored through the phone's ``y``–``z`` plane, as a phone in the other leg's pocket
+  sees a gait that is (near enough) the mirror image of this leg's; or turned about the thigh
+  (the phone's ``y`` axis), as a phone further round the leg (a side pocket) sees it. A
+  rotation of the phone on the thigh, or a mirrored body, is real thigh motion: sound.
 - **Another placement** (``placement_aug``): a window recorded at the waist (HAPT's phone, in
   its holder with its ``x`` axis along the body) is shown as a phone in a trouser pocket or in
   a hand would see it. Only the body-to-phone rotation changes, never the motion, so only
@@ -37,6 +42,7 @@ from __future__ import annotations
 import numpy as np
 
 from harlite.runtime.signal.placement import POCKET, WAIST
+from harlite.runtime.spec import MODEL_CHANNELS
 from harlite.train.config import TrainConfig
 from harlite.train.tf_setup import tensorflow
 
@@ -61,6 +67,17 @@ _SEATED = np.array([[0.0, 0.0, -1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
 _UPSIDE_DOWN = np.diag([-1.0, -1.0, 1.0])
 #: The screen facing the other way: half a turn about the phone's long axis (y).
 _FACING_BACK = np.diag([-1.0, 1.0, -1.0])
+
+
+def _mirror_sign(channel: str) -> float:
+    """A model channel's sign in the mirror image through the phone's y–z plane:
+    accelerations are vectors (``x`` turns), angular rates axial vectors (``y``, ``z`` turn)."""
+    along_x = channel.endswith("_x")
+    flips = not along_x if "gyro" in channel else along_x
+    return -1.0 if flips else 1.0
+
+
+_MIRROR_SIGNS = np.array([_mirror_sign(name) for name in MODEL_CHANNELS], dtype=np.float32)
 
 
 def rotation(axis, angle):
@@ -135,18 +152,41 @@ def pocket_flips(in_pocket):
     return maybe(_UPSIDE_DOWN) @ maybe(_FACING_BACK)
 
 
+def mirror_windows(x, chosen):
+    """Windows ``x`` (b, t, 9), those where ``chosen`` (b,) holds mirrored through the
+    phone's y–z plane (the other leg's pocket)."""
+    tf = tensorflow()
+    signs = tf.where(chosen[:, None], tf.constant(_MIRROR_SIGNS), tf.ones_like(_MIRROR_SIGNS))
+    return x * signs[:, None, :]
+
+
+def thigh_turns(in_pocket, max_deg: float):
+    """Per window (b, 3, 3): for pocket windows, a turn about the phone's y axis (the
+    thigh's) by up to ±``max_deg``; identity for the others."""
+    tf = tensorflow()
+    batch = tf.shape(in_pocket)[0]
+    limit = np.deg2rad(max_deg)
+    angle = tf.random.uniform((batch,), -limit, limit) * tf.cast(in_pocket, tf.float32)
+    return rotation(tf.tile(tf.constant([[0.0, 1.0, 0.0]]), (batch, 1)), angle)
+
+
 def augmenter(config: TrainConfig):
     """A tf.data map function over batches (x, y, placement) → (x, y): another placement
-    for some waist windows, the pocket's symmetries for pocket windows, then a small random
-    rotation and gain for every window."""
+    for some waist windows; for pocket windows, the other leg, a turn about the thigh and the
+    pocket's symmetries; then a small random rotation and gain for every window."""
     tf = tensorflow()
     max_angle = np.deg2rad(config.rotation_deg)
 
     def augment(x, y, placement):
         batch = tf.shape(x)[0]
+        in_pocket = tf.equal(placement, POCKET)
+        if config.pocket_mirror:
+            x = mirror_windows(x, in_pocket & (tf.random.uniform((batch,)) < config.pocket_mirror))
+        if config.thigh_turn_deg:
+            x = rotate_windows(x, thigh_turns(in_pocket, config.thigh_turn_deg))
         if config.placement_aug:
             turns = placement_rotations(y, tf.equal(placement, WAIST), config)
-            x = rotate_windows(x, turns @ pocket_flips(tf.equal(placement, POCKET)))
+            x = rotate_windows(x, turns @ pocket_flips(in_pocket))
         if config.rotation_deg:
             axis = tf.math.l2_normalize(tf.random.normal((batch, 3)), axis=-1)
             angle = tf.random.uniform((batch,), -max_angle, max_angle)

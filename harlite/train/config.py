@@ -46,6 +46,12 @@ class TrainConfig:
             one epoch to the next; the mean of late epochs does not depend on where training
             stops. Batch normalisation's statistics are averaged like the weights (not
             re-estimated).
+        pocket_mirror: the share of trouser-pocket windows shown, each epoch, as from the
+            other leg's pocket (mirrored through the phone's ``y``–``z`` plane, which holds
+            the thigh's axis; :mod:`harlite.train.augment`; 0: off).
+        thigh_turn_deg: trouser-pocket windows turned, each epoch, about the thigh (the
+            phone's ``y`` axis) by up to ± this angle: the phone further round the leg, as in
+            a side pocket (0: off).
         dropout: dropout before the classifier (preset-dependent use).
         unroll: train the recurrent layers as 128 static steps instead of a loop (the same
             numbers; conversion chooses the exported form separately).
@@ -70,6 +76,8 @@ class TrainConfig:
     placement_aug: float = 0.0
     balance: float = 0.0
     average_epochs: int = 0
+    pocket_mirror: float = 0.0
+    thigh_turn_deg: float = 0.0
     dropout: float = 0.0
     unroll: bool = False
     window: int = WINDOW_SAMPLES
@@ -91,6 +99,10 @@ class TrainConfig:
             raise ValueError(f"labels must be two or more distinct names, not {self.labels}")
         if not 0 <= self.placement_aug <= 1:
             raise ValueError(f"placement_aug must lie in 0..1, not {self.placement_aug}")
+        if not 0 <= self.pocket_mirror <= 1:
+            raise ValueError(f"pocket_mirror must lie in 0..1, not {self.pocket_mirror}")
+        if not 0 <= self.thigh_turn_deg <= 180:
+            raise ValueError(f"thigh_turn_deg must lie in 0..180, not {self.thigh_turn_deg}")
         if not 0 <= self.balance <= 1:
             raise ValueError(f"balance must lie in 0..1, not {self.balance}")
         if self.average_epochs < 0:
@@ -101,6 +113,17 @@ class TrainConfig:
             object.__setattr__(self, "design", FilterDesign.from_dict(self.design))
         if not 1 <= self.hop <= self.window:
             raise ValueError(f"hop must lie in 1..{self.window}, not {self.hop}")
+
+    @property
+    def augments(self) -> bool:
+        """Whether training shows any window otherwise than as recorded."""
+        return bool(
+            self.rotation_deg
+            or self.scale
+            or self.placement_aug
+            or self.pocket_mirror
+            or self.thigh_turn_deg
+        )
 
     def override(self, **changes: Any) -> TrainConfig:
         """A copy with the given fields changed; None values are ignored."""

@@ -30,11 +30,14 @@ FINE_TUNE_DEFAULTS: dict[str, Any] = {
     "freeze_epochs": 10,
     "patience": 20,
     # a few minutes of your own recordings: keep the best validation epoch, every window
-    # weighing alike (the default model's loss balancing and averaging of late epochs were
-    # chosen by cross-validation on its own, far larger data; not measured for fine-tuning)
+    # weighing alike, your windows as recorded (the default model's loss balancing,
+    # averaging of late epochs and pocket mirroring were chosen by cross-validation on its
+    # own, far larger data; not measured for fine-tuning)
     "select": "best",
     "balance": 0.0,
     "average_epochs": 0,
+    "pocket_mirror": 0.0,
+    "thigh_turn_deg": 0.0,
 }
 
 

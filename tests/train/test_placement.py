@@ -178,6 +178,74 @@ def test_pocket_windows_are_turned_into_the_four_pocket_orientations():
     assert found == {(1, 1, 1), (-1, -1, 1), (-1, 1, -1), (1, -1, -1)}
 
 
+def turning_phone(n: int = 128, rate=(0.4, -1.1, 2.3)) -> np.ndarray:
+    """One window (1, n, 9) of a phone turning at a constant angular rate (rad/s, its own
+    frame) under gravity: what its gyroscope and accelerometer read together."""
+    from scipy.spatial.transform import Rotation
+
+    omega = np.array(rate)
+    t = np.arange(n) / 50.0
+    # gravity is fixed in the world, so in the turning phone's frame it turns by −ω t
+    gravity = Rotation.from_rotvec(-t[:, None] * omega).apply([0.3, 0.9, 0.3])
+    window = np.concatenate([np.zeros((n, 3)), np.tile(omega, (n, 1)), gravity], axis=1)
+    return window[None].astype(np.float32)
+
+
+def obeys_kinematics(window: np.ndarray) -> bool:
+    """Whether a window's gravity turns as its gyroscope says: dg/dt = −ω × g."""
+    gyro, gravity = window[0, :, 3:6], window[0, :, 6:9]
+    change = np.gradient(gravity, 1 / 50.0, axis=0)[2:-2]
+    return np.allclose(change, -np.cross(gyro, gravity)[2:-2], atol=0.01)
+
+
+def test_a_mirrored_pocket_window_is_still_a_phone_obeying_physics():
+    """The other leg's pocket: acceleration mirrored as a vector, rotation as an axial
+    vector, so the gyroscope still explains how gravity turns (a plain sign flip of every
+    x channel would not)."""
+    from harlite.train.augment import mirror_windows
+    from harlite.train.tf_setup import tensorflow
+
+    tf = tensorflow()
+    window = np.concatenate([turning_phone()] * 2)
+    mirrored = mirror_windows(tf.constant(window), tf.constant([True, False])).numpy()
+    assert obeys_kinematics(window) and obeys_kinematics(mirrored[:1])
+    np.testing.assert_array_equal(mirrored[1], window[1])  # not chosen: as recorded
+    np.testing.assert_allclose(mirrored[0, :, 6], -window[0, :, 6])  # gravity's x mirrored
+    naive = window[:1] * np.array([-1, 1, 1, -1, 1, 1, -1, 1, 1], np.float32)
+    assert not obeys_kinematics(naive)
+
+
+def test_pocket_windows_are_mirrored_and_turned_about_the_thigh_only():
+    from harlite.train.augment import augmenter
+    from harlite.train.tf_setup import tensorflow
+
+    tf = tensorflow()
+    n = 400
+    x = np.concatenate([turning_phone()] * n)
+    placement = np.array(["pocket"] * (n // 2) + ["waist"] * (n // 2))
+    config = TrainConfig(pocket_mirror=0.5, thigh_turn_deg=60.0)
+    assert config.augments
+    out, _ = augmenter(config)(
+        tf.constant(x), tf.constant(np.zeros(n, np.int64)), tf.constant(placement)
+    )
+    out = out.numpy()
+    np.testing.assert_array_equal(out[n // 2 :], x[n // 2 :])  # the waist: untouched
+    pocket, before = out[: n // 2], x[: n // 2]
+    # about the thigh: the phone's y reading of gravity never changes; its x, z turn
+    np.testing.assert_allclose(pocket[:, :, 7], before[:, :, 7], atol=1e-5)
+    mirrored = pocket[:, 0, 4] * before[:, 0, 4] < 0  # the gyroscope's y reading turned
+    assert 0.35 < mirrored.mean() < 0.65
+    kept = pocket[~mirrored, 0]
+    turn = np.degrees(np.arctan2(kept[:, 6], kept[:, 8]) - np.arctan2(0.3, 0.3))
+    turn = (turn + 180) % 360 - 180
+    assert np.all(np.abs(turn) <= 60.01) and np.ptp(turn) > 90
+    assert all(obeys_kinematics(w[None]) for w in out[:20])
+    with pytest.raises(ValueError, match="pocket_mirror"):
+        TrainConfig(pocket_mirror=1.5)
+    with pytest.raises(ValueError, match="thigh_turn_deg"):
+        TrainConfig(thigh_turn_deg=-1)
+
+
 def test_the_training_domain_covers_what_augmentation_showed(tiny_hapt):
     from harlite.convert.training_domain import measure_training_domain
 
