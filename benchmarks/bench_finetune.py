@@ -30,7 +30,7 @@ from harlite.runtime.spec import HOP_SAMPLES, SAMPLE_RATE_HZ
 from harlite.shipped import model_path
 from harlite.train.datasets import load_windows
 from harlite.train.evaluation import evaluate_keras
-from harlite.train.finetune import base_settings, fine_tune_config
+from harlite.train.finetune import FINE_TUNE_DEFAULTS, base_settings, fine_tune_config
 from harlite.train.models import get_preset, load_model
 from harlite.train.splits import subject_folds
 from harlite.train.trainer import fit_windows
@@ -52,6 +52,11 @@ def budget_subset(train: WindowSet, minutes: float | None, rng: np.random.Genera
     return train.select(np.sort(np.concatenate(chosen)))
 
 
+#: The recipe settings the scratch model shares with fine-tuning (the default model's own
+#: balancing, averaging and pocket mirroring were chosen for its data, not for yours).
+FROM_FINE_TUNING = ("balance", "average_epochs", "pocket_mirror", "thigh_turn_deg")
+
+
 def run(method: str, train: WindowSet, held: WindowSet, epochs: int, seed: int) -> dict:
     empty = train.select(np.zeros(len(train), bool))
     if method == "fine-tuned":
@@ -70,10 +75,7 @@ def run(method: str, train: WindowSet, held: WindowSet, epochs: int, seed: int) 
             batch_size=32,
             val_subjects=(),
             select="last",
-            balance=0.0,
-            average_epochs=0,
-            pocket_mirror=0.0,
-            thigh_turn_deg=0.0,
+            **{key: FINE_TUNE_DEFAULTS[key] for key in FROM_FINE_TUNING},
         )
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
