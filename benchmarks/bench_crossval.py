@@ -34,6 +34,7 @@ from harlite.atomic import write_text_atomic  # noqa: E402
 from harlite.runtime.model.bundle import Bundle  # noqa: E402
 from harlite.runtime.model.unsure import UNSURE_BELOW, unsure  # noqa: E402
 from harlite.runtime.signal.domain_check import TrainingDomain  # noqa: E402
+from harlite.runtime.signal.placement import POCKET_SWING_RAD_S  # noqa: E402
 from harlite.train.crossval import cross_validate, save_predictions  # noqa: E402
 from harlite.train.crossval_report import (  # noqa: E402
     HeldOut,
@@ -154,6 +155,7 @@ def main() -> None:
         },
         "unlike_training": unlike_training(out, flags),
         "unsure_below": UNSURE_BELOW,
+        "placement_rule": {"pocket_swing_rad_s": POCKET_SWING_RAD_S},
         "seconds": round(time.perf_counter() - started, 1),
     }
     print(json.dumps({k: result[k] for k in ("float32", "int8")}, indent=1)[:3000])

@@ -126,6 +126,25 @@ def _load(name: str) -> dict | None:
     return None
 
 
+#: Marks a results file answered by the placement rule before it asked a pocket phone to
+#: swing as a thigh does (its folds' runs were gone, so it was not summarised again).
+BEFORE_SWING = "†"
+BEFORE_SWING_NOTE = (
+    f"{BEFORE_SWING}: answered with the placement rule before its swing floor (a moving window "
+    "named the pocket from gravity alone; docs/placement.md); the folds' predictions were no "
+    "longer kept to answer them again."
+)
+
+
+def _rule_mark(result: dict) -> str:
+    return "" if "placement_rule" in result else f" {BEFORE_SWING}"
+
+
+def _rule_note(found: list[dict]) -> str:
+    """The footnote to :data:`BEFORE_SWING`, where a result shown carries it."""
+    return " " + BEFORE_SWING_NOTE if any(_rule_mark(r) for r in found) else ""
+
+
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}"
 
@@ -166,7 +185,8 @@ def _class_table(names: dict[str, str], cell: Callable, int8: bool) -> tuple[lis
         found += [result] if result else []
         for placement, figures in (result or {}).get("float32", {}).items():
             accuracy = figures["accuracy"]
-            cells = [shown_as, placement, str(accuracy["people"]), cell(accuracy),
+            cells = [shown_as + _rule_mark(result), placement, str(accuracy["people"]),
+                     cell(accuracy),
                      *(cell(figures["classes"].get(label)) for label in CLASSES)]  # fmt: skip
             if int8:
                 delta = 100 * (result["int8"][placement]["accuracy"]["mean"] - accuracy["mean"])
@@ -197,7 +217,8 @@ def crossval_table() -> str:
         f"people with at least {found[0]['min_class_windows']} windows of it. Commands, as "
         "run with the preset of the time (each results file's `config` holds every setting): "
         + "; ".join(f"`{_shown_command(r['command'])}`" for r in found)
-        + ".",
+        + "."
+        + _rule_note(found),
     ]
     return "\n".join(lines) + "\n"
 
@@ -205,7 +226,9 @@ def crossval_table() -> str:
 def crossval_shipped() -> str:
     """The README's table: each shipped model per placement and class, the mean over
     held-out people and the worst person; the shipped models not cross-validated named."""
-    lines, _ = _class_table({name: SHOWN[name] for name in CROSSVALS.values()}, _mean_worst, False)
+    lines, found = _class_table(
+        {name: SHOWN[name] for name in CROSSVALS.values()}, _mean_worst, False
+    )
     missing = sorted(
         p.name
         for p in MODELS.iterdir()
@@ -216,7 +239,8 @@ def crossval_shipped() -> str:
         "Percent of each held-out person's windows, mean over people (min: the worst person), "
         "leave-people-out cross-validation, as the device answers; spread, int8 and the "
         "commands: [docs/figures.md](docs/figures.md)."
-        + (f" Not cross-validated yet: {', '.join(f'`{m}`' for m in missing)}." if missing else ""),
+        + (f" Not cross-validated yet: {', '.join(f'`{m}`' for m in missing)}." if missing else "")
+        + _rule_note(found),
     ]
     return "\n".join(lines) + "\n"
 
@@ -287,14 +311,20 @@ def crossval_recipes() -> str:
         result = json.loads(path.read_text())
         # a setting older results lack did not exist yet: it was off
         settings = " / ".join(f"{result['config'].get(k) or 0:g}" for k in RECIPE_SETTINGS)
-        cells = [f"`{path.name}`", f"`{result['preset']}`", Path(result["data"]).name, settings]
+        cells = [
+            f"`{path.name}`{_rule_mark(result)}",
+            f"`{result['preset']}`",
+            Path(result["data"]).name,
+        ]
+        cells.append(settings)
         cells += [_recipe_cell(result, placement, label) for placement, label in RECIPE_COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
     lines += [
         "",
         "Mean over people (min: the worst person), percent, float32 through the device runtime "
         "with the stream's placement rule. Each file's `command` made it with the preset as "
-        "it was then (its `config` holds every setting the folds trained with).",
+        "it was then (its `config` holds every setting the folds trained with). "
+        + BEFORE_SWING_NOTE,
     ]
     return "\n".join(lines) + "\n"
 

@@ -24,7 +24,12 @@ from harlite.runtime.rows import LabelMap
 from harlite.runtime.signal.clock import BACKWARDS, REPEATED
 from harlite.runtime.signal.domain_check import DomainCheck
 from harlite.runtime.signal.placement import AUTO as AUTO_PLACEMENT
-from harlite.runtime.signal.placement import PLACEMENTS, PlacementRule, window_gravity
+from harlite.runtime.signal.placement import (
+    PLACEMENTS,
+    PlacementRule,
+    window_gravity,
+    window_swing,
+)
 from harlite.runtime.signal.smoothing import Smoother, parse_smoothing
 from harlite.runtime.signal.windower import (
     ACC_LIMIT_G,
@@ -428,7 +433,7 @@ class StreamClassifier(LastResultViews):
         probabilities = self.model.predict(batch.data)
         latency_ms = (time.perf_counter() - started) * 1000 / len(batch)
         probabilities, placements = self.placement_rule.apply(
-            probabilities, window_gravity(batch.data)
+            probabilities, window_gravity(batch.data), window_swing(batch.data)
         )
         if self.domain_check is not None:
             warnings += self.domain_check.add(batch.data)

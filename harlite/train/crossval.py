@@ -29,7 +29,7 @@ import numpy as np
 from harlite.atomic import atomic_file, write_text_atomic
 from harlite.batch.job import ENGINES
 from harlite.errors import HarliteError
-from harlite.runtime.signal.placement import window_gravity
+from harlite.runtime.signal.placement import window_gravity, window_swing
 from harlite.train.config import TrainConfig
 from harlite.train.datasets import MIXTURE, detect_layout, load_windows, test_subjects
 from harlite.train.mixture import read_mixture
@@ -146,7 +146,7 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def save_predictions(path: Path, windows: WindowSet, probabilities: np.ndarray) -> None:
-    """The held-out windows' truth, origin, gravity and the model's probabilities."""
+    """The held-out windows' truth, origin, gravity, swing and the model's probabilities."""
     with atomic_file(path) as handle:
         np.savez(
             handle,
@@ -157,6 +157,7 @@ def save_predictions(path: Path, windows: WindowSet, probabilities: np.ndarray) 
             start=windows.start,
             placement=windows.placement,
             gravity=window_gravity(windows.X),
+            swing=window_swing(windows.X).astype(np.float32),
             labels=np.array(windows.labels, dtype=str),
         )
 

@@ -14,7 +14,7 @@ run over each recording's windows in time order, as ``harlite stream`` runs it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ class HeldOut:
     start: np.ndarray
     placement: np.ndarray
     gravity: np.ndarray
+    swing: np.ndarray
     labels: tuple[str, ...]
 
     @classmethod
@@ -51,8 +52,15 @@ class HeldOut:
         if not files:
             raise HarliteError(f"{folder}: no finished fold ({name}) to report on")
         parts = []
+        needed = {field.name for field in fields(cls)}
         for path in files:
             with np.load(path, allow_pickle=False) as data:
+                missing = needed - set(data.files)
+                if missing:
+                    raise HarliteError(
+                        f"{path}: written by an older harlite (no {', '.join(sorted(missing))}):"
+                        " delete that fold's folder and run the cross-validation again"
+                    )
                 parts.append({key: data[key] for key in data.files})
         labels = tuple(str(v) for v in parts[0]["labels"])
         keys = [k for k in parts[0] if k != "labels"]
@@ -72,7 +80,9 @@ class HeldOut:
             rows = np.flatnonzero((recordings == key).all(axis=1))
             rows = rows[np.argsort(self.start[rows], kind="stable")]
             rule = PlacementRule(self.labels)
-            out[rows], _ = rule.apply(self.probabilities[rows], self.gravity[rows])
+            out[rows], _ = rule.apply(
+                self.probabilities[rows], self.gravity[rows], self.swing[rows]
+            )
         return replace(self, probabilities=out)
 
 

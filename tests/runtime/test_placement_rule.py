@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 
 from harlite.runtime.signal.placement import (
+    POCKET_SWING_RAD_S,
     STRETCH_WINDOWS,
     PlacementRule,
     placement_of,
     window_gravity,
+    window_swing,
 )
 from harlite.runtime.spec import ACTIVITY_LABELS
 
@@ -23,6 +25,7 @@ WALKING, SITTING, STANDING, LAYING = (
 POCKET_UPRIGHT = np.array([0.1, -0.98, 0.1])  # thigh vertical: gravity along -y
 WAIST_UPRIGHT = np.array([0.97, 0.1, 0.1])  # HAPT's holder: gravity along +x
 FLAT = np.array([0.05, 0.1, -0.99])  # thigh (or back) horizontal: along z
+THIGH_SWING = 1.5  # rad/s: a pocket phone while walking (every training window ≥ 0.86)
 
 
 def answers(label: int, n: int) -> np.ndarray:
@@ -32,15 +35,35 @@ def answers(label: int, n: int) -> np.ndarray:
     return p / p.sum(axis=1, keepdims=True)
 
 
-def run(rule: PlacementRule, label: int, gravity: np.ndarray, n: int):
-    return rule.apply(answers(label, n), np.tile(gravity, (n, 1)))
+def run(rule: PlacementRule, label: int, gravity: np.ndarray, n: int, swing=THIGH_SWING):
+    return rule.apply(answers(label, n), np.tile(gravity, (n, 1)), np.full(n, swing))
+
+
+def still(gravity: np.ndarray, n: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """The gravity and swing arguments of ``n`` still windows."""
+    return np.tile(gravity, (n, 1)), np.zeros(n)
 
 
 def test_gravity_names_the_placement_of_an_upright_phone():
-    assert placement_of(POCKET_UPRIGHT) == "pocket" and placement_of(-POCKET_UPRIGHT) == "pocket"
-    assert placement_of(WAIST_UPRIGHT) == "waist"
-    assert placement_of(np.array([0.0, 0.7, 0.7])) is None  # a hand, tilted
-    assert placement_of(np.zeros(3)) is None and placement_of(np.full(3, np.nan)) is None
+    swing = THIGH_SWING
+    assert placement_of(POCKET_UPRIGHT, swing) == placement_of(-POCKET_UPRIGHT, swing) == "pocket"
+    assert placement_of(WAIST_UPRIGHT, swing) == placement_of(WAIST_UPRIGHT, 0.1) == "waist"
+    assert placement_of(np.array([0.0, 0.7, 0.7]), swing) is None  # a hand, tilted
+    assert placement_of(np.zeros(3), swing) is None
+    assert placement_of(np.full(3, np.nan), swing) is None
+
+
+def test_gravity_along_y_names_a_pocket_only_when_the_phone_swings_as_a_thigh_does():
+    """A waist phone on a person shifting while lying on their side: gravity along y, some
+    motion (a model may call it walking), but the phone barely turns."""
+    assert placement_of(POCKET_UPRIGHT, POCKET_SWING_RAD_S) == "pocket"
+    assert placement_of(POCKET_UPRIGHT, POCKET_SWING_RAD_S * 0.9) is None
+    rule = PlacementRule(ACTIVITY_LABELS)
+    run(rule, WALKING, WAIST_UPRIGHT, STRETCH_WINDOWS)
+    run(rule, WALKING, POCKET_UPRIGHT, 2 * STRETCH_WINDOWS, swing=0.4)  # shifting, lying
+    assert rule.placement == "waist"
+    out, _ = rule.apply(answers(LAYING, 2), *still(FLAT, 2))
+    assert (out.argmax(axis=1) == LAYING).all()
 
 
 def test_after_walking_with_a_pocket_phone_lying_is_answered_sitting():
@@ -71,7 +94,7 @@ def test_a_waist_phone_on_a_person_lying_on_their_side_is_laying_not_standing():
     assert (out.argmax(axis=1) == LAYING).all()
     np.testing.assert_allclose(out.sum(axis=1), 1, atol=1e-5)
     seated = answers(SITTING, 1)
-    out, _ = rule.apply(seated, WAIST_UPRIGHT[None])  # upright torso: the model's own split
+    out, _ = rule.apply(seated, *still(WAIST_UPRIGHT))  # upright torso: the model's own split
     np.testing.assert_allclose(out[0, [SITTING, STANDING]].sum(), seated[0, [3, 4, 5]].sum())
     assert out[0, LAYING] == 0 and out.argmax() == SITTING
 
@@ -109,14 +132,14 @@ def test_off_leaves_the_model_s_answer_as_it_is():
     rule = PlacementRule(ACTIVITY_LABELS, "off")
     run(rule, WALKING, POCKET_UPRIGHT, 10)
     p = answers(LAYING, 3)
-    out, known = rule.apply(p, np.tile(FLAT, (3, 1)))
+    out, known = rule.apply(p, *still(FLAT, 3))
     assert out is p and known == [None] * 3 and not rule.applies
 
 
 def test_a_model_without_the_classes_is_left_alone():
     rule = PlacementRule(("walk", "sit", "lie"), "pocket")
     p = np.array([[0.1, 0.2, 0.7]], np.float32)
-    out, _ = rule.apply(p, FLAT[None])
+    out, _ = rule.apply(p, *still(FLAT))
     assert not rule.applies and out is p
 
 
@@ -125,6 +148,14 @@ def test_window_gravity_reads_total_acceleration():
     windows[:, :, 6:9] = POCKET_UPRIGHT
     windows[:, :, 0:3] = 5.0  # body acceleration is not gravity
     np.testing.assert_allclose(window_gravity(windows), np.tile(POCKET_UPRIGHT, (2, 1)), atol=1e-5)
+
+
+def test_window_swing_is_the_angular_rate_s_root_mean_square():
+    windows = np.zeros((2, 128, 9), np.float32)
+    windows[0, :, 3:6] = [0.6, 0.0, 0.8]  # 1 rad/s throughout
+    windows[1, ::2, 4] = 2.0  # 2 rad/s half the time, still otherwise
+    windows[:, :, 6:9] = 9.0  # acceleration is not turning
+    np.testing.assert_allclose(window_swing(windows), [1.0, np.sqrt(2.0)], rtol=1e-6)
 
 
 def test_the_stream_answers_a_seated_pocket_phone_sitting(lstm_classifier_factory):

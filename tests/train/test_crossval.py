@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from harlite.errors import HarliteError
 from harlite.runtime.spec import ACTIVITY_LABELS
 from harlite.train.crossval import plan_folds
 from harlite.train.crossval_report import HeldOut, spread, summarize
@@ -46,7 +47,8 @@ def test_folds_hold_every_person_once_and_spread_each_placement():
         plan_folds(windows, (), k=99, seed=0)
 
 
-def held_out(y, predicted, subject, placement, gravity=None) -> HeldOut:
+def held_out(y, predicted, subject, placement, gravity=None, swing=1.5) -> HeldOut:
+    """Held-out windows; ``swing``: every window's angular rate (rad/s), a thigh's by default."""
     n = len(y)
     probabilities = np.full((n, len(ACTIVITY_LABELS)), 0.01, np.float32)
     probabilities[np.arange(n), predicted] = 0.9
@@ -58,6 +60,7 @@ def held_out(y, predicted, subject, placement, gravity=None) -> HeldOut:
         start=np.arange(n),
         placement=np.array(placement),
         gravity=np.zeros((n, 3)) if gravity is None else np.array(gravity, float),
+        swing=np.full(n, swing),
         labels=ACTIVITY_LABELS,
     )
 
@@ -95,6 +98,18 @@ def test_the_stream_answer_applies_the_placement_rule_in_time_order():
     order = np.argsort(-np.arange(10))
     shuffled = HeldOut(**{**shuffled.__dict__, "start": order})  # same windows, stored reversed
     assert summarize(shuffled.with_placement_rule())["pocket"]["classes"]["SITTING"]["mean"] == 1
+
+
+def test_predictions_of_an_older_harlite_are_refused_by_name(tmp_path):
+    held = held_out([0, 0], [0, 0], [7, 7], ["pocket"] * 2)
+    fold = tmp_path / "fold01"
+    fold.mkdir()
+    older = {k: v for k, v in held.__dict__.items() if k != "swing"}  # before the swing
+    np.savez(fold / "predictions.npz", **older)
+    with pytest.raises(HarliteError, match=r"fold01.predictions\.npz: .*older harlite.*swing"):
+        HeldOut.load(tmp_path)
+    np.savez(fold / "predictions.npz", **held.__dict__)
+    assert HeldOut.load(tmp_path).swing.tolist() == [1.5, 1.5]
 
 
 def test_cli_cross_validation_writes_figures_and_resumes(small_hapt, tmp_path, monkeypatch):

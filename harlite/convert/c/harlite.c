@@ -99,6 +99,7 @@ int harlite_init(const harlite_config *config) {
 #define AXIS_TOLERANCE_DEG 30.0  /* gravity this close to a phone axis names the placement */
 #define THIGH_UPRIGHT_DEG 30.0   /* a pocket phone's thigh this close to vertical: standing */
 #define TORSO_LYING_DEG 65.0     /* a waist phone's torso beyond this from vertical: lying */
+#define POCKET_SWING_RAD_S 0.7   /* a pocket phone swings with the thigh at least this fast */
 
 static double tilt_deg(const float g[3], int axis) {  /* NAN for a zero or non-finite g */
     const float norm = sqrtf(g[0] * g[0] + g[1] * g[1] + g[2] * g[2]);
@@ -108,9 +109,10 @@ static double tilt_deg(const float g[3], int axis) {  /* NAN for a zero or non-f
     return acos(ratio) * (180.0 / 3.14159265358979323846);
 }
 
-static int placement_of(const float g[3]) {
+static int placement_of(const float g[3], double swing) {
     if (tilt_deg(g, 0) <= AXIS_TOLERANCE_DEG) return HARLITE_PLACEMENT_WAIST;
-    if (tilt_deg(g, 1) <= AXIS_TOLERANCE_DEG) return HARLITE_PLACEMENT_POCKET;
+    if (tilt_deg(g, 1) <= AXIS_TOLERANCE_DEG && swing >= POCKET_SWING_RAD_S)
+        return HARLITE_PLACEMENT_POCKET;
     return HARLITE_PLACEMENT_UNKNOWN;
 }
 
@@ -156,14 +158,18 @@ static void settle(float *p, double tilt) {  /* a still window's posture from th
 
 static void apply_placement(float *p) {
 #if HARLITE_PLACEMENT_APPLIES
-    double sum[3] = {0, 0, 0};
+    double sum[3] = {0, 0, 0}, turning = 0;  /* gravity (total acceleration), angular rate */
     float g[3];
     for (int t = 0; t < HARLITE_WINDOW; t++)
-        for (int a = 0; a < 3; a++) sum[a] += S.window[t][6 + a];
+        for (int a = 0; a < 3; a++) {
+            sum[a] += S.window[t][6 + a];
+            turning += (double)S.window[t][3 + a] * S.window[t][3 + a];
+        }
     for (int a = 0; a < 3; a++) g[a] = (float)(sum[a] / HARLITE_WINDOW);
+    const int found = placement_of(g, sqrt(turning / HARLITE_WINDOW));
     const int top = argmax(p, HARLITE_N_LABELS);
-    if (hl_moving[top]) observe(placement_of(g));
-    else if (top == HARLITE_STANDING && placement_of(g) == HARLITE_PLACEMENT_WAIST)
+    if (hl_moving[top]) observe(found);
+    else if (top == HARLITE_STANDING && found == HARLITE_PLACEMENT_WAIST)
         observe(HARLITE_PLACEMENT_WAIST);
     if (S.placement != HARLITE_PLACEMENT_UNKNOWN && !hl_moving[top])
         settle(p, tilt_deg(g, S.placement == HARLITE_PLACEMENT_WAIST ? 0 : 1));

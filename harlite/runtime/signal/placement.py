@@ -9,12 +9,15 @@ lying on their side stands on its ``y`` axis like a pocket phone on a standing p
 model can tell these apart from one window.
 
 Walking does tell where the phone is: upright and moving, gravity runs along the body's axis,
-``x`` at the waist, ``y`` in a pocket. So does standing at the waist (gravity along ``x``: a
-pocket phone on a standing thigh has it along ``y``; standing along ``y`` is not taken as a
-pocket, since a waist phone on a person lying on their side looks the same). So the stream
-remembers the placement of its last such stretch, and while it knows it, a window the model
-calls a still posture (SITTING, STANDING, LAYING) is answered by the tilt of the body's axis
-from vertical, all the still-posture probability going to the posture the tilt gives:
+``x`` at the waist, ``y`` in a pocket; and a pocket phone swings with the thigh, turning far
+faster than a waist phone does (so a waist phone on a person shifting while lying on their
+side, gravity along ``y``, is not taken for one: :data:`POCKET_SWING_RAD_S`). So does
+standing at the waist (gravity along ``x``: a pocket phone on a standing thigh has it along
+``y``; standing along ``y`` is not taken as a pocket, since a waist phone on a person lying on
+their side looks the same). So the stream remembers the placement of its last such
+stretch, and while it knows it, a window the model calls a still posture (SITTING, STANDING,
+LAYING) is answered by the tilt of the body's axis from vertical, all the still-posture
+probability going to the posture the tilt gives:
 
 - in a pocket: the thigh within :data:`THIGH_UPRIGHT_DEG` of vertical is STANDING, else
   SITTING (a person with a phone in a trouser pocket sits far more often than they lie down,
@@ -53,6 +56,11 @@ AXIS_TOLERANCE_DEG = 30.0
 #: Moving windows in a row that must agree before the placement changes (one odd window,
 #: a phone taken out of the pocket for a moment, changes nothing).
 STRETCH_WINDOWS = 3
+#: A pocket phone swings with the thigh: a moving window names the pocket only if its angular
+#: rate (root mean square of its magnitude, rad/s) reaches this. Every pocket walking window
+#: of sp-sw and difronzo-pocket turns at ≥ 0.86 rad/s; HAPT's waist phones on people shifting
+#: while lying, windows a model may take for walking, at ≤ 0.6 rad/s.
+POCKET_SWING_RAD_S = 0.7
 #: A pocket phone's thigh within this angle of vertical is standing, beyond it seated.
 THIGH_UPRIGHT_DEG = 30.0
 #: A waist phone's torso beyond this angle from vertical is lying.
@@ -61,6 +69,8 @@ TORSO_LYING_DEG = 65.0
 BODY_AXIS = {WAIST: 0, POCKET: 1}
 #: The model channels of total acceleration (gravity included), x, y, z.
 _TOTAL = slice(MODEL_CHANNELS.index("total_acc_x"), MODEL_CHANNELS.index("total_acc_z") + 1)
+#: The model channels of angular rate, x, y, z.
+_GYRO = slice(MODEL_CHANNELS.index("body_gyro_x"), MODEL_CHANNELS.index("body_gyro_z") + 1)
 
 
 def tilt_deg(gravity: np.ndarray, axis: int) -> float:
@@ -72,12 +82,15 @@ def tilt_deg(gravity: np.ndarray, axis: int) -> float:
     return float(np.degrees(np.arccos(min(1.0, abs(float(gravity[axis])) / norm))))
 
 
-def placement_of(gravity: np.ndarray) -> str | None:
-    """The placement an upright, moving window's mean acceleration (3,) points to: ``waist``
-    (gravity along ``±x``), ``pocket`` (along ``±y``) or None (neither: a hand, a bag)."""
-    for placement, axis in BODY_AXIS.items():
-        if tilt_deg(gravity, axis) <= AXIS_TOLERANCE_DEG:
-            return placement
+def placement_of(gravity: np.ndarray, swing: float) -> str | None:
+    """The placement an upright, moving window points to, from its mean acceleration (3,) and
+    its angular rate ``swing`` (rad/s, :func:`window_swing`): ``waist`` (gravity along
+    ``±x``), ``pocket`` (along ``±y``, turning as a thigh does) or None (neither: a hand, a
+    bag, or a waist phone on a person lying on their side)."""
+    if tilt_deg(gravity, BODY_AXIS[WAIST]) <= AXIS_TOLERANCE_DEG:
+        return WAIST
+    if tilt_deg(gravity, BODY_AXIS[POCKET]) <= AXIS_TOLERANCE_DEG and swing >= POCKET_SWING_RAD_S:
+        return POCKET
     return None
 
 
@@ -109,20 +122,22 @@ class PlacementRule:
         self._streak = 0
 
     def apply(
-        self, probabilities: np.ndarray, gravity: np.ndarray
+        self, probabilities: np.ndarray, gravity: np.ndarray, swing: np.ndarray
     ) -> tuple[np.ndarray, list[str | None]]:
         """The probabilities (n, classes) of n successive windows with the rule applied, and
         the placement known at each window; ``gravity``: each window's mean total
-        acceleration (n, 3), in the phone's frame."""
+        acceleration (n, 3), in the phone's frame (:func:`window_gravity`); ``swing``: each
+        window's angular rate (n,), rad/s (:func:`window_swing`)."""
         if not self.applies:
             return probabilities, [self.placement] * len(probabilities)
         out = np.array(probabilities, dtype=np.float32, copy=True)
         known: list[str | None] = []
         for i in range(len(out)):
             top = int(np.argmax(out[i]))
+            found = placement_of(gravity[i], float(swing[i]))
             if self._moving[top]:
-                self._observe(placement_of(gravity[i]))
-            elif top == self._standing and placement_of(gravity[i]) == WAIST:
+                self._observe(found)
+            elif top == self._standing and found == WAIST:
                 self._observe(WAIST)
             if self.placement is not None and not self._moving[top]:
                 self._settle(out[i], tilt_deg(gravity[i], BODY_AXIS[self.placement]))
@@ -165,3 +180,10 @@ def window_gravity(windows: np.ndarray) -> np.ndarray:
     """Each model window's (n, window, channels) mean total acceleration (n, 3), in g, in
     the phone's frame."""
     return np.asarray(windows)[:, :, _TOTAL].mean(axis=1)
+
+
+def window_swing(windows: np.ndarray) -> np.ndarray:
+    """Each model window's (n, window, channels) angular rate (n,): the root mean square of
+    its magnitude, in rad/s."""
+    gyro = np.asarray(windows, dtype=np.float64)[:, :, _GYRO]
+    return np.sqrt((gyro**2).sum(axis=2).mean(axis=1))
