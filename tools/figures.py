@@ -44,6 +44,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from harlite.runtime.signal.placement import POCKET_SWING_RAD_S
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 #: The files that may hold generated blocks, and that must hold no typed figure.
@@ -137,7 +139,8 @@ BEFORE_SWING_NOTE = (
 
 
 def _rule_mark(result: dict) -> str:
-    return "" if "placement_rule" in result else f" {BEFORE_SWING}"
+    rule = result.get("placement_rule", {})
+    return "" if rule.get("pocket_swing_rad_s") == POCKET_SWING_RAD_S else f" {BEFORE_SWING}"
 
 
 def _rule_note(found: list[dict]) -> str:
@@ -257,9 +260,12 @@ def crossval_unlike() -> str:
         *SHOWN,
         *sorted(p.stem.removeprefix("crossval_") for p in RESULTS.glob("crossval_*.json")),
     ]
+    found = []
     for name in dict.fromkeys(names):  # the shipped models first, then the other recipes
         result = _load(name)
+        found += [result] if result else []
         shown = SHOWN.get(name, f"`crossval_{name}.json` (not shipped)")
+        shown += _rule_mark(result) if result else ""
         for placement, f in (result or {}).get("unlike_training", {}).items():
             pairs = [
                 f"{_share(f.get(k + 'flagged_of_wrong'))} / {_share(f.get(k + 'flagged_of_right'))}"
@@ -270,7 +276,8 @@ def crossval_unlike() -> str:
                 + " | ".join(pairs)
                 + " |"
             )
-    return "\n".join(lines) + "\n"
+    note = _rule_note(found).strip()
+    return "\n".join(lines + (["", note] if note else [])) + "\n"
 
 
 #: The settings the recipes tried differ in (the rest of each run's settings are its preset's).
@@ -307,8 +314,10 @@ def crossval_recipes() -> str:
     header = ["results", "preset", "data", " / ".join(RECIPE_SETTINGS)]
     header += [f"{p} {SHORT.get(c, c.lower())}" if c else p for p, c in RECIPE_COLUMNS]
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    results = []
     for path in sorted(RESULTS.glob("crossval_*.json")):
         result = json.loads(path.read_text())
+        results.append(result)
         # a setting older results lack did not exist yet: it was off
         settings = " / ".join(f"{result['config'].get(k) or 0:g}" for k in RECIPE_SETTINGS)
         cells = [
@@ -323,8 +332,8 @@ def crossval_recipes() -> str:
         "",
         "Mean over people (min: the worst person), percent, float32 through the device runtime "
         "with the stream's placement rule. Each file's `command` made it with the preset as "
-        "it was then (its `config` holds every setting the folds trained with). "
-        + BEFORE_SWING_NOTE,
+        "it was then (its `config` holds every setting the folds trained with)."
+        + _rule_note(results),
     ]
     return "\n".join(lines) + "\n"
 

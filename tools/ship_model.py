@@ -17,7 +17,9 @@ bundle's ``training/``.
 
 ``--record-crossval`` records the cross-validation of a model shipped before it was
 cross-validated in its ``model-info.json`` (``harlite models list`` then shows the held-out
-people's figures, worst person included), keeping the validation run it was shipped with.
+people's figures, worst person included), keeping the validation run it was shipped with;
+for a model shipped by cross-validation it records that same results file's figures again,
+once its folds were answered anew (a newer placement rule).
 """
 
 from __future__ import annotations
@@ -137,8 +139,10 @@ def load_results(path: Path, preset: str) -> dict:
 def record_crossval(preset: str, results_path: Path) -> dict:
     """Record a cross-validation of an already shipped model's recipe in its model-info,
     without retraining: its ``validation`` becomes the cross-validation's, and the
-    validation run it was shipped with is kept as ``validation_run``. Refused where the
-    recipes differ or the model was shipped by cross-validation."""
+    validation run it was shipped with is kept as ``validation_run``. A model shipped by
+    cross-validation gets the figures of the same results file again (its folds answered
+    anew, e.g. by a newer placement rule). Refused where the recipes differ or a model
+    shipped by one cross-validation is offered another."""
     results = load_results(results_path, preset)
     training = MODELS_DIR / preset / "training"
     info = json.loads((training / "model-info.json").read_text())
@@ -146,9 +150,16 @@ def record_crossval(preset: str, results_path: Path) -> dict:
     differ = recipe_differences(results["config"], shipped)
     if differ:
         raise SystemExit(f"{results_path} cross-validated another recipe: {differ}")
+    shipped_by = info.get("validation", {}).get("crossval")
+    if "validation_run" not in info and shipped_by is not None:
+        if shipped_by != results_path.name:
+            raise SystemExit(
+                f"{preset} was shipped by cross-validation ({shipped_by}): ship it with --crossval"
+            )
+        info["validation"] = crossval_record(results, results_path.name)
+        write_text_atomic(training / "model-info.json", json.dumps(info, indent=2) + "\n")
+        return info
     if "validation_run" not in info:
-        if "crossval" in info.get("validation", {}):
-            raise SystemExit(f"{preset} was shipped by cross-validation: ship it with --crossval")
         info["validation_run"] = info.get("validation")
     record = crossval_record(results, results_path.name)
     kept = results["config"].get("average_epochs") or 0

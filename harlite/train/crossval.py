@@ -157,7 +157,7 @@ def save_predictions(path: Path, windows: WindowSet, probabilities: np.ndarray) 
             start=windows.start,
             placement=windows.placement,
             gravity=window_gravity(windows.X),
-            swing=window_swing(windows.X).astype(np.float32),
+            swing=window_swing(windows.X),
             labels=np.array(windows.labels, dtype=str),
         )
 

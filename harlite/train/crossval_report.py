@@ -59,7 +59,8 @@ class HeldOut:
                 if missing:
                     raise HarliteError(
                         f"{path}: written by an older harlite (no {', '.join(sorted(missing))}):"
-                        " delete that fold's folder and run the cross-validation again"
+                        " delete this file and run the cross-validation again (it answers the"
+                        " fold's model anew; a fold whose predictions.npz is gone trains again)"
                     )
                 parts.append({key: data[key] for key in data.files})
         labels = tuple(str(v) for v in parts[0]["labels"])

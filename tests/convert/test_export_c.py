@@ -307,3 +307,21 @@ def test_float_filters_option_stays_within_the_tolerance(exports, demo_csv, tmp_
     subprocess.run(["cc", "-std=c99", "-O2", "-DHARLITE_FLOAT_FILTERS=1", *sources, "-o",
                     program, "-lm"], check=True)  # fmt: skip
     assert_equal_to_stream("lstm", program, demo_csv)
+
+
+def test_the_c_placement_rule_has_the_runtime_s_numbers():
+    """harlite.c restates placement.py's constants (C has no import): they must agree."""
+    import re
+
+    from harlite.runtime.signal import placement
+
+    source = (REPO / "harlite" / "convert" / "c" / "harlite.c").read_text()
+    defined = dict(re.findall(r"^#define (\w+) ([0-9.e+-]+)\b", source, re.MULTILINE))
+    for name in (
+        "STRETCH_WINDOWS",
+        "AXIS_TOLERANCE_DEG",
+        "THIGH_UPRIGHT_DEG",
+        "TORSO_LYING_DEG",
+        "POCKET_SWING_RAD_S",
+    ):
+        assert float(defined[name]) == getattr(placement, name), name

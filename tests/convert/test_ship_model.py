@@ -68,8 +68,13 @@ def test_shipping_results_of_another_recipe_than_the_presets_is_refused(ship_mod
         ship_model.ship_crossvalidated(args)
 
 
-def test_a_model_shipped_by_crossval_is_not_recorded_over(ship_model, tmp_path):
+def test_a_model_shipped_by_crossval_gets_only_its_own_results_again(ship_model, tmp_path):
     path = tmp_path / "cnn" / "training" / "model-info.json"
-    path.write_text(json.dumps({"epochs": 150, "validation": {"crossval": "crossval_cnn.json"}}))
-    with pytest.raises(SystemExit, match="shipped by cross-validation"):
-        ship_model.record_crossval("cnn", RESULTS / "crossval_cnn.json")
+    stale = {"crossval": "crossval_cnn.json", "accuracy": 0.5}  # answered before a rule change
+    path.write_text(json.dumps({"epochs": 150, "validation": stale}))
+    with pytest.raises(SystemExit, match=r"shipped by cross-validation \(crossval_cnn\.json\)"):
+        ship_model.record_crossval("cnn", RESULTS / "crossval_cnn-first-run.json")
+    info = ship_model.record_crossval("cnn", RESULTS / "crossval_cnn.json")
+    cv = json.loads((RESULTS / "crossval_cnn.json").read_text())["float32"]["waist"]["accuracy"]
+    assert info["validation"]["accuracy"] == cv["mean"] != 0.5
+    assert "validation_run" not in info and json.loads(path.read_text()) == info

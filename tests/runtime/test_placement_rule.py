@@ -173,3 +173,19 @@ def test_the_stream_answers_a_seated_pocket_phone_sitting(lstm_classifier_factor
     told = [p for p in lstm_classifier_factory(placement="waist").push(rows) if p.start_time > 21]
     assert {p.placement for p in told} == {"waist"}
     assert [p.to_dict(list(ACTIVITY_LABELS))["placement"] for p in told[:1]] == ["waist"]
+
+
+def test_the_stream_takes_a_phone_for_a_pocket_one_only_when_it_swings(lstm_classifier_factory):
+    """The same stepping with gravity along y, but the phone barely turning (a waist phone on
+    a person shifting while lying on their side): answered as moving, never as a pocket."""
+    rng = np.random.default_rng(0)
+    t = np.arange(0, 20, 0.02)
+    step = np.sin(2 * np.pi * 1.8 * t)[:, None]
+    acc = POCKET_UPRIGHT + 0.4 * step * [0.3, 1, 0.5]
+    for amplitude, placement in ((2.0, "pocket"), (0.3, None)):
+        gyro = amplitude * step * [1, 0.2, 0.3]  # rms: amplitude × 0.76
+        rows = np.column_stack([t, acc + rng.normal(0, 0.01, acc.shape), gyro])
+        found = lstm_classifier_factory().push(rows)
+        moving = [p for p in found if p.label.startswith("WALKING")]
+        assert len(moving) >= STRETCH_WINDOWS, [p.label for p in found]
+        assert found[-1].placement == placement

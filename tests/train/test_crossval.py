@@ -98,6 +98,9 @@ def test_the_stream_answer_applies_the_placement_rule_in_time_order():
     order = np.argsort(-np.arange(10))
     shuffled = HeldOut(**{**shuffled.__dict__, "start": order})  # same windows, stored reversed
     assert summarize(shuffled.with_placement_rule())["pocket"]["classes"]["SITTING"]["mean"] == 1
+    still_phone = held_out(y, predicted, [7] * 10, ["pocket"] * 10, gravity, swing=0.3)
+    # moving but not swinging as a thigh: no pocket found, the model's answer stands
+    assert summarize(still_phone.with_placement_rule())["pocket"]["classes"]["SITTING"]["mean"] == 0
 
 
 def test_predictions_of_an_older_harlite_are_refused_by_name(tmp_path):
