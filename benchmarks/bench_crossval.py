@@ -23,7 +23,6 @@ import json
 import os
 import sys
 import time
-from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -63,9 +62,9 @@ def convert_fold(fold_dir: Path, data: Path) -> Bundle:
 
 def is_current(path: Path) -> bool:
     """Whether a fold's predictions file holds everything a report reads (an older harlite's
-    lacks what was added since: it is answered again)."""
+    is answered again)."""
     with np.load(path, allow_pickle=False) as data:
-        return {f.name for f in fields(HeldOut)} <= set(data.files)
+        return not HeldOut.lacks(data.files)
 
 
 def artefact_predictions(fold_dir: Path, data: Path, windows) -> dict[str, np.ndarray]:

@@ -324,8 +324,8 @@ def crossval_recipes() -> str:
             f"`{path.name}`{_rule_mark(result)}",
             f"`{result['preset']}`",
             Path(result["data"]).name,
+            settings,
         ]
-        cells.append(settings)
         cells += [_recipe_cell(result, placement, label) for placement, label in RECIPE_COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
     lines += [

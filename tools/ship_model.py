@@ -150,24 +150,20 @@ def record_crossval(preset: str, results_path: Path) -> dict:
     differ = recipe_differences(results["config"], shipped)
     if differ:
         raise SystemExit(f"{results_path} cross-validated another recipe: {differ}")
-    shipped_by = info.get("validation", {}).get("crossval")
-    if "validation_run" not in info and shipped_by is not None:
-        if shipped_by != results_path.name:
-            raise SystemExit(
-                f"{preset} was shipped by cross-validation ({shipped_by}): ship it with --crossval"
-            )
-        info["validation"] = crossval_record(results, results_path.name)
-        write_text_atomic(training / "model-info.json", json.dumps(info, indent=2) + "\n")
-        return info
-    if "validation_run" not in info:
-        info["validation_run"] = info.get("validation")
     record = crossval_record(results, results_path.name)
-    kept = results["config"].get("average_epochs") or 0
-    record["note"] += (
-        f"; the shipped weights were trained before it ({info['epochs']} epochs, "
-        f"validation_run), each fold for {results['config']['epochs']} epochs keeping "
-        + (f"the mean of the last {kept} epochs' weights" if kept else "the last weights")
-    )
+    shipped_by = info.get("validation", {}).get("crossval")
+    if "validation_run" in info or shipped_by is None:  # shipped before it was cross-validated
+        info.setdefault("validation_run", info.get("validation"))
+        kept = results["config"].get("average_epochs") or 0
+        record["note"] += (
+            f"; the shipped weights were trained before it ({info['epochs']} epochs, "
+            f"validation_run), each fold for {results['config']['epochs']} epochs keeping "
+            + (f"the mean of the last {kept} epochs' weights" if kept else "the last weights")
+        )
+    elif shipped_by != results_path.name:
+        raise SystemExit(
+            f"{preset} was shipped by cross-validation ({shipped_by}): ship it with --crossval"
+        )
     info["validation"] = record
     write_text_atomic(training / "model-info.json", json.dumps(info, indent=2) + "\n")
     return info

@@ -14,6 +14,7 @@ run over each recording's windows in time order, as ``harlite stream`` runs it.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -46,16 +47,20 @@ class HeldOut:
     labels: tuple[str, ...]
 
     @classmethod
+    def lacks(cls, stored: Iterable[str]) -> set[str]:
+        """What a predictions file holding ``stored`` arrays lacks (one of an older harlite)."""
+        return {field.name for field in fields(cls)} - set(stored)
+
+    @classmethod
     def load(cls, folder: str | Path, name: str = "predictions.npz") -> HeldOut:
         """The predictions ``name`` of every fold folder under ``folder``, joined."""
         files = sorted(Path(folder).glob(f"fold*/{name}"))
         if not files:
             raise HarliteError(f"{folder}: no finished fold ({name}) to report on")
         parts = []
-        needed = {field.name for field in fields(cls)}
         for path in files:
             with np.load(path, allow_pickle=False) as data:
-                missing = needed - set(data.files)
+                missing = cls.lacks(data.files)
                 if missing:
                     raise HarliteError(
                         f"{path}: written by an older harlite (no {', '.join(sorted(missing))}):"
