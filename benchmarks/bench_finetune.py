@@ -54,7 +54,7 @@ def budget_subset(train: WindowSet, minutes: float | None, rng: np.random.Genera
 
 #: The recipe settings the scratch model shares with fine-tuning (the default model's own
 #: balancing, averaging and pocket mirroring were chosen for its data, not for yours).
-FROM_FINE_TUNING = ("balance", "average_epochs", "pocket_mirror", "thigh_turn_deg")
+FROM_FINE_TUNING = ("balance", "average_epochs", "pocket_mirror", "thigh_turn_deg", "time_warp")
 
 
 def run(method: str, train: WindowSet, held: WindowSet, epochs: int, seed: int) -> dict:

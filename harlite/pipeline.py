@@ -416,6 +416,7 @@ def _training_notes(state: PipelineState) -> list[str]:
             f"turned about the thigh up to {config.thigh_turn_deg:g}°"
             if config.thigh_turn_deg
             else "",
+            f"replayed up to ±{config.time_warp:.0%} faster or slower" if config.time_warp else "",
             f"with dropout {config.dropout:g}" if config.dropout else "",
         ]
         changes = ", ".join(a for a in augmentation if a) or "augmented"

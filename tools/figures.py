@@ -288,6 +288,7 @@ RECIPE_SETTINGS = (
     "dropout",
     "pocket_mirror",
     "thigh_turn_deg",
+    "time_warp",
 )
 #: The classes a recipe is judged on first, per placement (the issue's weak spots).
 RECIPE_COLUMNS = (

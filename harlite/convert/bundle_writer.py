@@ -290,10 +290,13 @@ def _prepare(
     calibration_windows: int,
     rng: np.random.Generator,
 ) -> _Conversion:
-    """The Keras reference outputs and the training windows to calibrate int8 with."""
+    """The Keras reference outputs and the training windows to calibrate int8 with and to
+    choose its quantizer on: spread over the (placement, class) groups, so that a rare group
+    (a pocket's stairs beside thousands of waist windows) is as much in the quantised ranges
+    and the choice as a common one, as it weighs in training."""
 
     def sample(count: int) -> np.ndarray:
-        return train_set.X[rng.choice(len(train_set), min(count, len(train_set)), replace=False)]
+        return train_set.X[train_set.spread_sample(count, rng)]
 
     return _Conversion(
         model=model,

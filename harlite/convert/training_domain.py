@@ -2,8 +2,8 @@
 
 The windows are the model's training windows (its data set without its validation and test
 subjects) as the model saw them: with the augmentation its config asks for (small rotations,
-other placements), drawn twice, besides the windows as recorded. The runtime compares each
-streamed window with it (:mod:`harlite.runtime.signal.domain_check`).
+other placements, faster or slower), drawn twice, besides the windows as recorded. The
+runtime compares each streamed window with it (:mod:`harlite.runtime.signal.domain_check`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from harlite.runtime.signal.domain_check import TrainingDomain
-from harlite.train.augment import WAIST, augmenter
+from harlite.train.augment import WAIST, augmenter, replayable
 from harlite.train.config import TrainConfig
 from harlite.train.datasets import input_rates, test_subjects, windows_for_model
 from harlite.train.tf_setup import tensorflow
@@ -40,13 +40,15 @@ def augmented(windows: WindowSet, config: TrainConfig, seed: int = 0) -> np.ndar
         return windows.X
     tf.random.set_seed(seed)
     augment = augmenter(config)
+    replay, continued = replayable(windows, config)
     out = []
     for start in range(0, len(windows), 2048):
         part = slice(start, start + 2048)
         x, _ = augment(
-            tf.constant(windows.X[part]),
+            tf.constant(replay[part]),
             tf.constant(windows.y[part]),
             tf.constant(windows.placement[part]),
+            tf.constant(continued[part]),
         )
         out.append(x.numpy())
     return np.concatenate(out)

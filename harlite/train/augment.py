@@ -14,6 +14,13 @@ draws new ones):
   sees a gait that is (near enough) the mirror image of this leg's; or turned about the thigh
   (the phone's ``y`` axis), as a phone further round the leg (a side pocket) sees it. A
   rotation of the phone on the thigh, or a mirrored body, is real thigh motion: sound.
+- **Faster or slower** (``time_warp``): the same movement performed at another speed, as
+  people climb and walk at their own pace. A window is replayed at speed ``s`` drawn from
+  ``1 ± time_warp`` (linear interpolation, from a random start within the window and the
+  samples that follow it in its recording), and the physics of a motion replayed ``s``
+  times faster kept: angular rates scale by ``s``, body accelerations by ``s²``, gravity
+  stays. A window with no recorded continuation (the last of its recording or activity) is
+  only slowed down; with a small ``hop`` the continuation caps the speed-up.
 - **Another placement** (``placement_aug``): a window recorded at the waist (HAPT's phone, in
   its holder with its ``x`` axis along the body) is shown as a phone in a trouser pocket or in
   a hand would see it. Only the body-to-phone rotation changes, never the motion, so only
@@ -152,6 +159,79 @@ def pocket_flips(in_pocket):
     return maybe(_UPSIDE_DOWN) @ maybe(_FACING_BACK)
 
 
+#: Per model channel, the power of the replay speed it scales with (time_warp): body
+#: accelerations 2, angular rates 1, total accelerations 0 (plus their body part, below).
+_SPEED_POWER = np.array(
+    [2.0 if c.startswith("body_acc") else 1.0 if "gyro" in c else 0.0 for c in MODEL_CHANNELS],
+    dtype=np.float32,
+)
+#: (9, 9): 1 from each body acceleration channel to the total acceleration of its axis.
+_BODY_IN_TOTAL = np.array(
+    [
+        [a.startswith("body_acc") and b == a.replace("body", "total") for b in MODEL_CHANNELS]
+        for a in MODEL_CHANNELS
+    ],
+    dtype=np.float32,
+)
+
+
+def with_continuations(windows, hop: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every window followed by the ``hop`` samples after it in its recording, (n, window +
+    hop, 9), and whether it had them (n,): taken from the window of the same recording and
+    class that starts ``hop`` samples later, where the two agree on their overlap (zeros
+    and False elsewhere)."""
+    X = windows.X
+    n, window = X.shape[:2]
+    extended = np.zeros((n, window + hop, X.shape[2]), np.float32)
+    extended[:, :window] = X
+    found = np.zeros(n, bool)
+    known = windows.start >= 0
+    index = {
+        key: i
+        for i, key in enumerate(
+            zip(windows.subject, windows.experiment, windows.y, windows.start, strict=True)
+        )
+        if known[i]
+    }
+    for i in np.flatnonzero(known):
+        key = (windows.subject[i], windows.experiment[i], windows.y[i], windows.start[i] + hop)
+        j = index.get(key)
+        if j is not None and np.array_equal(X[j][: window - hop], X[i][hop:]):
+            extended[i, window:] = X[j][window - hop :]
+            found[i] = True
+    return extended, found
+
+
+def replayable(windows, config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    """What :func:`augmenter` draws from: the windows, and whether each is continued; with
+    ``config.time_warp``, each followed by its recording's next samples
+    (:func:`with_continuations`)."""
+    if config.time_warp:
+        return with_continuations(windows, config.hop)
+    return windows.X, np.zeros(len(windows), bool)
+
+
+def time_warped(x, continued, max_change: float, window: int):
+    """Windows ``x`` (b, window + hop, 9) replayed at a random speed in ``1 ± max_change``
+    (slower only where ``continued`` is False): (b, window, 9)."""
+    tf = tensorflow()
+    batch, available = tf.shape(x)[0], tf.shape(x)[1]
+    usable = tf.where(continued, tf.cast(available, tf.float32), float(window))
+    speed = tf.random.uniform((batch,), 1 - max_change, 1 + max_change)
+    speed = tf.minimum(speed, (usable - 1) / (window - 1))
+    start = tf.random.uniform((batch,)) * (usable - 1 - speed * (window - 1))
+    at = start[:, None] + speed[:, None] * tf.range(window, dtype=tf.float32)[None, :]
+    below = tf.cast(tf.floor(at), tf.int32)
+    above = tf.minimum(below + 1, tf.cast(usable, tf.int32)[:, None] - 1)
+    share = (at - tf.floor(at))[..., None]
+    lo, hi = tf.gather(x, below, batch_dims=1), tf.gather(x, above, batch_dims=1)
+    replayed = lo + (hi - lo) * share
+    # total acceleration = gravity (kept) + the body's acceleration (scaled by s², as it is)
+    power = speed[:, None] ** _SPEED_POWER[None, :]
+    gain = tf.linalg.diag(power) + (speed**2 - 1)[:, None, None] * _BODY_IN_TOTAL[None]
+    return tf.einsum("btc,bcd->btd", replayed, gain)
+
+
 def mirror_windows(x, chosen):
     """Windows ``x`` (b, t, 9), those where ``chosen`` (b,) holds mirrored through the
     phone's y–z plane (the other leg's pocket)."""
@@ -171,15 +251,23 @@ def thigh_turns(in_pocket, max_deg: float):
 
 
 def augmenter(config: TrainConfig):
-    """A tf.data map function over batches (x, y, placement) → (x, y): another placement
+    """A tf.data map function over batches (x, y, placement[, continued]) → (x, y): ``x``
+    the windows, or with ``continued`` the windows followed by their recording's next
+    samples (:func:`with_continuations`) to replay faster or slower; another placement
     for some waist windows; for pocket windows, the other leg, a turn about the thigh and the
     pocket's symmetries; then a small random rotation and gain for every window."""
     tf = tensorflow()
     max_angle = np.deg2rad(config.rotation_deg)
 
-    def augment(x, y, placement):
+    def augment(x, y, placement, continued=None):
         batch = tf.shape(x)[0]
         in_pocket = tf.equal(placement, POCKET)
+        if config.time_warp:
+            if continued is None:
+                continued = tf.zeros((batch,), tf.bool)
+            x = time_warped(x, continued, config.time_warp, config.window)
+        else:
+            x = x[:, : config.window]
         if config.pocket_mirror:
             x = mirror_windows(x, in_pocket & (tf.random.uniform((batch,)) < config.pocket_mirror))
         if config.thigh_turn_deg:
@@ -199,11 +287,10 @@ def augmenter(config: TrainConfig):
     return tf.autograph.experimental.do_not_convert(augment)
 
 
-def balance_weights(y: np.ndarray, placement: np.ndarray, balance: float) -> np.ndarray:
+def balance_weights(windows, balance: float) -> np.ndarray:
     """Per window, its loss weight: its (placement, class) group's window count to the power
     ``-balance``, scaled to a mean of 1 (all ones for ``balance`` 0)."""
-    groups = np.char.add(np.char.add(placement.astype(str), "|"), y.astype(str))
-    _, index, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    _, index, counts = np.unique(windows.groups(), return_inverse=True, return_counts=True)
     weights = counts[index].astype(np.float64) ** -balance
     return (weights / weights.mean()).astype(np.float32)
 
@@ -212,14 +299,14 @@ def training_dataset(windows, config: TrainConfig):
     """The shuffled, batched, augmented ``tf.data`` pipeline of a WindowSet: (x, y), or
     (x, y, weight) with ``config.balance``."""
     tf = tensorflow()
-    parts = (windows.X, windows.y, windows.placement)
-    if config.balance:
-        parts += (balance_weights(windows.y, windows.placement, config.balance),)
+    x, continued = replayable(windows, config)
+    weights = balance_weights(windows, config.balance)
+    parts = (x, windows.y, windows.placement, continued, weights)
     data = tf.data.Dataset.from_tensor_slices(parts)
     data = data.shuffle(len(windows), seed=config.seed, reshuffle_each_iteration=True)
     augment = augmenter(config)
     if config.balance:
-        data = data.batch(config.batch_size).map(lambda x, y, p, w: (*augment(x, y, p), w))
+        data = data.batch(config.batch_size).map(lambda x, y, p, c, w: (*augment(x, y, p, c), w))
     else:
-        data = data.batch(config.batch_size).map(augment)
+        data = data.batch(config.batch_size).map(lambda x, y, p, c, w: augment(x, y, p, c))
     return data.prefetch(2)

@@ -52,6 +52,9 @@ class TrainConfig:
         thigh_turn_deg: trouser-pocket windows turned, each epoch, about the thigh (the
             phone's ``y`` axis) by up to ± this angle: the phone further round the leg, as in
             a side pocket (0: off).
+        time_warp: the same movement performed faster or slower, each epoch: a window
+            replayed at a speed drawn from 1 ± this (angular rates scaled by the speed, body
+            accelerations by its square, gravity kept; :mod:`harlite.train.augment`; 0: off).
         dropout: dropout before the classifier (preset-dependent use).
         unroll: train the recurrent layers as 128 static steps instead of a loop (the same
             numbers; conversion chooses the exported form separately).
@@ -78,6 +81,7 @@ class TrainConfig:
     average_epochs: int = 0
     pocket_mirror: float = 0.0
     thigh_turn_deg: float = 0.0
+    time_warp: float = 0.0
     dropout: float = 0.0
     unroll: bool = False
     window: int = WINDOW_SAMPLES
@@ -103,6 +107,8 @@ class TrainConfig:
             raise ValueError(f"pocket_mirror must lie in 0..1, not {self.pocket_mirror}")
         if not 0 <= self.thigh_turn_deg <= 180:
             raise ValueError(f"thigh_turn_deg must lie in 0..180, not {self.thigh_turn_deg}")
+        if not 0 <= self.time_warp < 0.5:
+            raise ValueError(f"time_warp must lie in 0..0.5 (not included), not {self.time_warp}")
         if not 0 <= self.balance <= 1:
             raise ValueError(f"balance must lie in 0..1, not {self.balance}")
         if self.average_epochs < 0:
@@ -123,6 +129,7 @@ class TrainConfig:
             or self.placement_aug
             or self.pocket_mirror
             or self.thigh_turn_deg
+            or self.time_warp
         )
 
     def override(self, **changes: Any) -> TrainConfig:

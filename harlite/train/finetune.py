@@ -38,6 +38,7 @@ FINE_TUNE_DEFAULTS: dict[str, Any] = {
     "average_epochs": 0,
     "pocket_mirror": 0.0,
     "thigh_turn_deg": 0.0,
+    "time_warp": 0.0,
 }
 
 

@@ -69,6 +69,24 @@ class WindowSet:
         """The same windows with ``subject_offset`` added to every subject id."""
         return replace(self, subject=self.subject + subject_offset)
 
+    def groups(self) -> np.ndarray:
+        """Per window, its (placement, class) group as one string ``placement|class``: the
+        groups training weighs alike (``balance``) and int8 calibration samples alike."""
+        return np.char.add(np.char.add(self.placement.astype(str), "|"), self.y.astype(str))
+
+    def spread_sample(self, count: int, rng: np.random.Generator) -> np.ndarray:
+        """Indices of ``count`` windows (all, if fewer) spread as evenly over the groups
+        (:meth:`groups`) as their sizes allow: every group's first window, then every
+        group's second, and so on, each group's windows in random order."""
+        groups = self.groups()
+        order = rng.permutation(len(self))
+        rank = np.empty(len(self), np.int64)
+        taken: dict[str, int] = {}
+        for i in order:
+            rank[i] = taken.get(groups[i], 0)
+            taken[groups[i]] = rank[i] + 1
+        return order[np.argsort(rank[order], kind="stable")][:count]
+
     def windows_per_class(self) -> dict[str, int]:
         """Number of windows per class name, every class listed."""
         counts = np.bincount(self.y, minlength=len(self.labels))

@@ -310,3 +310,30 @@ def test_a_bundle_converts_again_from_its_own_keras_model(bundle_dir, small_hapt
     )
     assert result.exit_code == 0, result.output
     assert Bundle.open(tmp_path / "pb").artifacts["pb"].keras_agreement == 1.0
+
+
+def test_int8_is_calibrated_on_every_class_alike(tiny_run, small_hapt, tmp_path, monkeypatch):
+    """The windows int8 is calibrated on are spread evenly over the (placement, class)
+    groups, not drawn at random (which would give a rare group few or none)."""
+    from harlite.train.config import TrainConfig
+    from harlite.train.datasets import windows_for_model
+
+    calibrated = []
+    real = bundle_writer.convert
+
+    def spy(model, kind, representative=None, **options):
+        if kind == "int8":
+            calibrated.append(np.asarray(representative))
+        return real(model, kind, representative, **options)
+
+    monkeypatch.setattr(bundle_writer, "convert", spy)
+    bundle_writer.convert_model(
+        tiny_run, tmp_path / "bundle", small_hapt, formats=("int8",), calibration_windows=8
+    )
+    windows = windows_for_model(small_hapt, TrainConfig.load(tiny_run / "config.json"))
+    label = {w.tobytes(): y for w, y in zip(windows.X, windows.y, strict=True)}
+    present = np.bincount(windows.y, minlength=6) > 0
+    assert present.sum() == 4  # the small data set's four classes, a dozen windows each
+    # eight of two dozen windows drawn at random hold two of each class 7% of the time
+    classes = [label[w.tobytes()] for w in calibrated[0]]
+    assert np.bincount(classes, minlength=6).tolist() == (2 * present).tolist()

@@ -245,20 +245,22 @@ def wait_exit(server: ServerProcess, timeout: float) -> int | None:
 
 
 def test_a_stop_waiting_for_the_folder_lock_outlasts_a_holder_that_keeps_saving(tmp_path):
-    # The other server takes and frees the lock for each of its recordings, rewriting the
-    # index each time; polling for the lock rarely finds it free, and a fixed 5 s deadline
-    # lost a recording on a busy machine. Progress renews the wait; a stuck holder does not.
+    # Another server saving many recordings rewrites the index again and again while this
+    # one polls for the lock; polling rarely finds it free, and a fixed 5 s deadline lost a
+    # recording on a busy machine. Progress renews the wait; a stuck holder does not. (The
+    # holder keeps the lock across its rewrites here: freeing it between them let the poll
+    # win the lock early now and then, and the test then showed nothing.)
     taken = threading.Event()
 
     def other_server() -> None:
         descriptor = os.open(tmp_path, os.O_RDONLY)
         try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            taken.set()
             for n in range(30):
-                fcntl.flock(descriptor, fcntl.LOCK_EX)
-                taken.set()
                 (tmp_path / "recordings.csv").write_text(f"file\n{n}.csv\n")
                 time.sleep(0.03)
-                fcntl.flock(descriptor, fcntl.LOCK_UN)
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
         finally:
             os.close(descriptor)
 

@@ -406,7 +406,7 @@ def test_a_short_fine_tuning_run_scales_its_head_alone_epochs_and_says_so():
     # the default's recipe for its own data is not carried into fine-tuning on yours
     assert start.balance and start.pocket_mirror and start.thigh_turn_deg
     recipe = (full.balance, full.average_epochs, full.pocket_mirror, full.thigh_turn_deg)
-    assert recipe == (0, 0, 0, 0)
+    assert recipe == (0, 0, 0, 0) and full.time_warp == 0
     # rounded half up, at least one head-alone epoch where there are two or more (round()
     # gave 0 of 3 and 2 of 15)
     scaled = {n: fine_tune_config("lstm", base, start, epochs=n, freeze_epochs=None).freeze_epochs

@@ -16,6 +16,7 @@ from harlite.train import trainer
 from harlite.train.evaluation import evaluate_predictions
 from harlite.train.models import PRESETS, build_model, get_preset
 from harlite.train.trainer import train
+from harlite.train.windowset import WindowSet
 
 
 def tiny_config(preset="lstm", **overrides):
@@ -241,13 +242,38 @@ def test_training_without_validation_subjects_keeps_the_final_epoch(small_hapt, 
     assert "val_accuracy" not in json.loads((run / "history.json").read_text())
 
 
+def groups_of_windows(y: list[int], placement: list[str]) -> WindowSet:
+    """Empty windows of these classes and placements."""
+    n = len(y)
+    zeros = np.zeros(n, np.int64)
+    return WindowSet(
+        X=np.zeros((n, 128, 9), np.float32),
+        y=np.array(y),
+        subject=zeros,
+        experiment=zeros,
+        start=zeros,
+        placement=np.array(placement),
+    )
+
+
+def test_int8_calibration_samples_every_group_alike():
+    """A rare (placement, class) group is as much in int8's calibration as a common one."""
+    windows = groups_of_windows([0] * 90 + [1] * 6 + [2] * 4, ["waist"] * 96 + ["pocket"] * 4)
+    rng = np.random.default_rng(0)
+    chosen = windows.spread_sample(12, rng)
+    assert len(set(chosen.tolist())) == 12
+    assert np.bincount(windows.y[chosen]).tolist() == [4, 4, 4]
+    chosen = windows.spread_sample(16, rng)  # the pocket's 4 are all there is of it
+    assert np.bincount(windows.y[chosen]).tolist() == [6, 6, 4]
+    assert len(windows.spread_sample(500, rng)) == 100
+
+
 def test_balance_weighs_rare_groups_up(small_hapt, tmp_path):
     from harlite.train.augment import balance_weights
 
-    y = np.array([0, 0, 0, 1])
-    placement = np.array(["waist", "waist", "waist", "pocket"])
-    assert balance_weights(y, placement, 0.0).tolist() == [1, 1, 1, 1]
-    weights = balance_weights(y, placement, 1.0)  # every group alike: 3 × w = 1 × w'
+    windows = groups_of_windows([0, 0, 0, 1], ["waist", "waist", "waist", "pocket"])
+    assert balance_weights(windows, 0.0).tolist() == [1, 1, 1, 1]
+    weights = balance_weights(windows, 1.0)  # every group alike: 3 × w = 1 × w'
     assert weights.mean() == pytest.approx(1.0)
     assert weights[3] == pytest.approx(3 * weights[0])
     result = train(tiny_config(epochs=1, balance=0.5), small_hapt, tmp_path / "run")
