@@ -78,3 +78,15 @@ def test_a_model_shipped_by_crossval_gets_only_its_own_results_again(ship_model,
     cv = json.loads((RESULTS / "crossval_cnn.json").read_text())["float32"]["waist"]["accuracy"]
     assert info["validation"]["accuracy"] == cv["mean"] != 0.5
     assert "validation_run" not in info and json.loads(path.read_text()) == info
+
+
+def test_a_final_run_that_fits_its_own_people_worse_than_the_folds_is_not_shipped(ship_model):
+    """The default recipe with the time warp, trained once on everyone, read a pocket
+    person's standing as sitting: 74% of that person right, who was 94% right held out."""
+    held_out = {2004: 0.938, 29: 0.907, 1001: 1.0}
+    bad = {2004: 0.741, 29: 0.805, 1001: 1.0}
+    assert ship_model.fit_shortfalls(bad, held_out) == {2004: (74.1, 93.8), 29: (80.5, 90.7)}
+    # the shipped default's final run: 3 points below at worst, every person kept
+    assert ship_model.fit_shortfalls({2004: 0.971, 29: 0.922, 1001: 0.97}, held_out) == {}
+    # people the cross-validation did not hold out are not judged
+    assert ship_model.fit_shortfalls({7: 0.1}, held_out) == {}
