@@ -41,7 +41,7 @@ from harlite.shipped import MODELS_DIR
 from harlite.train.config import TrainConfig
 from harlite.train.datasets import windows_for_model
 from harlite.train.evaluation import EvaluationReport, evaluate_keras
-from harlite.train.models import get_preset, load_model, predict_logits
+from harlite.train.models import get_preset, load_model
 from harlite.train.trainer import TrainResult, train
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "hapt"
@@ -106,10 +106,8 @@ def check_final_fit(run: Path, data: Path, results: dict) -> None:
     """Refuse a final run that fits its own training people worse than the folds read them
     held out (the Keras model's answer both times): one training run can land badly."""
     config = TrainConfig.load(run / "config.json")
-    windows = windows_for_model(data, config)
-    predicted = predict_logits(load_model(run / "model.keras"), windows.X).argmax(axis=1)
-    right = predicted == windows.y
-    seen = {int(s): float(right[windows.subject == s].mean()) for s in windows.subjects}
+    report = evaluate_keras(load_model(run / "model.keras"), windows_for_model(data, config))
+    seen = {int(s): figures["accuracy"] for s, figures in report.per_subject.items()}
     held_out = {int(p): a for part in results["keras"].values() for p, a in part["people"].items()}
     short = fit_shortfalls(seen, held_out)
     if short:

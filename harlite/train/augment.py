@@ -266,8 +266,6 @@ def augmenter(config: TrainConfig):
             if continued is None:
                 continued = tf.zeros((batch,), tf.bool)
             x = time_warped(x, continued, config.time_warp, config.window)
-        else:
-            x = x[:, : config.window]
         if config.pocket_mirror:
             x = mirror_windows(x, in_pocket & (tf.random.uniform((batch,)) < config.pocket_mirror))
         if config.thigh_turn_deg:
