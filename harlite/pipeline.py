@@ -410,6 +410,9 @@ def _training_notes(state: PipelineState) -> list[str]:
     if 0 <= kept < min(len(val), len(train)) and train[kept] < val[kept]:
         augmentation = [
             f"rotated up to {config.rotation_deg:g}°" if config.rotation_deg else "",
+            f"rotated at the waist up to {config.waist_rotation_deg:g}°"
+            if config.waist_rotation_deg is not None
+            else "",
             f"scaled by up to ±{config.scale:.0%}" if config.scale else "",
             "moved to other placements" if config.placement_aug else "",
             "mirrored to the other leg" if config.pocket_mirror else "",

@@ -289,7 +289,18 @@ RECIPE_SETTINGS = (
     "pocket_mirror",
     "thigh_turn_deg",
     "time_warp",
+    "waist_rotation_deg",
 )
+
+
+def _recipe_setting(config: dict, key: str) -> float:
+    """One recipe setting as the folds trained with it: a setting older results lack did not
+    exist yet, so it was off; the waist's rotation bound unset is the bound everywhere."""
+    if key == "waist_rotation_deg" and config.get(key) is None:
+        return config.get("rotation_deg") or 0
+    return config.get(key) or 0
+
+
 #: The classes a recipe is judged on first, per placement (the issue's weak spots).
 RECIPE_COLUMNS = (
     ("pocket", None),
@@ -319,8 +330,7 @@ def crossval_recipes() -> str:
     for path in sorted(RESULTS.glob("crossval_*.json")):
         result = json.loads(path.read_text())
         results.append(result)
-        # a setting older results lack did not exist yet: it was off
-        settings = " / ".join(f"{result['config'].get(k) or 0:g}" for k in RECIPE_SETTINGS)
+        settings = " / ".join(f"{_recipe_setting(result['config'], k):g}" for k in RECIPE_SETTINGS)
         cells = [
             f"`{path.name}`{_rule_mark(result)}",
             f"`{result['preset']}`",

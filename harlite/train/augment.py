@@ -4,7 +4,9 @@ Two transforms, applied per window in each batch (``tf.data`` map functions, so 
 draws new ones):
 
 - **Small rotations and gain** (``rotation_deg``, ``scale``): the phone worn slightly
-  differently, a sensor's gain a little off.
+  differently, a sensor's gain a little off. Windows recorded at the waist may have their
+  own, smaller bound (``waist_rotation_deg``): there, sitting and standing differ only by
+  the pelvis's tilt, about 20°.
 - **The pocket's symmetries** (with ``placement_aug``): a window recorded in a trouser pocket
   is turned, each epoch, into one of the four ways a phone sits there (as it was, upside
   down: half a turn about the screen's normal, screen facing the other way: half a turn about
@@ -258,6 +260,7 @@ def augmenter(config: TrainConfig):
     pocket's symmetries; then a small random rotation and gain for every window."""
     tf = tensorflow()
     max_angle = np.deg2rad(config.rotation_deg)
+    max_waist_angle = np.deg2rad(config.waist_rotation_deg or 0.0)
 
     def augment(x, y, placement, continued=None):
         batch = tf.shape(x)[0]
@@ -273,9 +276,14 @@ def augmenter(config: TrainConfig):
         if config.placement_aug:
             turns = placement_rotations(y, tf.equal(placement, WAIST), config)
             x = rotate_windows(x, turns @ pocket_flips(in_pocket))
-        if config.rotation_deg:
+        if config.rotation_deg or config.waist_rotation_deg:
             axis = tf.math.l2_normalize(tf.random.normal((batch, 3)), axis=-1)
-            angle = tf.random.uniform((batch,), -max_angle, max_angle)
+            if config.waist_rotation_deg is None:
+                angle = tf.random.uniform((batch,), -max_angle, max_angle)
+            else:
+                at_waist = tf.equal(placement, WAIST)
+                bound = tf.where(at_waist, np.float32(max_waist_angle), np.float32(max_angle))
+                angle = tf.random.uniform((batch,), -1.0, 1.0) * bound
             x = rotate_windows(x, rotation(axis, angle))
         if config.scale:
             x = x * tf.random.uniform((batch, 1, 1), 1 - config.scale, 1 + config.scale)

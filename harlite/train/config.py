@@ -33,6 +33,10 @@ class TrainConfig:
         normalize: standardise each channel with training statistics inside the model.
         rotation_deg, scale: augmentation: random rotations of the phone up to this angle and
             random gain in [1 − scale, 1 + scale] (0 turns each off).
+        waist_rotation_deg: the random rotation's bound for windows recorded at the waist
+            (None: ``rotation_deg``). At the waist, sitting and standing differ by the
+            pelvis's tilt alone (about 20° in HAPT), which a wide random rotation blurs; a
+            pocket's thigh turns by 90° between them.
         placement_aug: the share of waist windows shown, each epoch, as seen from a phone in a
             trouser pocket or a hand (:mod:`harlite.train.augment`; 0: off).
         balance: how much rare (placement, class) groups weigh in the loss: each window's
@@ -75,6 +79,7 @@ class TrainConfig:
     select: str = "best"
     normalize: bool = True
     rotation_deg: float = 0.0
+    waist_rotation_deg: float | None = None
     scale: float = 0.0
     placement_aug: float = 0.0
     balance: float = 0.0
@@ -107,6 +112,10 @@ class TrainConfig:
             raise ValueError(f"pocket_mirror must lie in 0..1, not {self.pocket_mirror}")
         if not 0 <= self.thigh_turn_deg <= 180:
             raise ValueError(f"thigh_turn_deg must lie in 0..180, not {self.thigh_turn_deg}")
+        if self.waist_rotation_deg is not None and not 0 <= self.waist_rotation_deg <= 180:
+            raise ValueError(
+                f"waist_rotation_deg must lie in 0..180, not {self.waist_rotation_deg}"
+            )
         if not 0 <= self.time_warp < 0.5:
             raise ValueError(f"time_warp must lie in 0..0.5 (not included), not {self.time_warp}")
         if not 0 <= self.balance <= 1:
@@ -125,6 +134,7 @@ class TrainConfig:
         """Whether training shows any window otherwise than as recorded."""
         return bool(
             self.rotation_deg
+            or self.waist_rotation_deg
             or self.scale
             or self.placement_aug
             or self.pocket_mirror

@@ -206,10 +206,10 @@ _AUGMENT = {"rotation_deg": 30.0, "scale": 0.1}
 #: would see them, and a quarter of the moving ones as a hand would (harlite.train.augment);
 #: every (placement, class) group weighing alike in the loss (pocket stairs are a few hundred
 #: windows beside thousands at the waist); half the pocket windows shown as from the other
-#: leg's pocket, and each turned up to ±45° about the thigh. Cross-validated
-#: (benchmarks/results/crossval_lstm-mirror.json) and shipped with the mean of the
-#: weights of its last epochs (no held-out people to pick an epoch on); a run with
-#: validation subjects keeps its best validation epoch, as every preset does.
+#: leg's pocket, and each turned up to ±45° about the thigh; every window replayed up to 20%
+#: faster or slower. Cross-validated (benchmarks/results/crossval_lstm-warp.json) and shipped
+#: with the mean of the weights of its last epochs (no held-out people to pick an epoch on);
+#: a run with validation subjects keeps its best validation epoch, as every preset does.
 _ANYWHERE = {
     **_AUGMENT,
     "placement_aug": 0.5,
@@ -217,6 +217,7 @@ _ANYWHERE = {
     "average_epochs": 60,
     "pocket_mirror": 0.5,
     "thigh_turn_deg": 45.0,
+    "time_warp": 0.2,
 }
 #: Settings the convolutional presets share: smaller batches, fewer epochs, dropout.
 _CONV_TRAINING = {"lr": 0.002, "batch_size": 256, "epochs": 150, "dropout": 0.3}
@@ -229,7 +230,8 @@ PRESETS: dict[str, Preset] = {
             "The notebook's stacked LSTM (2 × LSTM(32)), with normalised inputs, rotation, "
             "gain and placement augmentation (still postures also shown as from a trouser "
             "pocket, walking as from a hand; pocket windows also as from the other leg and "
-            "turned about the thigh), every placement and class weighing alike, and "
+            "turned about the thigh; every window also replayed faster or slower), every "
+            "placement and class weighing alike, and "
             f"the best validation epoch kept (with no one held out, the mean of the last "
             f"{_ANYWHERE['average_epochs']} epochs' weights).",
             build_stacked_lstm,

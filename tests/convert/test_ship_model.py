@@ -84,9 +84,60 @@ def test_a_final_run_that_fits_its_own_people_worse_than_the_folds_is_not_shippe
     """The default recipe with the time warp, trained once on everyone, read a pocket
     person's standing as sitting: 74% of that person right, who was 94% right held out."""
     held_out = {2004: 0.938, 29: 0.907, 1001: 1.0}
+    windows = {2004: 448, 29: 333, 1001: 33, 7: 292}
     bad = {2004: 0.741, 29: 0.805, 1001: 1.0}
-    assert ship_model.fit_shortfalls(bad, held_out) == {2004: (74.1, 93.8), 29: (80.5, 90.7)}
+    short = ship_model.fit_shortfalls(bad, held_out, windows)
+    assert short == {2004: (74.1, 93.8), 29: (80.5, 90.7)}
     # the shipped default's final run: 3 points below at worst, every person kept
-    assert ship_model.fit_shortfalls({2004: 0.971, 29: 0.922, 1001: 0.97}, held_out) == {}
+    assert ship_model.fit_shortfalls({2004: 0.971, 29: 0.922, 1001: 0.97}, held_out, windows) == {}
     # people the cross-validation did not hold out are not judged
-    assert ship_model.fit_shortfalls({7: 0.1}, held_out) == {}
+    assert ship_model.fit_shortfalls({7: 0.1}, held_out, windows) == {}
+
+
+def test_a_few_windows_of_a_small_recording_do_not_refuse_a_final_run(ship_model):
+    """3 of 33 windows are 9 points: too few windows to say the run fits that person badly;
+    5 of them are enough."""
+    held_out, windows = {1001: 1.0}, {1001: 33}
+    assert ship_model.fit_shortfalls({1001: 30 / 33}, held_out, windows) == {}
+    assert ship_model.fit_shortfalls({1001: 28 / 33}, held_out, windows) == {1001: (84.8, 100.0)}
+
+
+def test_seeds_are_trained_in_turn_until_a_final_run_fits_its_own_people(
+    ship_model, tmp_path, monkeypatch
+):
+    """Which seed ships is judged on the training people alone: the first run that fits them
+    as well as the folds read them held out; the refused ones are kept in the record."""
+    trained = []
+    monkeypatch.setattr(ship_model, "train", lambda config, data, run: trained.append(config))
+    fits = {3: {2004: (74.1, 93.8)}, 5: {}, 8: {}}
+    monkeypatch.setattr(
+        ship_model, "final_fit_shortfalls", lambda run, data, results: fits[int(run.name[10:])]
+    )
+    config = ship_model.TrainConfig(seed=0)
+    run, refused = ship_model.fitting_final_run(config, tmp_path, {}, (3, 5, 8), tmp_path)
+    assert run == tmp_path / "final-seed5" and refused == {3: {2004: (74.1, 93.8)}}
+    assert [c.seed for c in trained] == [3, 5]  # seed 8 never trained
+    assert all(c == config.override(seed=c.seed) for c in trained)
+    fits[5] = {29: (80.5, 90.7)}
+    with pytest.raises(SystemExit, match=r"every final run .*seeds 3, 5\)"):
+        ship_model.fitting_final_run(config, tmp_path, {}, (3, 5), tmp_path)
+
+
+def test_seeds_option_is_checked(ship_model):
+    assert ship_model.parse_seeds(None, 0) == (0,)
+    assert ship_model.parse_seeds("1,2,7", 0) == (1, 2, 7)
+    with pytest.raises(SystemExit, match=r"--seeds: comma-separated whole numbers, not '1,x'"):
+        ship_model.parse_seeds("1,x", 0)
+    with pytest.raises(SystemExit, match="repeats a seed"):
+        ship_model.parse_seeds("1,1", 0)
+
+
+def test_a_setting_older_configs_lack_counts_as_its_default(ship_model):
+    """A setting added later was at its default before it existed; a default of None (the
+    waist's rotation bound: "as everywhere else") is not the same recipe as 0 (none)."""
+    old = {"balance": 0.5}
+    assert ship_model.recipe_differences(old, {"balance": 0.5, "time_warp": 0.0}) == {}
+    assert ship_model.recipe_differences(old, {"balance": 0.5, "waist_rotation_deg": None}) == {}
+    assert ship_model.recipe_differences(old, {"balance": 0.5, "waist_rotation_deg": 0}) == {
+        "waist_rotation_deg": (None, 0)
+    }

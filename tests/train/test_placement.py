@@ -255,3 +255,25 @@ def test_the_training_domain_covers_what_augmentation_showed(tiny_hapt):
     assert "pocket (simulated)" in placed.placements
     count = lambda d: sum(len(v) for v in d.directions.values())  # noqa: E731
     assert count(placed) > count(plain)
+
+
+def test_waist_windows_take_their_own_smaller_random_rotation():
+    """``waist_rotation_deg`` bounds the random rotation of waist windows alone (where
+    sitting and standing differ by a 20° tilt); the rest keep ``rotation_deg``."""
+    from harlite.train.augment import augmenter
+    from harlite.train.tf_setup import tensorflow
+
+    tf = tensorflow()
+    n = 600
+    x = upright_windows(n)
+    placement = np.array(["waist"] * (n // 2) + ["pocket"] * (n // 2))
+    config = TrainConfig(rotation_deg=40.0, waist_rotation_deg=10.0)
+    assert config.augments and TrainConfig(waist_rotation_deg=10.0).augments
+    out, _ = augmenter(config)(
+        tf.constant(x), tf.constant(np.zeros(n, np.int64)), tf.constant(placement)
+    )
+    turned = np.degrees(np.arccos(np.clip(gravity_of(out.numpy())[:, 0], -1, 1)))
+    assert turned[: n // 2].max() <= 10.01 and turned[: n // 2].max() > 7
+    assert turned[n // 2 :].max() <= 40.01 and turned[n // 2 :].max() > 30
+    with pytest.raises(ValueError, match=r"waist_rotation_deg must lie in 0\.\.180"):
+        TrainConfig(waist_rotation_deg=-1.0)
