@@ -380,6 +380,15 @@ def _training_section(state: PipelineState) -> list[str]:
     ]
 
 
+def _waist_rotation(config) -> str:
+    """The waist's own rotation bound, where it has one other than every window's."""
+    if config.waist_rotation_deg is None or config.waist_rotation_deg == config.rotation_deg:
+        return ""
+    if not config.waist_rotation_deg:
+        return "not rotated at the waist"
+    return f"rotated at the waist up to {config.waist_rotation_deg:g}°"
+
+
 def _training_notes(state: PipelineState) -> list[str]:
     """What the training curves say that a reader would otherwise wonder about: a run
     stopped while validation still rose (``--quick``), and training accuracy below
@@ -410,9 +419,7 @@ def _training_notes(state: PipelineState) -> list[str]:
     if 0 <= kept < min(len(val), len(train)) and train[kept] < val[kept]:
         augmentation = [
             f"rotated up to {config.rotation_deg:g}°" if config.rotation_deg else "",
-            f"rotated at the waist up to {config.waist_rotation_deg:g}°"
-            if config.waist_rotation_deg is not None
-            else "",
+            _waist_rotation(config),
             f"scaled by up to ±{config.scale:.0%}" if config.scale else "",
             "moved to other placements" if config.placement_aug else "",
             "mirrored to the other leg" if config.pocket_mirror else "",

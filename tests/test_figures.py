@@ -93,7 +93,8 @@ def test_the_tables_list_what_the_shipped_models_record(tmp_path):
     assert crossvals == {"lstm": "lstm-new", "cnn": "cnn"}  # the default first
     assert list(figures.shown(crossvals).items()) == [
         ("lstm-new", "`lstm` (default)"),
-        ("lstm-balance1-average", "`lstm`, previous default (replaced)"),
+        ("lstm-mirror", "`lstm`, previous default (replaced)"),
+        ("lstm-balance1-average", "`lstm`, second pocket default (replaced)"),
         ("lstm", "`lstm`, first pocket default (replaced)"),
         ("lstm-waist-only", "`lstm`, waist-only recipe (replaced)"),
         ("cnn", "`cnn`"),

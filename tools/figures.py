@@ -79,7 +79,8 @@ MODELS = REPO / "harlite" / "models"
 DEFAULT_MODEL = "lstm"
 #: The recipes the default replaced, measured the same way (shown beside it), with their names.
 REPLACED = {
-    "lstm-balance1-average": "`lstm`, previous default (replaced)",
+    "lstm-mirror": "`lstm`, previous default (replaced)",
+    "lstm-balance1-average": "`lstm`, second pocket default (replaced)",
     "lstm": "`lstm`, first pocket default (replaced)",
     "lstm-waist-only": "`lstm`, waist-only recipe (replaced)",
 }
