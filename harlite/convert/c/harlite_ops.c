@@ -7,8 +7,10 @@
 #include "harlite_ops.h"
 
 /* Sums computed at once: a block's HL_BLOCK (for a vector unit) or, on a 32-bit Arm core,
- * 8 (they and their weights fit a Cortex-M4's 32 float registers). Any choice gives the same
- * results: each output's sum is the same sequence of operations. */
+ * 8 (they and their weights fit a Cortex-M4's 32 float registers). Each output's sum is the
+ * same sequence of operations whatever the choice, so the results are the same bits where
+ * multiply-adds are fused alike (ISO C's -ffp-contract=off; under -ffp-contract=fast a
+ * compiler may fuse some of one grouping's and not the other's: a last-bit difference). */
 #ifndef HL_SUB
 #if defined(__arm__) || defined(__thumb__)
 #define HL_SUB 8
