@@ -71,7 +71,20 @@ def test_board_stream_program_prints_the_host_programs_lines(built, short_csv):
     with short_csv.open("rb") as handle:
         host = subprocess.run([built / "harlite_stream"], stdin=handle, capture_output=True)
     assert len(board.stdout.splitlines()) == 22
-    assert board.stdout == host.stdout
+    # The host program is built with -ffp-contract=fast, which fuses other multiply-adds
+    # than the board's: a fifth printed decimal may differ (measured on the shipped lstm:
+    # one probability, 0.05865 against 0.05864); everything else is the same.
+    numbers = ("confidence", "probabilities")
+    for on_board, on_host in zip(
+        map(json.loads, board.stdout.splitlines()),
+        map(json.loads, host.stdout.splitlines()),
+        strict=True,
+    ):
+        assert {k: v for k, v in on_board.items() if k not in numbers} == {
+            k: v for k, v in on_host.items() if k not in numbers
+        }
+        assert on_board["confidence"] == pytest.approx(on_host["confidence"], abs=1.01e-5)
+        assert on_board["probabilities"] == pytest.approx(on_host["probabilities"], abs=1.01e-5)
     assert b"22 windows; 1500 samples accepted" in board.stderr
 
 
