@@ -60,6 +60,13 @@ MAX_FIT_SHORTFALL = 5.0
 #: ... and by at least this many of their windows: one window is 3 points of an sp-sw person
 #: with 33, and a window or two near a class boundary says nothing about the run.
 MIN_FIT_SHORTFALL_WINDOWS = 5
+#: The fit rule in words, for every refusal that cites it.
+FIT_RULE = (
+    f"more than {MAX_FIT_SHORTFALL:g} points and {MIN_FIT_SHORTFALL_WINDOWS} windows below "
+    "the cross-validation did without them"
+)
+#: What a refusal leaves behind.
+NOT_SHIPPED = "Not shipped: the shipped model is left as it was."
 VALIDATION_FILES = ("report.json", "report.txt", "confusion.png")
 
 
@@ -161,11 +168,9 @@ def fitting_final_run(
         refused[seed] = short
         print(f"seed {seed}: refused, {describe_shortfalls(short)}", file=sys.stderr)
     raise SystemExit(
-        f"every final run reads people it trained on more than {MAX_FIT_SHORTFALL:g} points "
-        f"and {MIN_FIT_SHORTFALL_WINDOWS} windows below the cross-validation did without "
-        "them: "
+        f"every final run reads people it trained on {FIT_RULE}: "
         + "; ".join(f"seed {seed}: {describe_shortfalls(s)}" for seed, s in refused.items())
-        + ". Not shipped: the shipped model is left as it was."
+        + f". {NOT_SHIPPED}"
     )
 
 
@@ -181,9 +186,8 @@ def kept_final_run(run: Path, config: TrainConfig, data: Path, results: dict) ->
     short = final_fit_shortfalls(run, data, results)
     if short:
         raise SystemExit(
-            f"{run}: the final run reads people it trained on more than "
-            f"{MAX_FIT_SHORTFALL:g} points below the cross-validation did without them: "
-            f"{describe_shortfalls(short)}. Not shipped: the shipped model is left as it was."
+            f"{run}: the final run reads people it trained on {FIT_RULE}: "
+            f"{describe_shortfalls(short)}. {NOT_SHIPPED}"
         )
     return run
 
